@@ -1,0 +1,9 @@
+//! `kup-runtime`: what every one-shot kup helper shares.
+//!
+//! - [`cli`]: a getopt/getopt_long-compatible argument parser driven by one flag table per tool.
+//! - [`helper`]: the start-up skeleton (stdio, environment, syslog ident), the [`helper::KeyGuard`]
+//!   that finishes the key under construction on every path (panics included), and the
+//!   `report` step that maps an outcome to a key disposition and an exit code.
+
+pub mod cli;
+pub mod helper;

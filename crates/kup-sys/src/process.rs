@@ -1,0 +1,154 @@
+//! Process hygiene at helper start-up: standard descriptors, umask, environment, identity.
+//!
+//! The kernel starts request-key helpers with fds 0-2 on `/dev/null`, but the same binaries are
+//! also run by hand and by other daemons, possibly with closed descriptors. A closed fd 2 would
+//! make the next `open` land on it and turn diagnostics into file corruption, so the first thing a
+//! helper does is [`ensure_standard_fds`].
+
+use std::ffi::{CString, OsStr};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+
+use crate::ids::{Gid, Uid};
+
+/// Makes sure fds 0, 1 and 2 are open, pointing any closed one at `/dev/null`.
+pub fn ensure_standard_fds() -> io::Result<()> {
+    for fd in 0..=2 {
+        // SAFETY: F_GETFD takes no pointer argument and only inspects the descriptor table.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags >= 0 {
+            continue;
+        }
+        let path = c"/dev/null";
+        let mode = if fd == 0 { libc::O_RDONLY } else { libc::O_WRONLY };
+        // SAFETY: `path` is a static NUL-terminated string. The lowest free descriptor is `fd`
+        // because all lower ones were checked open above, so the new file lands exactly there.
+        let opened = unsafe { libc::open(path.as_ptr(), mode) };
+        if opened < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if opened != fd {
+            return Err(io::Error::other(
+                "/dev/null did not land on the closed standard fd",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Sets the file creation mask, returning the previous one.
+#[must_use = "the previous mask is returned so callers can restore it"]
+pub fn set_umask(mask: u32) -> u32 {
+    // SAFETY: umask cannot fail and touches only the process's own mask.
+    unsafe { libc::umask(mask) }
+}
+
+/// The number of threads of this process (from `/proc/self/status`).
+pub fn thread_count() -> io::Result<usize> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|value| value.trim().parse().ok())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no Threads: line in /proc/self/status",
+            )
+        })
+}
+
+/// Replaces the whole environment with `variables`.
+///
+/// Changing the environment is only sound while no other thread can read it, so this refuses
+/// (`WouldBlock`) when the process has more than one thread. Helpers call it first thing in `main`.
+pub fn replace_environment(variables: &[(&OsStr, &OsStr)]) -> io::Result<()> {
+    if thread_count()? != 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "the environment can only be replaced while single-threaded",
+        ));
+    }
+    // SAFETY: the process is single-threaded (checked above), so no other thread reads `environ`
+    // while clearenv frees it.
+    let cleared = unsafe { libc::clearenv() };
+    if cleared != 0 {
+        return Err(io::Error::other("clearenv failed"));
+    }
+    for (name, value) in variables {
+        let name = CString::new(name.as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in variable name"))?;
+        let value = CString::new(value.as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in variable value"))?;
+        // SAFETY: single-threaded (checked above); both strings are NUL-terminated and setenv
+        // copies them.
+        let set = unsafe { libc::setenv(name.as_ptr(), value.as_ptr(), 1) };
+        if set != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The real, effective and saved user ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserIds {
+    /// Real uid.
+    pub real: Uid,
+    /// Effective uid.
+    pub effective: Uid,
+    /// Saved set-user-id.
+    pub saved: Uid,
+}
+
+/// `getresuid(2)`.
+pub fn user_ids() -> io::Result<UserIds> {
+    let (mut real, mut effective, mut saved) = (0, 0, 0);
+    // SAFETY: the three pointers are to distinct live locals the call fills in.
+    let ret = unsafe { libc::getresuid(&raw mut real, &raw mut effective, &raw mut saved) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(UserIds {
+        real: Uid::new(real),
+        effective: Uid::new(effective),
+        saved: Uid::new(saved),
+    })
+}
+
+/// The effective group id.
+#[must_use]
+pub fn effective_gid() -> Gid {
+    // SAFETY: getegid cannot fail.
+    Gid::new(unsafe { libc::getegid() })
+}
+
+/// The id of the calling thread (`gettid(2)`).
+#[must_use]
+pub fn thread_id() -> i32 {
+    // SAFETY: gettid cannot fail.
+    unsafe { libc::gettid() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_fds_are_left_alone_when_open() {
+        ensure_standard_fds().unwrap();
+    }
+
+    #[test]
+    fn environment_replacement_refuses_when_threads_exist() {
+        // The test harness runs tests on worker threads, so the process is multi-threaded here.
+        let error = replace_environment(&[]).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn user_ids_are_consistent_with_std() {
+        let ids = user_ids().unwrap();
+        assert_eq!(ids.effective, ids.real);
+    }
+}
