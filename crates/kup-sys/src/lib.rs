@@ -11,6 +11,7 @@
 
 pub mod ids;
 pub mod keyctl;
+pub mod plugin;
 pub mod proc_keys;
 pub mod process;
 pub mod syslog;
