@@ -130,6 +130,30 @@ pub fn thread_id() -> i32 {
     unsafe { libc::gettid() }
 }
 
+/// Signals kup sends to processes it supervises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// `SIGKILL`
+    Kill,
+    /// `SIGTERM`
+    Terminate,
+}
+
+/// Sends `signal` to the process `pid`, or to the process group `-pid` when `pid` is negative.
+pub fn kill(pid: i32, signal: Signal) -> io::Result<()> {
+    let number = match signal {
+        Signal::Kill => libc::SIGKILL,
+        Signal::Terminate => libc::SIGTERM,
+    };
+    // SAFETY: kill takes no pointers; sending a signal has no memory-safety preconditions.
+    let ret = unsafe { libc::kill(pid, number) };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 //!   system's own request-key rules.
 //! - [`krb5`]: a throw-away MIT Kerberos realm (`krb5kdc` on a loopback port, in a temp dir).
 //! - [`guest`]: a QEMU guest running Debian's own kernel with the cifs, nfsv4, nfsd and
-//!   dns_resolver modules, booted with the host's userland, running a test script.
+//!   `dns_resolver` modules, booted with the host's userland, running a test script.
 //! - [`reference`]: which implementation a compliance test runs (`KUP_UNDER_TEST=ours|theirs`)
 //!   and where the Debian reference binaries live.
 //!
