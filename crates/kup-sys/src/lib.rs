@@ -9,9 +9,12 @@
 //! Nothing here decides policy: what to instantiate, which timeout, which error. That lives in the
 //! pure crates and in the tools.
 
+pub mod hostname;
 pub mod ids;
 pub mod keyctl;
+pub mod passwd;
 pub mod plugin;
+pub mod posix_regex;
 pub mod proc_keys;
 pub mod process;
 pub mod syslog;

@@ -1,0 +1,28 @@
+//! `kup-idmap`: NFSv4 name <-> id mapping as libnfsidmap (nfs-utils 2.6.2) does it.
+//!
+//! Modules:
+//! - [`conf`]: the `idmapd.conf` reader (nfs-utils' config dialect with all its quirks). It lives
+//!   here rather than in a separate crate because libnfsidmap is its only consumer today; it has
+//!   no dependency on the rest of this crate and can move out unchanged when rpc.idmapd or
+//!   nfs.conf readers need it.
+//! - [`numbers`]: C `strtol`/`atoi`/`strverscmp` rules the reference's behaviour depends on.
+//! - [`description`]: `id_resolver` key descriptions (`uid:`, `gid:`, `user:`, `group:`).
+//!
+//! Pure modules (`conf`, `numbers`, `description`) do no `unsafe` and no I/O except reading
+//! configuration files; system lookups (NSS, DNS, regex) go through `kup-sys`.
+
+// Prose names protocol terms (NFSv4, libnfsidmap, owner_group) that are not code items.
+#![allow(clippy::doc_markdown)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod conf;
+pub mod description;
+pub mod numbers;
