@@ -46,7 +46,7 @@ mod num;
 mod parse;
 mod table;
 
-pub use help::{long_options, optstring, render_options, spellings, synopsis, undocumented};
+pub use help::{long_options, optstring, render_options, spellings, synopsis, table_problems, undocumented};
 pub use num::{CNumber, Radix, atoi, atol, strtol, strtoul};
 pub use parse::{CliError, ErrorLine, Opt, Parsed, Parser, Spelling, parse};
 pub use table::{ArgKind, Flag, Ordering, Spec, Style};

@@ -334,6 +334,8 @@ fn posix_order_from_a_plus_or_posixly_correct_stops_at_the_first_operand_like_gl
             &[b"-v", b"123", b"-l"],
             &[b"-v", b"--", b"-l"],
             &[b"-e", b"5", b"-", b"-l"],
+            &[b"a", b"--", b"b"],
+            &[b"-v", b"--", b"--", b"b"],
         ]);
     }
 }

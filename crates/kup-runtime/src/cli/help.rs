@@ -183,3 +183,44 @@ fn mentions(text: &str, spelling: &str) -> bool {
         !before.is_some_and(word) && !after.is_some_and(word)
     })
 }
+
+/// Mistakes in a table that would make it differ from any C `optstring`/`struct option` pair, as
+/// human-readable sentences (empty when the table is fine). Meant for a one-line unit test in
+/// each tool: `assert_eq!(cli::table_problems(FLAGS), Vec::<String>::new())`.
+///
+/// Checked: a row has neither form; a short byte is `:`, `;`, `-`, `+`, NUL or not printable
+/// ASCII (C cannot express it, or glibc treats it specially); a short byte is given twice; a
+/// long name is empty or contains `=` (it could never be typed); a long name is given twice.
+#[must_use]
+pub fn table_problems<Id>(flags: &[Flag<Id>]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut shorts: Vec<u8> = Vec::new();
+    let mut longs: Vec<&str> = Vec::new();
+    for (row, f) in flags.iter().enumerate() {
+        if f.short.is_none() && f.long.is_none() {
+            problems.push(format!("row {row} has neither a short nor a long form"));
+        }
+        if let Some(c) = f.short {
+            if !c.is_ascii_graphic() || matches!(c, b':' | b';' | b'-' | b'+') {
+                problems.push(format!("row {row}: short option byte {c:#04x} cannot be used"));
+            }
+            if shorts.contains(&c) {
+                problems.push(format!(
+                    "row {row}: short option -{} is given twice",
+                    char::from(c)
+                ));
+            }
+            shorts.push(c);
+        }
+        if let Some(n) = f.long {
+            if n.is_empty() || n.contains('=') {
+                problems.push(format!("row {row}: long name {n:?} cannot be typed"));
+            }
+            if longs.contains(&n) {
+                problems.push(format!("row {row}: long option --{n} is given twice"));
+            }
+            longs.push(n);
+        }
+    }
+    problems
+}

@@ -509,3 +509,29 @@ fn radix_accepts_only_the_bases_c_accepts() {
     assert_eq!(strtol(b"0x10", Radix::HEX).value, 16);
     assert_eq!(strtol(b"0b101", Radix::new(2).unwrap()).value, 0);
 }
+
+#[test]
+fn the_tool_tables_have_no_problems_and_broken_tables_are_reported() {
+    assert!(table_problems(CIFS_UPCALL).is_empty());
+    assert!(table_problems(DNS_RESOLVER).is_empty());
+    assert!(table_problems(NFSIDMAP).is_empty());
+    let broken: &[Flag<u8>] = &[
+        Flag::new(0),
+        Flag::new(1).short(b':'),
+        Flag::new(2).short(b'v').long("a=b"),
+        Flag::new(3).short(b'v').long(""),
+        Flag::new(4).long("x"),
+        Flag::new(5).long("x"),
+    ];
+    assert_eq!(
+        table_problems(broken),
+        [
+            "row 0 has neither a short nor a long form",
+            "row 1: short option byte 0x3a cannot be used",
+            "row 2: long name \"a=b\" cannot be typed",
+            "row 3: short option -v is given twice",
+            "row 3: long name \"\" cannot be typed",
+            "row 5: long option --x is given twice",
+        ]
+    );
+}
