@@ -15,6 +15,16 @@ pub enum Spelling {
     Long(&'static str),
 }
 
+impl fmt::Display for Spelling {
+    /// `-x` or `--name` (a non-ASCII short byte is shown as U+FFFD).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Short(c) => write!(f, "-{}", String::from_utf8_lossy(&[*c])),
+            Self::Long(name) => write!(f, "--{name}"),
+        }
+    }
+}
+
 /// One option occurrence, in command-line order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Opt<Id> {
@@ -319,43 +329,15 @@ impl<'t, Id: Copy + Eq> Parser<'t, Id> {
             ),
             None => (word.as_slice(), None),
         };
-        let flags: &'t [Flag<Id>] = self.spec.flags;
-        let exact = flags
-            .iter()
-            .find(|f| f.long.is_some_and(|n| n.as_bytes() == name));
-        let found = if let Some(f) = exact {
-            f
-        } else {
-            {
-                let mut first: Option<&'t Flag<Id>> = None;
-                let mut conflicts: Vec<&'static str> = Vec::new();
-                for f in flags {
-                    let Some(n) = f.long else { continue };
-                    if !n.as_bytes().starts_with(name) {
-                        continue;
-                    }
-                    match first {
-                        None => first = Some(f),
-                        Some(p) if p.long_arg != f.long_arg || p.id != f.id => {
-                            if conflicts.is_empty() {
-                                conflicts.extend(p.long);
-                            }
-                            conflicts.push(n);
-                        }
-                        Some(_) => {}
-                    }
-                }
-                if !conflicts.is_empty() {
-                    return Err(CliError::Ambiguous {
-                        text: OsString::from_vec(word),
-                        candidates: conflicts,
-                    });
-                }
-                match first {
-                    Some(f) => f,
-                    None => return Err(CliError::UnrecognizedOption(OsString::from_vec(word))),
-                }
+        let found = match find_long(self.spec.flags, name) {
+            LongMatch::Found(f) => f,
+            LongMatch::Ambiguous(candidates) => {
+                return Err(CliError::Ambiguous {
+                    text: OsString::from_vec(word),
+                    candidates,
+                });
             }
+            LongMatch::Unknown => return Err(CliError::UnrecognizedOption(OsString::from_vec(word))),
         };
         let full_name = found.long.unwrap_or_default();
         let spelled = Spelling::Long(full_name);
@@ -377,6 +359,37 @@ impl<'t, Id: Copy + Eq> Parser<'t, Id> {
             value,
             spelled,
         })
+    }
+}
+
+enum LongMatch<'t, Id> {
+    Found(&'t Flag<Id>),
+    Ambiguous(Vec<&'static str>),
+    Unknown,
+}
+
+/// glibc's long-name lookup: an exact name wins (first in table order); otherwise the first row
+/// whose name starts with `typed`, unless a later prefix match differs from that first one in id
+/// or argument kind. Then the first match and every differing one are the candidates.
+fn find_long<'t, Id: Copy + Eq>(flags: &'t [Flag<Id>], typed: &[u8]) -> LongMatch<'t, Id> {
+    let named = || flags.iter().filter_map(|f| f.long.map(|n| (f, n)));
+    if let Some((f, _)) = named().find(|(_, n)| n.as_bytes() == typed) {
+        return LongMatch::Found(f);
+    }
+    let mut prefixed = named().filter(|(_, n)| n.as_bytes().starts_with(typed));
+    let Some((first, first_name)) = prefixed.next() else {
+        return LongMatch::Unknown;
+    };
+    let differing: Vec<&'static str> = prefixed
+        .filter(|(f, _)| f.id != first.id || f.long_arg != first.long_arg)
+        .map(|(_, n)| n)
+        .collect();
+    if differing.is_empty() {
+        LongMatch::Found(first)
+    } else {
+        let mut candidates = vec![first_name];
+        candidates.extend(differing);
+        LongMatch::Ambiguous(candidates)
     }
 }
 

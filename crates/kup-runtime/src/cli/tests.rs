@@ -535,3 +535,10 @@ fn the_tool_tables_have_no_problems_and_broken_tables_are_reported() {
         ]
     );
 }
+
+#[test]
+fn a_spelling_displays_as_typed_on_the_command_line() {
+    assert_eq!(Spelling::Short(b'K').to_string(), "-K");
+    assert_eq!(Spelling::Long("keytab").to_string(), "--keytab");
+    assert_eq!(Spelling::Short(0xff).to_string(), "-\u{fffd}");
+}
