@@ -7,6 +7,10 @@
 //!   nfs.conf readers need it.
 //! - [`numbers`]: C `strtol`/`atoi`/`strverscmp` rules the reference's behaviour depends on.
 //! - [`description`]: `id_resolver` key descriptions (`uid:`, `gid:`, `user:`, `group:`).
+//! - [`domain`]: the NFSv4 domain decision (config, host name, DNS TXT, `localdomain`).
+//! - [`idmap`]: the library: init from a config, the method chain, nsswitch/static/regex,
+//!   principal mapping for the server side.
+//! - [`system`]: the traits the library uses for NSS and DNS, with the libc implementation.
 //!
 //! Pure modules (`conf`, `numbers`, `description`) do no `unsafe` and no I/O except reading
 //! configuration files; system lookups (NSS, DNS, regex) go through `kup-sys`.
@@ -25,4 +29,9 @@
 
 pub mod conf;
 pub mod description;
+pub mod domain;
+pub mod idmap;
 pub mod numbers;
+pub mod system;
+
+pub use idmap::{Errno, Idmap, InitError};

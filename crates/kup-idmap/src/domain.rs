@@ -1,0 +1,259 @@
+//! The NFSv4 domain decision (libnfsidmap `nfs4_init_name_mapping` / `domain_from_dns`).
+//!
+//! Order: `[General] Domain`; else the host's canonical name after its first `.`, replaced by the
+//! first string of a `_nfsv4idmapdomain.<that domain>` TXT record when one exists; else
+//! `localdomain`. The DNS answer is parsed here (pure); the query itself is [`HostNaming`]'s.
+//! Divergence: the reference reads the answer without bounds checks; a malformed answer here is
+//! "no TXT record" (the derived domain is used).
+
+use crate::system::HostNaming;
+
+/// The fallback domain.
+pub const DEFAULT_DOMAIN: &[u8] = b"localdomain";
+
+/// The TXT owner name the reference queries under the derived domain.
+pub const TXT_RECORD: &[u8] = b"_nfsv4idmapdomain";
+
+/// Where the domain came from (the reference logs "(default)" for anything not configured).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// `[General] Domain`.
+    Configured,
+    /// Host name or DNS TXT record.
+    Derived,
+    /// Nothing worked: `localdomain`.
+    Fallback,
+}
+
+/// One log line the decision wants written, with its libnfsidmap verbosity level.
+pub type Note = (u32, String);
+
+/// Decides the domain. `configured` is `[General] Domain` after `$` expansion.
+pub fn decide(
+    configured: Option<Vec<u8>>,
+    host: &dyn HostNaming,
+    notes: &mut Vec<Note>,
+) -> (Vec<u8>, Origin) {
+    if let Some(domain) = configured {
+        return (domain, Origin::Configured);
+    }
+    if let Some(domain) = from_host(host, notes) {
+        return (domain, Origin::Derived);
+    }
+    notes.push((
+        0,
+        "libnfsidmap: Unable to determine the NFSv4 domain; Using 'localdomain' as the NFSv4 domain which means UIDs will be mapped to the 'Nobody-User' user defined in /etc/idmapd.conf".to_owned(),
+    ));
+    (DEFAULT_DOMAIN.to_vec(), Origin::Fallback)
+}
+
+fn from_host(host: &dyn HostNaming, notes: &mut Vec<Note>) -> Option<Vec<u8>> {
+    let host_name = host.host_name()?;
+    let name = if let Some(canonical) = host.canonical_name(&host_name) {
+        canonical
+    } else {
+        notes.push((
+            1,
+            "libnfsidmap: DNS lookup of hostname failed. Attempting to use domain from hostname as is."
+                .to_owned(),
+        ));
+        host_name
+    };
+    let dot = name.iter().position(|&byte| byte == b'.')?;
+    let derived = name.get(dot + 1..)?;
+    if derived.is_empty() {
+        return None;
+    }
+    let from_dns = host
+        .txt_query(TXT_RECORD, derived)
+        .and_then(|answer| first_txt_string(&answer));
+    Some(from_dns.unwrap_or_else(|| derived.to_vec()))
+}
+
+/// The first character-string of the first answer record of a DNS message, cut at its first NUL
+/// (the reference copies it into a C string). No check of the record's type, as in the reference.
+#[must_use]
+pub fn first_txt_string(message: &[u8]) -> Option<Vec<u8>> {
+    let answer_count = u16::from_be_bytes([*message.get(6)?, *message.get(7)?]);
+    if answer_count < 1 {
+        return None;
+    }
+    let mut at = 12;
+    at = skip_name(message, at)? + 4;
+    // The reference insists the answer's owner name expands; then skips it.
+    expand_name_ok(message, at)?;
+    at = skip_name(message, at)? + 2 + 2 + 4;
+    let _record_length = u16::from_be_bytes([*message.get(at)?, *message.get(at + 1)?]);
+    at += 2;
+    let length = usize::from(*message.get(at)?);
+    let text = message.get(at + 1..at + 1 + length)?;
+    let end = text.iter().position(|&byte| byte == 0).unwrap_or(text.len());
+    Some(text.get(..end)?.to_vec())
+}
+
+/// `dn_skipname`: the offset after the (possibly compressed) name at `at`.
+fn skip_name(message: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let length = *message.get(at)?;
+        match length & 0xc0 {
+            0x00 if length == 0 => return Some(at + 1),
+            0x00 => at += 1 + usize::from(length),
+            0xc0 => {
+                message.get(at + 1)?;
+                return Some(at + 2);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// `dn_expand` succeeds: labels and pointers stay inside the message, no loops, ≤ 255 bytes.
+fn expand_name_ok(message: &[u8], mut at: usize) -> Option<()> {
+    let mut total = 0_usize;
+    let mut jumps = 0;
+    loop {
+        let length = *message.get(at)?;
+        match length & 0xc0 {
+            0x00 if length == 0 => return Some(()),
+            0x00 => {
+                message.get(at + 1..=at + usize::from(length))?;
+                total += usize::from(length) + 1;
+                if total > 255 {
+                    return None;
+                }
+                at += 1 + usize::from(length);
+            }
+            0xc0 => {
+                let low = *message.get(at + 1)?;
+                at = (usize::from(length & 0x3f) << 8) | usize::from(low);
+                jumps += 1;
+                if jumps > message.len() {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FakeHost {
+        name: Option<&'static [u8]>,
+        canonical: Option<&'static [u8]>,
+        txt: Option<Vec<u8>>,
+    }
+
+    impl HostNaming for FakeHost {
+        fn host_name(&self) -> Option<Vec<u8>> {
+            self.name.map(<[u8]>::to_vec)
+        }
+        fn canonical_name(&self, _name: &[u8]) -> Option<Vec<u8>> {
+            self.canonical.map(<[u8]>::to_vec)
+        }
+        fn txt_query(&self, name: &[u8], _domain: &[u8]) -> Option<Vec<u8>> {
+            assert_eq!(name, TXT_RECORD);
+            self.txt.clone()
+        }
+    }
+
+    fn txt_answer(text: &[u8]) -> Vec<u8> {
+        let mut message = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        message.extend_from_slice(b"\x11_nfsv4idmapdomain\x07example\x03org\x00\x00\x10\x00\x01");
+        message.extend_from_slice(&[0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60]);
+        let length = u8::try_from(text.len()).unwrap();
+        message.extend_from_slice(&[0, length + 1, length]);
+        message.extend_from_slice(text);
+        message
+    }
+
+    fn decide_with(host: &FakeHost) -> (Vec<u8>, Origin) {
+        decide(None, host, &mut Vec::new())
+    }
+
+    #[test]
+    fn configured_domain_wins_verbatim() {
+        let host = FakeHost {
+            name: Some(b"h.a.b"),
+            canonical: None,
+            txt: None,
+        };
+        assert_eq!(
+            decide(Some(b"Ex.COM".to_vec()), &host, &mut Vec::new()),
+            (b"Ex.COM".to_vec(), Origin::Configured)
+        );
+    }
+
+    #[test]
+    fn canonical_name_after_first_dot_is_the_domain() {
+        let host = FakeHost {
+            name: Some(b"h"),
+            canonical: Some(b"h.sub.example.org"),
+            txt: None,
+        };
+        assert_eq!(decide_with(&host), (b"sub.example.org".to_vec(), Origin::Derived));
+    }
+
+    #[test]
+    fn txt_record_replaces_the_derived_domain() {
+        let host = FakeHost {
+            name: Some(b"h"),
+            canonical: Some(b"h.example.org"),
+            txt: Some(txt_answer(b"Nfs.Domain")),
+        };
+        assert_eq!(decide_with(&host).0, b"Nfs.Domain");
+    }
+
+    #[test]
+    fn txt_string_is_cut_at_a_nul_and_may_be_empty() {
+        assert_eq!(first_txt_string(&txt_answer(b"a\0b")).unwrap(), b"a");
+        assert_eq!(first_txt_string(&txt_answer(b"")).unwrap(), b"");
+    }
+
+    #[test]
+    fn malformed_or_empty_answers_give_no_txt() {
+        let mut no_answer = txt_answer(b"x");
+        no_answer[7] = 0;
+        assert_eq!(first_txt_string(&no_answer), None);
+        let full = txt_answer(b"abcdef");
+        assert_eq!(first_txt_string(&full[..full.len() - 2]), None);
+        assert_eq!(first_txt_string(&[]), None);
+        let mut looping = txt_answer(b"x");
+        let owner = 12 + 31 + 4;
+        looping[owner] = 0xc0;
+        looping[owner + 1] = u8::try_from(owner).unwrap();
+        assert_eq!(first_txt_string(&looping), None);
+    }
+
+    #[test]
+    fn failed_host_lookup_uses_the_host_name_itself() {
+        let host = FakeHost {
+            name: Some(b"h.x.test"),
+            canonical: None,
+            txt: None,
+        };
+        let mut notes = Vec::new();
+        assert_eq!(decide(None, &host, &mut notes).0, b"x.test");
+        assert_eq!(notes.len(), 1);
+    }
+
+    #[test]
+    fn dotless_or_trailing_dot_names_fall_back_to_localdomain() {
+        for canonical in [&b"vm"[..], b"vm."] {
+            let host = FakeHost {
+                name: Some(b"vm"),
+                canonical: Some(canonical),
+                txt: None,
+            };
+            assert_eq!(decide_with(&host), (DEFAULT_DOMAIN.to_vec(), Origin::Fallback));
+        }
+        let host = FakeHost {
+            name: None,
+            canonical: None,
+            txt: None,
+        };
+        assert_eq!(decide_with(&host).1, Origin::Fallback);
+    }
+}
