@@ -179,34 +179,47 @@ pub fn workspace_root() -> PathBuf {
 /// A binary of this workspace, built (debug profile, unless `KUP_PROFILE=release`) once per
 /// process, so that a test never runs a stale binary.
 pub fn workspace_binary(package: &str, binary: &str) -> io::Result<PathBuf> {
+    build_cached(package, "--bin", binary)
+}
+
+/// An example program of a workspace package (test helpers that act as request-key helpers),
+/// built like [`workspace_binary`].
+pub fn workspace_example(package: &str, example: &str) -> io::Result<PathBuf> {
+    build_cached(package, "--example", example)
+}
+
+fn build_cached(package: &str, kind: &str, binary: &str) -> io::Result<PathBuf> {
     static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
     let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(path) = built.get(binary) {
+    let cache_key = format!("{package} {kind} {binary}");
+    if let Some(path) = built.get(&cache_key) {
         return Ok(path.clone());
     }
-    let path = build_binary(package, binary)?;
-    built.insert(binary.to_owned(), path.clone());
+    let path = build_binary(package, kind, binary)?;
+    built.insert(cache_key, path.clone());
     Ok(path)
 }
 
-fn build_binary(package: &str, binary: &str) -> io::Result<PathBuf> {
+fn build_binary(package: &str, kind: &str, binary: &str) -> io::Result<PathBuf> {
     let release = std::env::var_os("KUP_PROFILE").is_some_and(|profile| profile == "release");
-    let path = target_dir()
-        .join(if release { "release" } else { "debug" })
-        .join(binary);
+    let mut path = target_dir().join(if release { "release" } else { "debug" });
+    if kind == "--example" {
+        path.push("examples");
+    }
+    path.push(binary);
     let cargo =
         std::env::var_os("CARGO").unwrap_or_else(|| OsString::from(option_env!("CARGO").unwrap_or("cargo")));
     let mut build = Command::new(cargo);
     build
         .current_dir(workspace_root())
-        .args(["build", "--quiet", "-p", package, "--bin", binary]);
+        .args(["build", "--quiet", "-p", package, kind, binary]);
     if release {
         build.arg("--release");
     }
     let status = build.status()?;
     if !status.success() {
         return Err(io::Error::other(format!(
-            "cargo build -p {package} --bin {binary} failed"
+            "cargo build -p {package} {kind} {binary} failed"
         )));
     }
     if path.exists() {
