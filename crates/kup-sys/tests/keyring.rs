@@ -28,13 +28,19 @@ fn add_key_then_read_and_describe_return_what_the_kernel_stored() {
     assert_eq!(described.uid, Uid::new(0));
     assert_eq!(described.gid, Gid::new(0));
     assert_eq!(described.perm, KeyPerm::new(0x3f01_0000));
-    assert_eq!(keyctl::describe_raw(key).unwrap(), b"user;0;0;3f010000;kup:add-read");
+    assert_eq!(
+        keyctl::describe_raw(key).unwrap(),
+        b"user;0;0;3f010000;kup:add-read"
+    );
 }
 
 #[test]
 fn session_keyring_id_resolves_to_the_joined_keyring() {
     let session = fresh_session();
-    assert_eq!(keyctl::keyring_id(KeySerial::SESSION_KEYRING, false).unwrap(), session);
+    assert_eq!(
+        keyctl::keyring_id(KeySerial::SESSION_KEYRING, false).unwrap(),
+        session
+    );
     let described = keyctl::describe(session).unwrap();
     assert_eq!(described.key_type, b"keyring");
     assert_eq!(described.description, b"_ses");
@@ -61,7 +67,10 @@ fn search_finds_a_key_by_type_and_description_and_links_it() {
     let session = fresh_session();
     let inner = keyctl::add_key("keyring", b"kup:inner", b"", session).unwrap();
     let key = keyctl::add_key("user", b"kup:searched", b"x", inner).unwrap();
-    assert_eq!(keyctl::search(session, "user", b"kup:searched", None).unwrap(), key);
+    assert_eq!(
+        keyctl::search(session, "user", b"kup:searched", None).unwrap(),
+        key
+    );
     let error = keyctl::search(session, "user", b"kup:absent", None).unwrap_err();
     assert_eq!(errno(&error), libc::ENOKEY);
     // With a destination, the found key is linked there too.
@@ -124,7 +133,9 @@ fn revoked_key_refuses_reads_and_shows_the_revoked_flag() {
     let key = keyctl::add_key("user", b"kup:revoke", b"secret", session).unwrap();
     keyctl::revoke(key).unwrap();
     assert_eq!(errno(&keyctl::read(key).unwrap_err()), libc::EKEYREVOKED);
-    let listed = proc_keys::find(key).unwrap().expect("revoked keys stay listed until collected");
+    let listed = proc_keys::find(key)
+        .unwrap()
+        .expect("revoked keys stay listed until collected");
     assert!(listed.flags.revoked);
 }
 
@@ -136,7 +147,10 @@ fn invalidated_key_disappears_from_search() {
     // Until the garbage collector unlinks it, the invalidated key is still found and reported
     // as revoked; afterwards it is gone (ENOKEY). Either way it is never returned.
     let error = keyctl::search(session, "user", b"kup:invalidate", None).unwrap_err();
-    assert!(matches!(errno(&error), libc::EKEYREVOKED | libc::ENOKEY), "{error}");
+    assert!(
+        matches!(errno(&error), libc::EKEYREVOKED | libc::ENOKEY),
+        "{error}"
+    );
     assert!(keyctl::read(key).is_err());
 }
 
@@ -158,7 +172,10 @@ fn request_key_without_callout_never_upcalls() {
     let error = keyctl::request_key("user", b"kup:no-such-key", None, session).unwrap_err();
     assert_eq!(errno(&error), libc::ENOKEY);
     let key = keyctl::add_key("user", b"kup:present", b"x", session).unwrap();
-    assert_eq!(keyctl::request_key("user", b"kup:present", None, session).unwrap(), key);
+    assert_eq!(
+        keyctl::request_key("user", b"kup:present", None, session).unwrap(),
+        key
+    );
 }
 
 #[test]
@@ -170,9 +187,16 @@ fn helper_operations_without_authority_are_refused() {
     assert!(keyctl::negate(key, 5, KeySerial::NONE).is_err());
     assert!(keyctl::reject(key, 5, libc::EACCES, KeySerial::NONE).is_err());
     assert!(keyctl::instantiate_iov(key, &[b"a", b"b"], KeySerial::NONE).is_err());
-    assert_eq!(errno(&keyctl::assume_authority(Some(key)).unwrap_err()), libc::ENOKEY);
+    assert_eq!(
+        errno(&keyctl::assume_authority(Some(key)).unwrap_err()),
+        libc::ENOKEY
+    );
     keyctl::assume_authority(None).unwrap();
-    assert_eq!(keyctl::read(key).unwrap(), b"x", "the refused calls changed nothing");
+    assert_eq!(
+        keyctl::read(key).unwrap(),
+        b"x",
+        "the refused calls changed nothing"
+    );
 }
 
 #[test]
@@ -184,7 +208,10 @@ fn proc_keys_lists_every_key_of_the_session_with_its_type() {
     assert_eq!(listed.key_type, "user");
     assert_eq!(listed.description, b"kup:listed: 5");
     assert!(listed.flags.instantiated && !listed.flags.negative);
-    assert!(all.iter().any(|entry| entry.serial == session && entry.key_type == "keyring"));
+    assert!(
+        all.iter()
+            .any(|entry| entry.serial == session && entry.key_type == "keyring")
+    );
 }
 
 #[test]
