@@ -4,6 +4,8 @@
 //! start, one `keyctl(INSTANTIATE)`, exit. The payload is a NUL-terminated address so that it
 //! is valid for `dns_resolver` keys as well as `user` keys.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use kup_sys::{KeySerial, keyctl};

@@ -10,6 +10,8 @@
 //!
 //! Usage: `bench/run [--rounds N] [--write docs/benchmarks.md]` (root; release builds).
 
+#![forbid(unsafe_code)]
+
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};

@@ -5,5 +5,7 @@
 //!   that finishes the key under construction on every path (panics included), and the
 //!   `report` step that maps an outcome to a key disposition and an exit code.
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 pub mod helper;

@@ -12,6 +12,8 @@
 //! Tests that use this crate run as root on a Debian 12 machine prepared by `scripts/deps`.
 //! A missing part is an error with a message saying how to get it, never a silent skip.
 
+#![forbid(unsafe_code)]
+
 pub mod guest;
 pub mod krb5;
 pub mod reference;

@@ -5,6 +5,8 @@
 //! route, bounded by the route's timeout; everything else gets the stock behaviour. Also
 //! `--install` / `--uninstall` put the harness in place or remove it.
 
+#![forbid(unsafe_code)]
+
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
