@@ -1,0 +1,4 @@
+//! `nfsidmap`: see the library crate.
+fn main() -> std::process::ExitCode {
+    nfsidmap::main()
+}
