@@ -1,0 +1,122 @@
+//! The text payload `key.dns_resolver` instantiates: `addr[,addr...]` plus a NUL.
+//!
+//! keyutils 1.6.3 collects the payload in a 256-entry iovec array whose last entry is kept for
+//! the NUL; an address takes one entry and every address after the first a comma entry too, so
+//! at most 127 addresses fit. Further addresses are dropped silently (we log them at debug
+//! level). Exact duplicates (same text, including any `+port`) are dropped.
+
+/// Payload segments of the reference (`N_PAYLOAD`).
+const SEGMENTS: usize = 256;
+
+/// Addresses collected for the payload.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Payload {
+    addresses: Vec<String>,
+    dropped: usize,
+}
+
+/// What [`Payload::push`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pushed {
+    /// Appended.
+    Added,
+    /// Already present.
+    Duplicate,
+    /// No room left (127 addresses).
+    Full,
+}
+
+impl Payload {
+    /// Most addresses a payload holds.
+    pub const MAX_ADDRESSES: usize = (SEGMENTS - 2) / 2;
+
+    /// An empty payload.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends one address text (room is checked before duplicates, as in the reference).
+    pub fn push(&mut self, address: String) -> Pushed {
+        if self.addresses.len() >= Self::MAX_ADDRESSES {
+            self.dropped += 1;
+            return Pushed::Full;
+        }
+        if self.addresses.contains(&address) {
+            return Pushed::Duplicate;
+        }
+        self.addresses.push(address);
+        Pushed::Added
+    }
+
+    /// No address yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty()
+    }
+
+    /// Addresses dropped for lack of room.
+    #[must_use]
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
+    /// The addresses so far.
+    #[must_use]
+    pub fn addresses(&self) -> &[String] {
+        &self.addresses
+    }
+
+    /// The text without the terminating NUL.
+    #[must_use]
+    pub fn text(&self) -> Vec<u8> {
+        self.addresses.join(",").into_bytes()
+    }
+
+    /// The bytes to instantiate: the text and a NUL (the kernel requires it and strips it).
+    #[must_use]
+    pub fn to_key_bytes(&self) -> Vec<u8> {
+        let mut bytes = self.text();
+        bytes.push(0);
+        bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_joined_with_commas_and_nul_terminated() {
+        let mut payload = Payload::new();
+        assert_eq!(payload.push("192.0.2.1".into()), Pushed::Added);
+        assert_eq!(payload.push("2001:db8::1".into()), Pushed::Added);
+        assert_eq!(payload.to_key_bytes(), b"192.0.2.1,2001:db8::1\0");
+    }
+
+    #[test]
+    fn duplicates_are_dropped_by_exact_text() {
+        let mut payload = Payload::new();
+        payload.push("192.0.2.1+7003".into());
+        assert_eq!(payload.push("192.0.2.1+7003".into()), Pushed::Duplicate);
+        assert_eq!(payload.push("192.0.2.1+7004".into()), Pushed::Added);
+        assert_eq!(payload.text(), b"192.0.2.1+7003,192.0.2.1+7004");
+    }
+
+    #[test]
+    fn at_most_127_addresses_fit() {
+        let mut payload = Payload::new();
+        for index in 0..140 {
+            payload.push(format!("10.0.{}.{}", index / 256, index % 256));
+        }
+        assert_eq!(payload.addresses().len(), 127);
+        assert_eq!(payload.dropped(), 13);
+        // A duplicate of a kept address counts as dropped once full, as in the reference.
+        assert_eq!(payload.push("10.0.0.0".into()), Pushed::Full);
+    }
+
+    #[test]
+    fn empty_payload_is_just_the_terminator() {
+        assert_eq!(Payload::new().to_key_bytes(), b"\0");
+    }
+}
