@@ -1,0 +1,553 @@
+//! Compliance: `nfsidmap` (ours or Debian's, `KUP_UNDER_TEST=ours|theirs`) answering
+//! `id_resolver` descriptions through the real kernel upcall path.
+//!
+//! The host kernel has no `id_resolver` key type, so the descriptions the nfsv4 module would send
+//! travel on `user` keys (neither nfsidmap checks the type): `request_key("user", "uid:…", "")`
+//! → kernel → `/sbin/request-key` → kup-test-dispatch → `nfsidmap -t 600 %k %d`, exactly the
+//! packaged rule's argv. Each case observes what the kernel and the requester see: the payload
+//! bytes of a positive key, or `ENOKEY` and a negative key (about 60 s), the key's expiry, and
+//! the helper's exit status. Configs are written to the real `/etc/idmapd.conf` under
+//! `support/system.rs`'s lock, which always restores the original.
+//!
+//! Own harness (`harness = false`): routes belong to one thread and the config is global, so the
+//! cases run in order on the main thread; each prints `test <sentence> ... ok|FAILED`, then a
+//! count. Where ours deliberately differs (docs/compat/nfsidmap.md), a case names both outcomes.
+
+#[path = "support/system.rs"]
+mod system;
+
+use std::io::{self, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kup_sys::KeySerial;
+use kup_sys::keyctl;
+use kup_sys::proc_keys::{self, Expiry};
+use kup_testkit::reference::{self, Tool, UnderTest};
+use kup_testkit::upcall::{Route, UpcallStatus};
+
+use system::ConfigLock;
+
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// What a case must observe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Expect {
+    /// A positive, permanent key with exactly these bytes; exit 0.
+    Payload(Vec<u8>),
+    /// `ENOKEY`, a negative key expiring within 60 s, this helper end.
+    Negative(UpcallStatus),
+}
+
+/// What a run observed (comparable to [`Expect`] plus details for the report).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Observed {
+    Payload {
+        bytes: Vec<u8>,
+        expiry: Expiry,
+        status: Option<UpcallStatus>,
+    },
+    Negative {
+        expiry: Option<Expiry>,
+        status: Option<UpcallStatus>,
+    },
+    Other(String),
+}
+
+fn payload(bytes: &[u8]) -> Expect {
+    Expect::Payload(bytes.to_vec())
+}
+
+fn id(value: u32) -> Expect {
+    let mut bytes = value.to_string().into_bytes();
+    bytes.push(0);
+    Expect::Payload(bytes)
+}
+
+fn exit(code: i32) -> Expect {
+    Expect::Negative(UpcallStatus::Exited(code))
+}
+
+/// One case: a description, what the reference does, and what ours does where it differs.
+struct Case {
+    description: Vec<u8>,
+    theirs: Expect,
+    ours: Option<Expect>,
+}
+
+fn case(description: impl AsRef<[u8]>, expect: Expect) -> Case {
+    Case {
+        description: description.as_ref().to_vec(),
+        theirs: expect,
+        ours: None,
+    }
+}
+
+fn diverging(description: impl AsRef<[u8]>, theirs: Expect, ours: Expect) -> Case {
+    Case {
+        description: description.as_ref().to_vec(),
+        theirs,
+        ours: Some(ours),
+    }
+}
+
+struct Harness {
+    tool: PathBuf,
+    under_test: UnderTest,
+    route: Route,
+    passed: usize,
+    failed: Vec<String>,
+}
+
+impl Harness {
+    fn observe(&self, description: &[u8]) -> Observed {
+        if let Err(error) = self.route.clear() {
+            return Observed::Other(format!("clearing the session keyring: {error}"));
+        }
+        let before = self.route.upcalls().map_or(0, |upcalls| upcalls.len());
+        let result = self.route.request("user", description, b"");
+        let status = self
+            .route
+            .upcalls()
+            .ok()
+            .and_then(|upcalls| upcalls.get(before).map(|upcall| upcall.status.clone()));
+        match result {
+            Ok(key) => match (keyctl::read(key), proc_keys::find(key)) {
+                (Ok(bytes), Ok(Some(line))) => Observed::Payload {
+                    bytes,
+                    expiry: line.expiry,
+                    status,
+                },
+                (bytes, line) => Observed::Other(format!("positive key unreadable: {bytes:?} {line:?}")),
+            },
+            Err(error) if error.raw_os_error() == Some(126) => {
+                let expiry = find_in_session(&self.route, description)
+                    .and_then(|key| proc_keys::find(key).ok().flatten())
+                    .filter(|line| line.flags.negative)
+                    .map(|line| line.expiry);
+                Observed::Negative { expiry, status }
+            }
+            Err(error) => Observed::Other(format!("request failed: {error}")),
+        }
+    }
+
+    fn check(&mut self, context: &str, case: &Case) {
+        let expect = match (self.under_test, &case.ours) {
+            (UnderTest::Ours, Some(ours)) => ours,
+            _ => &case.theirs,
+        };
+        let observed = self.observe(&case.description);
+        let ok = match (expect, &observed) {
+            (
+                Expect::Payload(want),
+                Observed::Payload {
+                    bytes,
+                    expiry,
+                    status,
+                },
+            ) => want == bytes && *expiry == Expiry::Permanent && *status == Some(UpcallStatus::Exited(0)),
+            (Expect::Negative(want), Observed::Negative { expiry, status }) => {
+                status.as_ref() == Some(want)
+                    && matches!(expiry, Some(Expiry::In(left)) if left.as_secs() <= 60)
+            }
+            _ => false,
+        };
+        let name = format!(
+            "{context}: {} gives {}",
+            show(&case.description),
+            describe(expect)
+        );
+        if ok {
+            say!("test {name} ... ok");
+            self.passed += 1;
+        } else {
+            say!("test {name} ... FAILED (observed {observed:?})");
+            self.failed.push(name);
+        }
+    }
+
+    fn run_table(&mut self, lock: &ConfigLock, context: &str, config: &str, cases: &[Case]) {
+        if let Err(error) = lock.write(config) {
+            self.failed
+                .push(format!("{context}: writing the config: {error}"));
+            return;
+        }
+        for case in cases {
+            self.check(context, case);
+        }
+    }
+}
+
+fn find_in_session(route: &Route, description: &[u8]) -> Option<KeySerial> {
+    keyctl::keyring_members(route.session())
+        .ok()?
+        .into_iter()
+        .find(|&key| {
+            keyctl::describe_raw(key).is_ok_and(|raw| raw.ends_with(description) && raw.starts_with(b"user;"))
+        })
+}
+
+fn show(bytes: &[u8]) -> String {
+    let text: String = bytes.escape_ascii().to_string();
+    if text.len() > 60 {
+        format!("{}...", &text[..60])
+    } else {
+        text
+    }
+}
+
+fn describe(expect: &Expect) -> String {
+    match expect {
+        Expect::Payload(bytes) => format!("payload \"{}\"", show(bytes)),
+        Expect::Negative(UpcallStatus::Exited(code)) => format!("a negative key and exit {code}"),
+        Expect::Negative(status) => format!("a negative key ({status:?})"),
+    }
+}
+
+const DEBIAN: &str = "[General]\n\nVerbosity = 0\n# set your own domain here, if it differs from FQDN minus hostname\nDomain = localdomain\n\n[Mapping]\n\nNobody-User = nobody\nNobody-Group = nogroup\n";
+
+fn debian_cases() -> Vec<Case> {
+    let long = "kupnfs_lllllllllllllllllllllllll";
+    vec![
+        case("uid:root@localdomain", id(0)),
+        case("uid:kupnfs_alice@localdomain", id(45101)),
+        case("uid:kupnfs_alice@LocalDomain", id(45101)),
+        case("uid:kupnfs_alice@LOCALDOMAIN", id(45101)),
+        case("uid:kupnfs_alice@other.dom", id(65534)),
+        case("uid:kupnfs_alice@localdomain.", id(65534)),
+        case("uid:kupnfs_alice", id(65534)),
+        case("uid:KUPNFS_ALICE@localdomain", id(65534)),
+        case("uid:nosuch@localdomain", id(65534)),
+        case("uid:1234", id(1234)),
+        case("uid:0", id(0)),
+        case("uid:00", id(65534)),
+        case("uid:12abc", id(12)),
+        case("uid:-1", id(4_294_967_295)),
+        case("uid:-2", id(4_294_967_294)),
+        case("uid:4294967296", id(0)),
+        case("uid:99999999999999999999", id(4_294_967_295)),
+        case("uid:+77", id(77)),
+        case("uid: 78", id(78)),
+        case("uid:123@other.dom", id(123)),
+        case("uid:45101@localdomain", id(45101)),
+        case("uid:a@b@localdomain", id(65534)),
+        case("uid:kupnfs@at@localdomain", id(45107)),
+        case("uid:kupnfs.dot@localdomain", id(45106)),
+        case(format!("uid:{long}@localdomain"), id(45105)),
+        case("uid:45999kup@localdomain", id(45108)),
+        case("uid:45999kup", id(45999)),
+        case("uid:@localdomain", id(65534)),
+        case("uid:kupnfs_alice@", id(65534)),
+        case(b"uid:\xffkup@localdomain", id(65534)),
+        case(format!("uid:{}@localdomain", "x".repeat(3000)), id(65534)),
+        case("gid:kupnfs_grp@localdomain", id(45102)),
+        case("gid:KUPNFS_UP@localdomain", id(45103)),
+        case("gid:kupnfs_up@localdomain", id(65534)),
+        case("gid:kupnfs.dot@LOCALDOMAIN", id(45106)),
+        case("gid:nogroup@localdomain", id(65534)),
+        case("gid:nosuch@localdomain", id(65534)),
+        case("gid:kupnfs_grp", id(65534)),
+        case("gid:4242", id(4242)),
+        case("gid:0", id(0)),
+        case("user:0", payload(b"root@localdomain")),
+        case("user:abc", payload(b"root@localdomain")),
+        case("user:1x", payload(b"daemon@localdomain")),
+        case("user:45101", payload(b"kupnfs_alice@localdomain")),
+        case("user:+45101", payload(b"kupnfs_alice@localdomain")),
+        case("user: 45104", payload(b"kupnfs_bob@localdomain")),
+        case("user:45105", payload(format!("{long}@localdomain").as_bytes())),
+        case("user:45106", payload(b"kupnfs.dot@localdomain")),
+        case("user:45107", payload(b"kupnfs@at@localdomain")),
+        case("user:45108", payload(b"45999kup@localdomain")),
+        case("user:65534", payload(b"nobody@localdomain")),
+        case("user:99999", exit(1)),
+        case("user:-1", exit(1)),
+        case("user:4294967295", exit(1)),
+        case("group:45102", payload(b"kupnfs_grp@localdomain")),
+        case("group:45103", payload(b"KUPNFS_UP@localdomain")),
+        case("group:65534", payload(b"nogroup@localdomain")),
+        case("group:0", payload(b"root@localdomain")),
+        case("group:99999", exit(1)),
+        case("foo:bar", exit(0)),
+        case("UID:root@localdomain", exit(0)),
+        case("User:0", exit(0)),
+        case("uid:", exit(1)),
+        case("uid::", exit(1)),
+        case("nocolon", exit(1)),
+        case(":", exit(1)),
+        diverging("uid::kupnfs_alice@localdomain", id(45101), exit(1)),
+        diverging("uid:kupnfs_alice@localdomain:x", id(45101), exit(1)),
+        diverging(":uid:kupnfs_alice@localdomain", id(45101), exit(1)),
+        diverging("user:0:", payload(b"root@localdomain"), exit(1)),
+    ]
+}
+
+/// `(config, cases)` tables for the idmapd.conf options and syntax quirks.
+#[allow(clippy::too_many_lines)] // one table, read top to bottom
+fn config_tables() -> Vec<(&'static str, String, Vec<Case>)> {
+    let mut tables: Vec<(&'static str, String, Vec<Case>)> = vec![
+        (
+            "domain kept verbatim",
+            "[General]\nDomain = Example.COM\n".into(),
+            vec![
+                case("user:0", payload(b"root@Example.COM")),
+                case("group:0", payload(b"root@Example.COM")),
+                case("uid:root@example.com", id(0)),
+                case("uid:root@EXAMPLE.COM.", id(65534)),
+                case("gid:zz@example.com", id(4_294_967_294)),
+            ],
+        ),
+        ("last line without newline", "[General]\nDomain = Example.COM".into(), vec![case("user:0", payload(b"root@localdomain"))]),
+        ("double quotes", "[general]\ndomain=\"Ex Ample\" trailing\n".into(), vec![case("user:0", payload(b"root@Ex Ample"))]),
+        ("single quotes", "[general]\ndomain='q.dom'\n".into(), vec![case("user:0", payload(b"root@q.dom"))]),
+        ("hash comment", "[general]\ndomain = a.dom # comment\n".into(), vec![case("user:0", payload(b"root@a.dom"))]),
+        ("semicolon cut", "[general]\ndomain = a.dom;b\n".into(), vec![case("user:0", payload(b"root@a.dom"))]),
+        ("continuation line", "[general]\ndomain = a.\\\n dom\n".into(), vec![case("user:0", payload(b"root@a.   dom"))]),
+        ("later assignment wins", "[general]\ndomain = a.dom\ndomain = b.dom\n".into(), vec![case("user:0", payload(b"root@b.dom"))]),
+        ("sections merge across case", "[General]\nDomain = A.test\n[general]\nDomain = B.test\n".into(), vec![case("user:0", payload(b"root@B.test"))]),
+        ("dollar HOME from request-key's environment", "[general]\ndomain = $HOME\n".into(), vec![case("user:0", payload(b"root@/"))]),
+        ("dollar from the environment section", "[general]\ndomain = $NOPE\n[environment]\nNOPE = env.dom\n".into(), vec![case("user:0", payload(b"root@env.dom"))]),
+        ("dollar chain", "[General]\nDomain = $A\n[environment]\nA = $B\nB = x.test\n".into(), vec![case("user:0", payload(b"root@x.test"))]),
+        ("blanks in brackets", "[ General ]junk\n  Domain   =   sp.dom   \n".into(), vec![case("user:0", payload(b"root@sp.dom"))]),
+        ("assignment before any section", "Domain = x.dom\n[General]\n".into(), vec![case("user:0", payload(b"root@localdomain"))]),
+        ("empty value", "[General]\nDomain =\n".into(), vec![case("user:0", payload(b"root@localdomain"))]),
+        ("lone carriage return value", "[General]\nDomain =\r\n".into(), vec![case("user:0", payload(b"root@\r"))]),
+        ("crlf line ends", "[General]\r\nDomain = crlf.test\r\n".into(), vec![case("user:0", payload(b"root@crlf.test"))]),
+        ("subsection invisible", "[General \"sub\"]\nDomain = sub.dom\n".into(), vec![case("user:0", payload(b"root@localdomain"))]),
+        ("include of a missing optional file", "[General]\ninclude = -/nonexistent.conf\nDomain = a.test\n".into(), vec![case("user:0", payload(b"root@a.test"))]),
+        ("include of a missing file", "[General]\ninclude = /nonexistent.conf\nDomain = a.test\n".into(), vec![case("user:0", payload(b"root@a.test"))]),
+        ("domain of 122 bytes", format!("[General]\nDomain = {}\n", "d".repeat(122)), vec![case("user:0", payload(format!("root@{}", "d".repeat(122)).as_bytes()))] ),
+        ("domain of 123 bytes", format!("[General]\nDomain = {}\n", "d".repeat(123)), vec![case("user:0", exit(1)), case("group:0", exit(1)), case(format!("uid:root@{}", "d".repeat(123)), id(0))]),
+        (
+            "No-Strip user",
+            "[General]\nDomain = d.test\nNo-Strip = user\n".into(),
+            vec![
+                case("uid:kupnfs_alice", id(45101)),
+                case("uid:kupnfs_alice@x.test", id(65534)),
+                case("uid:kupnfs@at", id(45107)),
+                case("user:45101", payload(b"kupnfs_alice@d.test")),
+                case("user:45107", payload(b"kupnfs@at")),
+                case("gid:kupnfs_grp", id(4_294_967_294)),
+            ],
+        ),
+        (
+            "No-Strip group",
+            "[General]\nDomain = d.test\nNo-Strip = group\n".into(),
+            vec![case("gid:kupnfs_grp", id(45102)), case("uid:kupnfs_alice", id(65534)), case("group:45102", payload(b"kupnfs_grp@d.test"))],
+        ),
+        (
+            "No-Strip both with Reformat-Group",
+            "[General]\nDomain = d.test\nNo-Strip = Both\nReformat-Group = yes\n".into(),
+            vec![
+                case("gid:kupnfs_up@spec.test", id(4_294_967_294)),
+                case("gid:KUPNFS_UP@d.test", id(45103)),
+                case("gid:kupnfs_grp", id(4_294_967_294)),
+                case("uid:kupnfs_alice", id(45101)),
+            ],
+        ),
+        ("no nobody settings", "[General]\nDomain = d.test\n".into(), vec![case("uid:zz@d.test", id(65534)), case("gid:zz@d.test", id(4_294_967_294))]),
+        (
+            "nobody settings",
+            "[General]\nDomain = d.test\n[Mapping]\nNobody-User = kupnfs_alice\nNobody-Group = kupnfs_grp\n".into(),
+            vec![case("uid:zz@d.test", id(45101)), case("gid:zz@d.test", id(45102)), case("uid:zz", id(45101))],
+        ),
+        (
+            "unknown nobody names",
+            "[General]\nDomain = d.test\n[Mapping]\nNobody-User = nosuch\nNobody-Group = nosuchg\n".into(),
+            vec![case("uid:zz@d.test", id(65534)), case("gid:zz@d.test", id(4_294_967_294))],
+        ),
+        (
+            "subsection erases nobody user",
+            "[General]\nDomain = localdomain\n[Mapping]\nNobody-User = kupnfs_alice\n[Mapping \"x\"]\nNobody-User = root\n".into(),
+            vec![case("uid:zz@localdomain", id(65534))],
+        ),
+        (
+            "Verbosity and Local-Realms do not change payloads",
+            "[General]\nDomain = d.test\nVerbosity = 3\nLocal-Realms = A.TEST, B.TEST\n".into(),
+            vec![case("uid:kupnfs_alice@d.test", id(45101))],
+        ),
+        ("unknown method", "[General]\nDomain = d.test\n[Translation]\nMethod = nosuch\n".into(), vec![case("uid:root@d.test", exit(1)), case("user:0", exit(1))]),
+        ("method names keep trailing blanks", "[General]\nDomain = d.test\n[Translation]\nMethod = nsswitch ,static\n".into(), vec![case("uid:root@d.test", exit(1))]),
+        ("method list with blanks after commas", "[General]\nDomain = d.test\n[Translation]\nMethod = nsswitch,  static\n".into(), vec![case("uid:root@d.test", id(0))]),
+        ("static without a Static section", "[General]\nDomain = d.test\n[Translation]\nMethod = static\n".into(), vec![case("uid:root@d.test", id(4_294_967_294)), case("user:0", exit(1))]),
+        (
+            "static before nsswitch",
+            "[General]\nDomain = d.test\n[Translation]\nMethod = static,nsswitch\n[Static]\nspec_x@OTHER.REALM = kupnfs_alice\nroot@d.test = kupnfs_alice\n".into(),
+            vec![
+                case("uid:spec_x@OTHER.REALM", id(45101)),
+                case("uid:spec_x@other.realm", id(45101)),
+                case("uid:root@d.test", id(45101)),
+                case("user:45101", payload(b"spec_x@OTHER.REALM")),
+                case("user:0", payload(b"root@d.test")),
+                case("gid:spec_x@OTHER.REALM", id(4_294_967_294)),
+            ],
+        ),
+        (
+            "nsswitch before static",
+            "[General]\nDomain = d.test\n[Translation]\nMethod = nsswitch,static\n[Static]\nspec_x@OTHER.REALM = kupnfs_alice\n".into(),
+            vec![case("uid:spec_x@OTHER.REALM", id(65534))],
+        ),
+        (
+            "static maps groups too",
+            "[General]\nDomain = d.test\n[Translation]\nMethod = static\n[Static]\nstaff@R = kupnfs_grp\n".into(),
+            vec![case("gid:staff@R", id(45102)), case("group:45102", payload(b"staff@R")), case("uid:staff@R", id(4_294_967_294))],
+        ),
+        (
+            "regex without its section",
+            "[General]\nDomain = d.test\n[Translation]\nMethod = regex\n".into(),
+            vec![diverging("uid:root@d.test", Expect::Negative(UpcallStatus::Signaled(11)), exit(1))],
+        ),
+    ];
+    let regex = "[General]\nDomain = d.test\n[Translation]\nMethod = regex\n[Regex]\nUser-Regex = ^DOM\\\\([^@]+)@D\\.TEST$\nGroup-Regex = ^([^@]+)@d\\.test$\nGroup-Name-Prefix = kupnfs_\nPrepend-Before-Group = G:\nAppend-After-Group = @d.test\n";
+    tables.push((
+        "regex",
+        regex.into(),
+        vec![
+            case("uid:dom\\kupnfs_alice@d.test", id(45101)),
+            case("uid:DOM\\kupnfs_alice@D.TEST", id(45101)),
+            case("uid:kupnfs_alice@d.test", id(4_294_967_294)),
+            case("gid:kupnfs_grp@d.test", id(4_294_967_294)),
+            case("gid:kupnfs_KUPNFS_UP@d.test", id(45103)),
+            case("group:45102", payload(b"G:kupnfs_grp@d.test")),
+            case("group:0", payload(b"G:kupnfs_root@d.test")),
+            case("user:45101", payload(b"kupnfs_alice")),
+        ],
+    ));
+    tables.push((
+        "regex with a no-prefix regex",
+        format!("{regex}Group-Name-No-Prefix-Regex = ^kupnfs_grp$\n"),
+        vec![
+            case("gid:kupnfs_grp@d.test", id(45102)),
+            case("group:0", payload(b"G:kupnfs_root@d.test")),
+        ],
+    ));
+    tables.push((
+        "regex with a trailing backslash joining lines",
+        format!("{regex}Prepend-Before-User = DOM\\\\\nAppend-After-User = @d.test\n"),
+        vec![case(
+            "user:45101",
+            payload(b"DOM\\  Append-After-User = @d.testkupnfs_alice"),
+        )],
+    ));
+    tables
+}
+
+fn run() -> Result<(usize, Vec<String>), String> {
+    let under_test = reference::under_test().map_err(|error| error.to_string())?;
+    let tool = reference::tool_path(Tool::Nfsidmap).map_err(|error| error.to_string())?;
+    system::ensure_accounts().map_err(|error| format!("creating the test accounts: {error}"))?;
+    let route = Route::new(&[
+        tool.as_os_str(),
+        "-t".as_ref(),
+        "600".as_ref(),
+        "%k".as_ref(),
+        "%d".as_ref(),
+    ])
+    .map_err(|error| format!("upcall route: {error}"))?;
+    say!("nfsidmap compliance against {} ({under_test:?})", tool.display());
+    let mut harness = Harness {
+        tool,
+        under_test,
+        route,
+        passed: 0,
+        failed: Vec::new(),
+    };
+    let lock = ConfigLock::acquire().map_err(|error| format!("taking /etc/idmapd.conf: {error}"))?;
+    harness.run_table(&lock, "Debian config", DEBIAN, &debian_cases());
+    for (context, config, cases) in config_tables() {
+        harness.run_table(&lock, context, &config, &cases);
+    }
+    dot_d_and_include(&mut harness, &lock);
+    verbose_and_timeout(&mut harness, &lock);
+    drop(lock);
+    let _ = &harness.tool;
+    Ok((harness.passed, harness.failed))
+}
+
+fn dot_d_and_include(harness: &mut Harness, lock: &ConfigLock) {
+    let context = "idmapd.conf.d overrides in version order";
+    let written = lock.write("[General]\nDomain = main.test\n").and_then(|()| {
+        lock.write_dir_file("50-x.conf", "[General]\nDomain = dotd.test\n")?;
+        lock.write_dir_file("9-z.conf", "[General]\nDomain = dotd2.test\n")?;
+        lock.write_dir_file("60-y.txt", "[General]\nDomain = ignored.test\n")
+    });
+    match written {
+        Ok(()) => harness.check(context, &case("user:0", payload(b"root@dotd.test"))),
+        Err(error) => harness.failed.push(format!("{context}: {error}")),
+    }
+    let context = "include of an absolute path";
+    let include = std::env::temp_dir().join(format!("kup-nfsidmap-include-{}.conf", std::process::id()));
+    let written = std::fs::write(&include, "Domain = inc.test\n")
+        .and_then(|()| lock.write(&format!("[General]\ninclude = {}\n", include.display())));
+    match written {
+        Ok(()) => harness.check(context, &case("user:0", payload(b"root@inc.test"))),
+        Err(error) => harness.failed.push(format!("{context}: {error}")),
+    }
+    let _ = std::fs::remove_file(include);
+}
+
+fn verbose_and_timeout(harness: &mut Harness, lock: &ConfigLock) {
+    if let Err(error) = lock.write("[General]\nDomain = d.test\n") {
+        harness.failed.push(format!("verbose: {error}"));
+        return;
+    }
+    let tool = harness.tool.clone();
+    for argv in [
+        vec!["-v", "-t", "5", "%k", "%d"],
+        vec!["-vvvv", "%k", "%d"],
+        vec!["-t", "0", "%k", "%d"],
+        vec!["%k", "%d", "-t", "-1"],
+    ] {
+        let mut full = vec![tool.as_os_str()];
+        full.extend(argv.iter().map(std::ffi::OsStr::new));
+        if let Err(error) = harness.route.set_argv(&full) {
+            harness.failed.push(format!("argv {argv:?}: {error}"));
+            continue;
+        }
+        let context = format!("argv {argv:?}");
+        harness.check(&context, &case("uid:kupnfs_alice@d.test", id(45101)));
+        harness.check(&context, &case("user:45101", payload(b"kupnfs_alice@d.test")));
+        harness.check(&context, &case("uid:", exit(1)));
+    }
+    for argv in [vec!["%k"], vec!["%k", "%d", "extra"], vec!["-x", "%k", "%d"]] {
+        let mut full = vec![tool.as_os_str()];
+        full.extend(argv.iter().map(std::ffi::OsStr::new));
+        if harness.route.set_argv(&full).is_ok() {
+            harness.check(
+                &format!("argv {argv:?}"),
+                &case("uid:kupnfs_alice@d.test", exit(1)),
+            );
+        }
+    }
+    let _ = harness.route.set_argv(&[
+        tool.as_os_str(),
+        "-t".as_ref(),
+        "600".as_ref(),
+        "%k".as_ref(),
+        "%d".as_ref(),
+    ]);
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok((passed, failed)) => {
+            say!("\nnfsidmap compliance: {passed} passed, {} failed", failed.len());
+            for name in &failed {
+                say!("  FAILED: {name}");
+            }
+            if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            say!("nfsidmap compliance could not run: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
