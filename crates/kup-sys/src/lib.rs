@@ -12,6 +12,7 @@
 pub mod hostname;
 pub mod ids;
 pub mod keyctl;
+pub mod netdb;
 pub mod passwd;
 pub mod plugin;
 pub mod posix_regex;
