@@ -443,7 +443,8 @@ fn upcall(
                 Ok(name) => match guard.instantiate(&name) {
                     Ok(()) => Ok(()),
                     Err(error) => {
-                        return output.fail(&format!("name_lookup: keyctl_instantiate failed: {error}"));
+                        return output
+                            .fail(&format!("name_lookup: keyctl_instantiate failed: {}", Os(&error)));
                     }
                 },
                 Err(error) => {
@@ -463,6 +464,17 @@ fn upcall(
     // Same order as the reference: the timeout after instantiation (its failure is ignored).
     let _ = keyctl::set_timeout(key, invocation.timeout.cast_unsigned());
     ExitCode::SUCCESS
+}
+
+/// An OS error as C's `%m` prints it: the `strerror` text alone.
+struct Os<'a>(&'a io::Error);
+
+impl std::fmt::Display for Os<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0.to_string();
+        let plain = text.find(" (os error ").map_or(text.as_str(), |cut| &text[..cut]);
+        formatter.write_str(plain)
+    }
 }
 
 fn lookup_failure(function: &str, id: u32, error: Errno) -> String {
@@ -496,7 +508,7 @@ fn instantiate_id(guard: &mut KeyGuard, payload: &[u8], output: &Output) -> Resu
             if let Err(error) = keyctl::clear(keyring) {
                 output.emit(
                     Severity::Error,
-                    &format!("keyctl_clear(0x{:x}) failed: {error}", keyring.get()),
+                    &format!("keyctl_clear(0x{:x}) failed: {}", keyring.get(), Os(&error)),
                 );
                 return Err(());
             }
@@ -508,7 +520,7 @@ fn instantiate_id(guard: &mut KeyGuard, payload: &[u8], output: &Output) -> Resu
                 Err(error) => {
                     output.emit(
                         Severity::Error,
-                        &format!("id_lookup: keyctl_instantiate failed: {error}"),
+                        &format!("id_lookup: keyctl_instantiate failed: {}", Os(&error)),
                     );
                     Err(())
                 }
@@ -566,8 +578,9 @@ fn list_keyring(output: &Output) -> ExitCode {
         Ok(members) => members,
         Err(error) => {
             return output.fail(&format!(
-                "Failed to read keyring {}: {error}",
-                String::from_utf8_lossy(KEYRING_NAME)
+                "Failed to read keyring {}: {}",
+                String::from_utf8_lossy(KEYRING_NAME),
+                Os(&error)
             ));
         }
     };
@@ -590,7 +603,7 @@ fn list_keyring(output: &Output) -> ExitCode {
             }
             Err(error) => {
                 let _ = stdout.flush();
-                return output.fail(&format!("Failed to describe key: {error}"));
+                return output.fail(&format!("Failed to describe key: {}", Os(&error)));
             }
         }
     }
@@ -605,7 +618,11 @@ fn clear_keyring(verbose: bool, output: &Output) -> ExitCode {
         return ExitCode::SUCCESS;
     };
     if let Err(error) = keyctl::clear(keyring) {
-        return output.fail(&format!("keyctl_clear(0x{:x}) failed: {error}", keyring.get()));
+        return output.fail(&format!(
+            "keyctl_clear(0x{:x}) failed: {}",
+            keyring.get(),
+            Os(&error)
+        ));
     }
     if verbose {
         output.warn(&format!("'{}' cleared", String::from_utf8_lossy(KEYRING_NAME)));
@@ -639,12 +656,17 @@ fn invalidate(name: &[u8], kinds: KeyKinds, verbose: bool, output: &Output) -> E
         if let Err(error) = keyctl::invalidate(serial) {
             if error.raw_os_error() != Some(libc_errno::EOPNOTSUPP) {
                 return output.fail(&format!(
-                    "keyctl_invalidate(0x{:x}) failed: {error}",
-                    serial.get()
+                    "keyctl_invalidate(0x{:x}) failed: {}",
+                    serial.get(),
+                    Os(&error)
                 ));
             }
             if let Err(error) = keyctl::revoke(serial) {
-                return output.fail(&format!("keyctl_revoke(0x{:x}) failed: {error}", serial.get()));
+                return output.fail(&format!(
+                    "keyctl_revoke(0x{:x}) failed: {}",
+                    serial.get(),
+                    Os(&error)
+                ));
             }
         }
         if kind_is_uid {

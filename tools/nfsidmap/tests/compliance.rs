@@ -373,6 +373,20 @@ fn config_tables() -> Vec<(&'static str, String, Vec<Case>)> {
         ("unknown method", "[General]\nDomain = d.test\n[Translation]\nMethod = nosuch\n".into(), vec![case("uid:root@d.test", exit(1)), case("user:0", exit(1))]),
         ("method names keep trailing blanks", "[General]\nDomain = d.test\n[Translation]\nMethod = nsswitch ,static\n".into(), vec![case("uid:root@d.test", exit(1))]),
         ("method list with blanks after commas", "[General]\nDomain = d.test\n[Translation]\nMethod = nsswitch,  static\n".into(), vec![case("uid:root@d.test", id(0))]),
+        (
+            "empty method list",
+            "[General]\nDomain = d.test\n[Translation]\nMethod = ,\n".into(),
+            vec![
+                diverging("uid:kupnfs_alice@d.test", id(0), id(4_294_967_294)),
+                diverging("gid:kupnfs_grp@d.test", id(0), id(4_294_967_294)),
+                case("user:0", exit(1)),
+            ],
+        ),
+        (
+            "umich_ldap selected",
+            "[General]\nDomain = d.test\n[Translation]\nMethod = umich_ldap\n[UMICH_SCHEMA]\nLDAP_server = 127.0.0.1\nLDAP_port = 1\n".into(),
+            vec![case("uid:root@d.test", exit(1)), case("user:0", exit(1))],
+        ),
         ("static without a Static section", "[General]\nDomain = d.test\n[Translation]\nMethod = static\n".into(), vec![case("uid:root@d.test", id(4_294_967_294)), case("user:0", exit(1))]),
         (
             "static before nsswitch",

@@ -8,6 +8,9 @@
 //! started restores the file as soon as it is gone, and the next lock holder restores it from the
 //! backup anyway before doing anything else.
 
+// Shared by several test binaries; each uses a part of it.
+#![allow(dead_code)]
+
 use std::fs::{self, File};
 use std::io;
 use std::path::Path;
