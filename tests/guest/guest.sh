@@ -88,6 +88,10 @@ resolve_kver() {
         kv=$(apt-cache depends linux-image-amd64 2>/dev/null |
             sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*-amd64\)$/\1/p' | head -1)
     fi
+    if [ -z "$kv" ] && [ -s "$WORK/current" ]; then
+        kv=$(cat "$WORK/current")
+        log "warning: apt-cache does not know linux-image-amd64; reusing the cached kernel $kv"
+    fi
     [ -n "$kv" ] || die "cannot resolve the kernel ABI from linux-image-amd64 (run apt-get update, or set KUP_GUEST_KVER)"
     echo "$kv"
 }
@@ -271,7 +275,7 @@ cmd_run() {
     run=$(new_rundir)
     mkdir -p "$run/xchg/.kup"
     cp "$script" "$run/xchg/.kup/script"
-    : >"$run/xchg/.kup/env"
+    printf 'export KUP_CHECKOUT=%q\n' "$CHECKOUT" >"$run/xchg/.kup/env"
     if [ $# -gt 0 ]; then printf '%s\0' "$@" >"$run/xchg/.kup/args"; else : >"$run/xchg/.kup/args"; fi
     exec 9>"$WORK/boot.lock"
     flock 9

@@ -28,10 +28,12 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! The script runs with bash as root in `/xchg` (the exchange directory, `$KUP_XCHG`), with a
-//! clean environment (`PATH`, `HOME=/root`, `KUP_GUEST=1`, `KUP_XCHG=/xchg` and what
-//! [`Guest::with_env`] adds). Files added with [`Guest::with_file`] are there when it starts;
-//! whatever it leaves in `/xchg` can be read back with [`GuestOutcome::file`].
+//! The script runs with bash as root in `/xchg` (the exchange directory, `$KUP_XCHG`), in its
+//! own session keyring, with a clean environment (`PATH`, `HOME=/root`, `KUP_GUEST=1`,
+//! `KUP_XCHG=/xchg`, `KUP_CHECKOUT` and what [`Guest::with_env`] adds). Files added with
+//! [`Guest::with_file`] are there when it starts; whatever it leaves in `/xchg` can be read back
+//! with [`GuestOutcome::file`]. `tests/guest/lib.sh` has shell helpers for such scripts (replace
+//! the request-key rules, wrap a helper with a timeout and a call log, request a key).
 //!
 //! The heavy lifting is in `tests/guest/guest.sh` (kernel download with `apt-get download`,
 //! initramfs, QEMU command line), which also works by hand: `tests/guest/guest.sh run SCRIPT`.
@@ -134,9 +136,10 @@ impl Guest {
         {
             shares.push(target);
         }
+        let env = vec![("KUP_CHECKOUT".to_owned(), checkout_dir().display().to_string())];
         Ok(Self {
             files: Vec::new(),
-            env: Vec::new(),
+            env,
             args: Vec::new(),
             shares,
         })

@@ -102,26 +102,24 @@ fn the_guest_loads_the_upcall_modules_and_registers_their_key_types() -> io::Res
 #[test]
 fn a_real_id_resolver_upcall_in_the_guest_reaches_debians_nfsidmap() -> io::Result<()> {
     // The guest's /etc is an overlay: replacing the request-key rules and idmapd.conf there
-    // leaves the host alone. The rule is the one nfs-common ships, so this is the path the
-    // kernel's NFS client takes; here the request comes from userspace with the real key type.
+    // leaves the host alone. The rule is the one nfs-common ships (through lib.sh's logging,
+    // time-bounded wrapper), so this is the path the kernel's NFS client takes; here the request
+    // comes from userspace, with the real id_resolver key type.
     let outcome = Guest::new()?
-        .with_file(
-            "id_resolver.conf",
-            "create id_resolver * * /usr/sbin/nfsidmap -t 600 %k %d\n",
-        )
         .with_file("idmapd.conf", "[General]\nDomain = localdomain\n")
         .run_script(
             r#"
-            set -eu
-            modprobe nfsv4
-            rm -f /etc/request-key.d/*.conf
-            cp id_resolver.conf /etc/request-key.d/
-            cp idmapd.conf /etc/idmapd.conf
-            key=$(keyctl request2 id_resolver uid:root@localdomain '' @s)
-            keyctl rdescribe "$key" > description
-            keyctl pipe "$key" > payload
-            grep "^$(printf %08x "$key") " /proc/keys > proc-keys
-            "#,
+        set -eu
+        . "$KUP_CHECKOUT/tests/guest/lib.sh"
+        kup_modprobe nfsv4
+        cp idmapd.conf /etc/idmapd.conf
+        helper=$(kup_helper nfsidmap 20 /usr/sbin/nfsidmap -t 600)
+        kup_rules "create id_resolver * * $helper %k %d"
+        key=$(kup_request id_resolver uid:root@localdomain)
+        keyctl rdescribe "$key" > description
+        keyctl pipe "$key" > payload
+        grep "^$(printf %08x "$key") " /proc/keys > proc-keys
+        "#,
             TIMEOUT,
         )?;
     outcome.assert_success();
@@ -131,6 +129,12 @@ fn a_real_id_resolver_upcall_in_the_guest_reaches_debians_nfsidmap() -> io::Resu
         b"0\0",
         "nfsidmap maps root to uid 0, NUL-terminated"
     );
+    let upcalls = outcome.file_string("upcalls.log")?;
+    assert!(
+        upcalls.starts_with("nfsidmap rc=0 argv=") && upcalls.trim_end().ends_with(" uid:root@localdomain"),
+        "exactly one upcall, which succeeded: {upcalls:?}"
+    );
+    assert_eq!(upcalls.lines().count(), 1, "{upcalls:?}");
     let description = outcome.file_string("description")?;
     assert!(
         description.starts_with("id_resolver;0;0;")
