@@ -1,0 +1,4 @@
+//! Fuzz target: see `kup_sid_fuzz::checks::sid_binary`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kup_sid_fuzz::checks::sid_binary(data));
