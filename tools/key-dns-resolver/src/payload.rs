@@ -1,8 +1,9 @@
 //! The text payload `key.dns_resolver` instantiates: `addr[,addr...]` plus a NUL.
 //!
-//! keyutils 1.6.3 collects the payload in a 256-entry iovec array whose last entry is kept for
-//! the NUL; an address takes one entry and every address after the first a comma entry too, so
-//! at most 127 addresses fit. Further addresses are dropped silently (we log them at debug
+//! keyutils 1.6.3 collects the payload in a 256-entry iovec array: an address takes one entry,
+//! every address after the first a comma entry too, and the NUL the last one, so at most 128
+//! addresses fit (2 × 128 − 1 + 1 = 256; observed through the kernel with 140 A records — the
+//! spec's "127" was off by one). Further addresses are dropped silently (we log them at debug
 //! level). Exact duplicates (same text, including any `+port`) are dropped.
 
 /// Payload segments of the reference (`N_PAYLOAD`).
@@ -22,13 +23,13 @@ pub enum Pushed {
     Added,
     /// Already present.
     Duplicate,
-    /// No room left (127 addresses).
+    /// No room left (128 addresses).
     Full,
 }
 
 impl Payload {
     /// Most addresses a payload holds.
-    pub const MAX_ADDRESSES: usize = (SEGMENTS - 2) / 2;
+    pub const MAX_ADDRESSES: usize = SEGMENTS / 2;
 
     /// An empty payload.
     #[must_use]
@@ -104,13 +105,13 @@ mod tests {
     }
 
     #[test]
-    fn at_most_127_addresses_fit() {
+    fn at_most_128_addresses_fit() {
         let mut payload = Payload::new();
         for index in 0..140 {
             payload.push(format!("10.0.{}.{}", index / 256, index % 256));
         }
-        assert_eq!(payload.addresses().len(), 127);
-        assert_eq!(payload.dropped(), 13);
+        assert_eq!(payload.addresses().len(), 128);
+        assert_eq!(payload.dropped(), 12);
         // A duplicate of a kept address counts as dropped once full, as in the reference.
         assert_eq!(payload.push("10.0.0.0".into()), Pushed::Full);
     }

@@ -257,7 +257,7 @@ fn append_host(
         }
         log.debug(&format!("append '{text}'"));
         if payload.push(text) == Pushed::Full {
-            log.debug("payload full (127 addresses): address dropped");
+            log.debug("payload full (128 addresses): address dropped");
         }
         if first_only {
             break;
