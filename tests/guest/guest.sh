@@ -35,7 +35,7 @@
 #                      (default: the checkout this script lives in)
 #   KUP_GUEST_TIMEOUT  seconds for `run` (default 300)
 #   KUP_GUEST_APPEND   extra kernel command line
-#   KUP_GUEST_LOCK_WAIT  seconds `build` waits for another build to finish (default 900)
+#   KUP_GUEST_LOCK_WAIT  seconds to wait for another build or guest to finish (default 1800)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,7 +44,7 @@ WORK=${KUP_GUEST_WORK:-/var/tmp/kup-guest}
 MEM=${KUP_GUEST_MEM:-2048}
 SMP=${KUP_GUEST_SMP:-2}
 SHARES=${KUP_GUEST_SHARES:-$CHECKOUT}
-LOCK_WAIT=${KUP_GUEST_LOCK_WAIT:-900}
+LOCK_WAIT=${KUP_GUEST_LOCK_WAIT:-1800}
 
 # Modules that go into the initramfs (with their dependencies): what /init needs to reach the
 # host userland. Everything else is loaded after switch_root from the 9p module tree.
@@ -278,7 +278,7 @@ cmd_run() {
     printf 'export KUP_CHECKOUT=%q\n' "$CHECKOUT" >"$run/xchg/.kup/env"
     if [ $# -gt 0 ]; then printf '%s\0' "$@" >"$run/xchg/.kup/args"; else : >"$run/xchg/.kup/args"; fi
     exec 9>"$WORK/boot.lock"
-    flock 9
+    flock -w "$LOCK_WAIT" 9 || die "another guest holds $WORK/boot.lock for more than ${LOCK_WAIT}s"
     log "booting (TCG, $SMP vCPU, $MEM MiB, timeout ${secs}s), run dir $run"
     local rc=0 t0=$SECONDS
     (cmd_boot "$run" "$secs") || rc=$?
@@ -299,7 +299,7 @@ cmd_run() {
 cmd_shell() {
     cmd_build >/dev/null
     exec 9>"$WORK/boot.lock"
-    flock 9
+    flock -w "$LOCK_WAIT" 9 || die "another guest holds $WORK/boot.lock for more than ${LOCK_WAIT}s"
     qemu_args shell ""
     qemu-system-x86_64 "${QEMU_ARGS[@]}" -display none -serial mon:stdio
 }

@@ -233,6 +233,7 @@ impl Guest {
     /// log and the path of the run directory. I/O errors preparing the exchange directory.
     pub fn run_script(&self, script: &str, timeout: Duration) -> io::Result<GuestOutcome> {
         let timeout = scaled(timeout);
+        self.check_shares()?;
         let run_dir = new_run_dir()?;
         let xchg = run_dir.join("xchg");
         self.fill_xchg(&xchg, script)?;
@@ -242,7 +243,7 @@ impl Guest {
             .truncate(false)
             .write(true)
             .open(work_dir().join("boot.lock"))?;
-        lock.lock()?;
+        wait_for_lock(&lock)?;
         let started = Instant::now();
         let status = self.boot(&run_dir, timeout);
         let duration = started.elapsed();
@@ -296,6 +297,26 @@ impl Guest {
             run_dir,
             duration,
         })
+    }
+
+    /// The shares travel on the kernel command line and in a colon-separated list.
+    fn check_shares(&self) -> io::Result<()> {
+        for share in &self.shares {
+            let text = share.to_str().unwrap_or("\u{fffd}");
+            let bad = text
+                .chars()
+                .any(|c| c.is_whitespace() || ",=:\"\u{fffd}".contains(c));
+            if !share.is_absolute() || bad || !share.is_dir() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "guest share {} must be an existing absolute directory without whitespace, ',', '=', ':', '\"'",
+                        share.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn fill_xchg(&self, xchg: &Path, script: &str) -> io::Result<()> {
@@ -474,6 +495,35 @@ fn new_run_dir() -> io::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Takes the boot lock, waiting at most `KUP_GUEST_LOCK_WAIT` seconds (default 1800): long
+/// enough for a queue of test boots, short enough to notice a forgotten `guest.sh shell`.
+fn wait_for_lock(lock: &File) -> io::Result<()> {
+    let max = std::env::var("KUP_GUEST_LOCK_WAIT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(Duration::from_mins(30), Duration::from_secs);
+    let start = Instant::now();
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < max => {
+                thread::sleep(Duration::from_millis(100));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "another guest held {} for more than {}s (a forgotten `guest.sh shell`?)",
+                        work_dir().join("boot.lock").display(),
+                        max.as_secs()
+                    ),
+                ));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
+}
+
 /// Removes run directories older than a day; best effort (another process may race us).
 fn prune_old_runs(runs: &Path) {
     let Ok(entries) = fs::read_dir(runs) else { return };
@@ -607,6 +657,32 @@ mod tests {
             shares: Vec::new(),
         };
         let _ = guest.with_file(".kup/rc", "0");
+    }
+
+    #[test]
+    fn shares_that_cannot_travel_on_the_kernel_command_line_are_refused() {
+        for share in [
+            "relative/dir",
+            "/tmp/a b",
+            "/tmp/a:b",
+            "/nonexistent/kup-guest-share",
+        ] {
+            let guest = Guest {
+                files: Vec::new(),
+                env: Vec::new(),
+                args: Vec::new(),
+                shares: vec![PathBuf::from(share)],
+            };
+            let err = guest.check_shares().expect_err(share);
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{share}: {err}");
+        }
+        let guest = Guest {
+            files: Vec::new(),
+            env: Vec::new(),
+            args: Vec::new(),
+            shares: vec![checkout_dir()],
+        };
+        guest.check_shares().expect("the checkout is a valid share");
     }
 
     #[test]
