@@ -5,6 +5,8 @@
 //! callout ([`request`]) → look up ([`resolve`]) → finish the key (set timeout + instantiate,
 //! reject, or negate) and exit with the reference's code.
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 pub mod config;
 pub mod log;

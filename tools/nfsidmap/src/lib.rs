@@ -9,6 +9,8 @@
 //! recorded divergences (we finish the key ourselves, refuse ambiguous descriptions, never crash
 //! on a bad regex config) are in `docs/compat/nfsidmap.md`.
 
+#![forbid(unsafe_code)]
+
 // Prose names protocol terms (NFSv4, idmapd.conf) that are not code items.
 #![allow(clippy::doc_markdown)]
 
