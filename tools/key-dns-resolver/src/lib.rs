@@ -190,6 +190,7 @@ pub fn handle(
         Ok(name) => name,
         Err(error) => return error_path(log, guard, error.0),
     };
+    let prefixed = request::query_type(name).is_some();
     if let Some(query_type) = request::query_type(name) {
         log.info(&format!("Query type: '{}'", Printable(query_type)));
     }
@@ -199,11 +200,14 @@ pub fn handle(
     };
     let outcome = match &query {
         Query::Address { name, options } => {
-            log.info(&format!(
-                "Do DNS query of A/AAAA type for:'{}' mask:'{}'",
-                Printable(name),
-                Printable(callout)
-            ));
+            // Only the prefixed forms (`a:`, `aaaa:`) announce the query.
+            if prefixed {
+                log.info(&format!(
+                    "Do DNS query of A/AAAA type for:'{}' mask:'{}'",
+                    Printable(name),
+                    Printable(callout)
+                ));
+            }
             resolve::address_request(resolver, log, name, *options, default_ttl)
         }
         Query::Afs { cell, family } => {
@@ -255,7 +259,12 @@ fn finish(log: &Log, guard: Option<KeyGuard>, outcome: Outcome) -> ExitCode {
             timeout_before,
         } => {
             let errno = reject_errno(status);
-            log.name_service_error(&Printable(&domain).to_string(), status.message());
+            // The reference's final line always names NO_DATA (its only nsError status); the
+            // status that decides our errno is logged before it.
+            if status != Failure::NoData {
+                log.debug(&format!("lookup status: {}", status.message()));
+            }
+            log.name_service_error(&Printable(&domain).to_string(), Failure::NoData.message());
             log.info(&format!("Reject the key with error {errno}"));
             let Some(guard) = guard else {
                 return ExitCode::SUCCESS;
