@@ -59,7 +59,7 @@ fn a_cifsacl_mount_maps_owners_and_chown_through_our_cifs_idmap() {
     let outcome = Guest::new()
         .expect("the QEMU guest harness is available")
         .with_env("IDMAP", env!("CARGO_BIN_EXE_cifs-idmap"))
-        .run_script(SCRIPT, Duration::from_secs(900))
+        .run_script(SCRIPT, Duration::from_mins(15))
         .expect("the guest ran");
     outcome.assert_success();
     let text = |name: &str| outcome.file_string(name).unwrap_or_default();
