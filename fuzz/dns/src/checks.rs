@@ -1,0 +1,169 @@
+//! The properties each fuzz target checks. Every function must return normally for any input;
+//! a panic (assertion, overflow, index) is a finding.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use key_dns_resolver::config;
+use key_dns_resolver::log::Log;
+use key_dns_resolver::payload::Payload;
+use key_dns_resolver::request;
+use key_dns_resolver::resolve::{self, MAX_TARGET_LOOKUPS, Outcome, Resolve};
+use kup_dns::address::{Family, LookupError};
+use kup_dns::client::QueryError;
+use kup_dns::message::{Header, Message, Record, RecordType, ResponseCode, encode_record};
+use kup_dns::name::Name;
+use kup_dns::resolv_conf::{MAX_NAMESERVERS, ResolvConf};
+
+/// Decoding never panics; every record that decodes re-encodes (uncompressed) to bytes that
+/// decode to the same record.
+pub fn dns_message(data: &[u8]) {
+    let Ok(message) = Message::decode(data) else {
+        return;
+    };
+    assert_eq!(
+        message.questions.len(),
+        usize::from(message.header.question_count)
+    );
+    assert_eq!(message.answers.len(), usize::from(message.header.answer_count));
+    let records = message
+        .answers
+        .iter()
+        .chain(&message.authorities)
+        .chain(&message.additionals)
+        .filter_map(|record| record.as_ref().ok());
+    for record in records {
+        assert_eq!(reencoded(record), *record);
+    }
+}
+
+fn reencoded(record: &Record) -> Record {
+    let mut wire = Vec::new();
+    Header {
+        id: 0,
+        response: true,
+        opcode: 0,
+        authoritative: false,
+        truncated: false,
+        recursion_desired: false,
+        recursion_available: false,
+        response_code: ResponseCode::NOERROR,
+        question_count: 0,
+        answer_count: 1,
+        authority_count: 0,
+        additional_count: 0,
+    }
+    .encode(&mut wire);
+    encode_record(record, &mut wire);
+    let message = Message::decode(&wire).expect("an encoded record decodes");
+    message
+        .answers
+        .into_iter()
+        .next()
+        .expect("one answer")
+        .expect("a good record")
+}
+
+/// Presentation text that parses prints back to text that parses to the same name, within the
+/// wire limits.
+pub fn name_text(data: &[u8]) {
+    let Ok(name) = Name::from_text(data) else {
+        return;
+    };
+    assert!(name.wire_length() <= 255);
+    assert!(
+        name.labels()
+            .iter()
+            .all(|label| !label.is_empty() && label.len() <= 63)
+    );
+    let again = Name::from_text(&name.to_text()).expect("printed names parse");
+    assert_eq!(again, name);
+    let mut wire = Vec::new();
+    name.encode(&mut wire);
+    let (decoded, end) = Name::decode(&wire, 0).expect("encoded names decode");
+    assert_eq!(decoded, name);
+    assert_eq!(end, wire.len());
+}
+
+/// resolv.conf parsing is total and stays within glibc's limits.
+pub fn resolv_conf(data: &[u8]) {
+    let config = ResolvConf::parse(data);
+    assert!((1..=MAX_NAMESERVERS).contains(&config.nameservers.len()));
+    assert!(config.attempts <= 5);
+    assert!(config.timeout.as_secs() <= 30);
+}
+
+/// key.dns_resolver.conf parsing is total; an accepted TTL is in range.
+pub fn config(data: &[u8]) {
+    let parsed = config::parse(data, "/fuzz.conf");
+    if let Ok(config) = parsed.result {
+        assert!((1..=0x7fff_ffff).contains(&config.default_ttl));
+    }
+}
+
+/// Describe strings and callouts (split at the first newline) parse without panicking, and a
+/// parsed address request names the bytes after the prefix.
+pub fn request(data: &[u8]) {
+    let (describe, callout) = match data.iter().position(|&byte| byte == b'\n') {
+        Some(split) => (&data[..split], &data[split + 1..]),
+        None => (data, &[][..]),
+    };
+    let _ = request::key_name(describe);
+    let name = request::c_string(describe);
+    if let Ok(request::Query::Address { name: host, .. }) = request::parse_query(name, callout) {
+        assert!(name.ends_with(&host));
+    }
+}
+
+/// Any decodable SRV answer yields a bounded outcome: at most 128 addresses, at most
+/// [`MAX_TARGET_LOOKUPS`] target lookups, never the error path.
+pub fn afs_answer(data: &[u8]) {
+    let Ok(message) = Message::decode(data) else {
+        return;
+    };
+    let mut resolver = Canned {
+        answer: Some(message),
+        lookups: 0,
+    };
+    let outcome = resolve::afs_request(&mut resolver, &Log::capture(0), b"cell", Family::Any, 5);
+    assert!(resolver.lookups <= MAX_TARGET_LOOKUPS);
+    match outcome {
+        Outcome::Instantiate { payload, .. } => {
+            assert!(!payload.is_empty());
+            assert!(payload.addresses().len() <= Payload::MAX_ADDRESSES);
+            assert!(!payload.text().contains(&0));
+        }
+        Outcome::Reject { .. } => {}
+        Outcome::Error(message) => panic!("decoded answers never take the error path: {message}"),
+    }
+}
+
+/// Answers the SRV query with the fuzzed message and every target with two addresses derived
+/// from its name.
+struct Canned {
+    answer: Option<Message>,
+    lookups: usize,
+}
+
+impl Resolve for Canned {
+    fn addresses(&mut self, host: &[u8], _family: Family) -> Result<Vec<IpAddr>, LookupError> {
+        self.lookups += 1;
+        let seed = host.iter().fold(0u8, |sum, byte| sum.wrapping_add(*byte));
+        if seed % 7 == 0 {
+            return Err(LookupError {
+                code: -2,
+                message: "Name or service not known".into(),
+            });
+        }
+        Ok(vec![
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, seed)),
+            IpAddr::V4(Ipv4Addr::new(198, 51, 100, seed)),
+        ])
+    }
+
+    fn query(&mut self, _name: &[u8], record_type: RecordType) -> Result<Message, QueryError> {
+        match (record_type, self.answer.take()) {
+            (RecordType::SRV, Some(message)) => Ok(message),
+            _ => Err(QueryError::Lookup(kup_dns::client::Failure::HostNotFound)),
+        }
+    }
+}

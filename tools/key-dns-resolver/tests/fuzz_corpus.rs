@@ -1,0 +1,67 @@
+//! Replays the kup-dns / `key.dns_resolver` fuzz corpora (`fuzz/dns/corpus/<target>/`, seeds and
+//! whatever the fuzzer kept) and committed crashers (`fuzz/dns/regressions/<target>/`) through the
+//! same property checks the fuzz targets run, so `cargo test` keeps them passing without a fuzzer.
+
+#[allow(dead_code, unreachable_pub, clippy::pedantic, clippy::indexing_slicing, clippy::expect_used, clippy::panic)]
+#[path = "../../../fuzz/dns/src/checks.rs"]
+mod checks;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/dns");
+    let mut found = Vec::new();
+    for kind in ["corpus", "regressions"] {
+        let Ok(entries) = fs::read_dir(root.join(kind).join(target)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_file() {
+                let bytes = fs::read(&path).expect("corpus file is readable");
+                found.push((path, bytes));
+            }
+        }
+    }
+    found
+}
+
+fn replay(target: &str, check: fn(&[u8])) {
+    let inputs = inputs(target);
+    assert!(!inputs.is_empty(), "no corpus for {target}");
+    for (path, bytes) in inputs {
+        let result = std::panic::catch_unwind(|| check(&bytes));
+        assert!(result.is_ok(), "{} fails its property", path.display());
+    }
+}
+
+#[test]
+fn the_dns_message_corpus_keeps_its_properties() {
+    replay("dns_message", checks::dns_message);
+}
+
+#[test]
+fn the_name_text_corpus_keeps_its_properties() {
+    replay("name_text", checks::name_text);
+}
+
+#[test]
+fn the_resolv_conf_corpus_keeps_its_properties() {
+    replay("resolv_conf", checks::resolv_conf);
+}
+
+#[test]
+fn the_config_corpus_keeps_its_properties() {
+    replay("config", checks::config);
+}
+
+#[test]
+fn the_request_corpus_keeps_its_properties() {
+    replay("request", checks::request);
+}
+
+#[test]
+fn the_afs_answer_corpus_keeps_its_properties() {
+    replay("afs_answer", checks::afs_answer);
+}
