@@ -14,6 +14,8 @@
 
 #[path = "support/samba.rs"]
 mod samba;
+#[path = "support/sssd.rs"]
+mod sssd;
 
 use std::ffi::OsString;
 use std::io;
@@ -248,7 +250,10 @@ fn main() -> ExitCode {
     command_line_cases(&mut harness);
     match samba::Dc::start() {
         Ok(mut dc) => {
-            winbind_cases(&mut harness, &dc);
+            let accounts = winbind_cases(&mut harness, &dc);
+            if let Some((alice, staff)) = accounts {
+                sssd_cases(&mut harness, &mut dc, &alice, &staff);
+            }
             match dc.stop() {
                 Ok(()) => stopped_cases(&mut harness),
                 Err(error) => harness.failed.push(format!("stopping winbindd: {error}")),
@@ -324,7 +329,7 @@ fn command_line_cases(harness: &mut Harness) {
 }
 
 #[allow(clippy::too_many_lines)] // one table of cases
-fn winbind_cases(harness: &mut Harness, dc: &samba::Dc) {
+fn winbind_cases(harness: &mut Harness, dc: &samba::Dc) -> Option<(String, String)> {
     let setup = (|| -> io::Result<(String, String, String)> {
         dc.add_group("kupstaff", STAFF_GID)?;
         dc.add_user("kupalice", ALICE_UID, STAFF_GID)?;
@@ -342,7 +347,7 @@ fn winbind_cases(harness: &mut Harness, dc: &samba::Dc) {
         Err(error) => {
             say!("test the test domain has a user and a group ... FAILED\n    {error}");
             harness.failed.push("domain setup".to_owned());
-            return;
+            return None;
         }
     };
     let oracle = |flag: &str, sid: &str| wb_id(dc, flag, sid);
@@ -372,7 +377,7 @@ fn winbind_cases(harness: &mut Harness, dc: &samba::Dc) {
     else {
         say!("test winbindd maps the well-known SIDs ... FAILED\n    {oracle_ids:?}");
         harness.failed.push("oracle".to_owned());
-        return;
+        return None;
     };
     let no_account_sid = dc
         .wbinfo(&["--uid-to-sid", &NO_ACCOUNT_UID.to_string()])
@@ -589,6 +594,106 @@ fn winbind_cases(harness: &mut Harness, dc: &samba::Dc) {
             h.check(&[], "gs:S-1-1-0 os:S-1-5-18", &expect, Some(600))
         },
     );
+    Some((alice, staff))
+}
+
+/// The same helper with sssd's plugin and a real sssd (LDAP provider, SID-based id mapping) in
+/// front of the same DC.
+fn sssd_cases(harness: &mut Harness, dc: &mut samba::Dc, alice: &str, staff: &str) {
+    let setup = (|| -> io::Result<(sssd::SssPlugin, sssd::Sssd, u32, u32)> {
+        dc.enable_ldap()?;
+        let plugin = sssd::SssPlugin::select()?;
+        let daemon = sssd::Sssd::start(dc.password())?;
+        let missing = |sid: &str| io::Error::other(format!("sssd does not map {sid}"));
+        let alice_uid = daemon.id_of(alice)?.ok_or_else(|| missing(alice))?;
+        let staff_gid = daemon.id_of(staff)?.ok_or_else(|| missing(staff))?;
+        Ok((plugin, daemon, alice_uid, staff_gid))
+    })();
+    let (plugin, daemon, alice_uid, staff_gid) = match setup {
+        Ok(values) => values,
+        Err(error) => {
+            say!("test a real sssd answers through cifs_idmap_sss.so ... FAILED\n    {error}");
+            harness.failed.push("sssd setup".to_owned());
+            return;
+        }
+    };
+    let table: Vec<Case> = vec![
+        (
+            "with sssd a domain user maps to the uid sssd computes",
+            vec![],
+            format!("os:{alice}"),
+            Expect::Id(alice_uid),
+            Some(600),
+        ),
+        (
+            "with sssd a domain group maps to the gid sssd computes",
+            vec![],
+            format!("gs:{staff}"),
+            Expect::Id(staff_gid),
+            Some(600),
+        ),
+        (
+            "with sssd a domain user asked for as a group fails with 234",
+            vec![],
+            format!("gs:{alice}"),
+            Expect::Fail(234),
+            None,
+        ),
+        (
+            "with sssd a samba unix user sid falls back to its uid",
+            vec![],
+            "os:S-1-22-1-1000".into(),
+            Expect::Id(1000),
+            Some(600),
+        ),
+        (
+            "with sssd a samba unix group sid falls back to its gid",
+            vec![],
+            "gs:S-1-22-2-1000".into(),
+            Expect::Id(1000),
+            Some(600),
+        ),
+        (
+            "with sssd builtin administrators are not mapped and fail with 255",
+            vec![],
+            "gs:S-1-5-32-544".into(),
+            Expect::Fail(255),
+            None,
+        ),
+        (
+            "with sssd an unknown domain sid fails with 255",
+            vec![],
+            "os:S-1-5-21-1-2-3-500".into(),
+            Expect::Fail(255),
+            None,
+        ),
+        (
+            "with sssd a domain user's uid maps to its sid",
+            vec![],
+            format!("oi:{alice_uid}"),
+            Expect::Sid(alice.to_owned()),
+            Some(600),
+        ),
+        (
+            "with sssd a domain group's gid maps to its sid",
+            vec![],
+            format!("gi:{staff_gid}"),
+            Expect::Sid(staff.to_owned()),
+            Some(600),
+        ),
+        (
+            "with sssd a uid sssd does not know fails with 255",
+            vec![],
+            "oi:1000".into(),
+            Expect::Fail(255),
+            None,
+        ),
+    ];
+    for (name, extra, description, expect, timeout) in &table {
+        harness.case(name, |h| h.check(extra, description, expect, *timeout));
+    }
+    drop(daemon);
+    drop(plugin);
 }
 
 fn stopped_cases(harness: &mut Harness) {

@@ -203,6 +203,41 @@ impl Dc {
             .ok_or_else(|| io::Error::other("empty wbinfo answer"))
     }
 
+    /// Restarts the DC with its LDAP server too (127.0.0.1:389/636), accepting simple binds over
+    /// plain LDAP (`ldap server require strong auth = no`): what sssd's `ldap` provider needs.
+    pub(crate) fn enable_ldap(&mut self) -> io::Result<()> {
+        self.stop()?;
+        let text = fs::read_to_string(&self.config)?;
+        let rewritten: Vec<String> = text
+            .lines()
+            .map(|line| {
+                if line.trim_start().starts_with("server services") {
+                    "\tserver services = winbindd, rpc, ldap\n\tldap server require strong auth = no"
+                        .to_owned()
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect();
+        fs::write(&self.config, rewritten.join("\n") + "\n")?;
+        self.launch()?;
+        // The LDAP listener may come up after winbindd answers.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect("127.0.0.1:389").is_err() {
+            if Instant::now() > deadline {
+                return Err(io::Error::other("the DC's LDAP server did not start"));
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    /// The administrator's password (for LDAP binds).
+    pub(crate) fn password(&self) -> &'static str {
+        let _ = self;
+        PASSWORD
+    }
+
     /// Stops winbindd now (for the "winbind stopped" cases); the drop cleans up the rest.
     pub(crate) fn stop(&mut self) -> io::Result<()> {
         if let Some(mut child) = self.child.take() {
