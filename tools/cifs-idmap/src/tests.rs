@@ -288,3 +288,36 @@ fn every_flag_is_in_the_usage_line() {
     );
     assert_eq!(cli::optstring(FLAGS), "ht:v");
 }
+
+#[test]
+fn a_plugin_writable_by_group_or_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("kup-cifs-idmap-plugin-check.{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let plugin = dir.join("plugin.so");
+    std::fs::write(&plugin, b"not really a plugin").unwrap();
+    let link = dir.join("idmap-plugin");
+    std::os::unix::fs::symlink(&plugin, &link).unwrap();
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let refused = check_plugin(&link).unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::PermissionDenied);
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let running_as_root = kup_sys::process::user_ids().is_ok_and(|ids| ids.effective == kup_sys::Uid::ROOT);
+    if running_as_root {
+        assert_eq!(check_plugin(&link).unwrap(), plugin.canonicalize().unwrap());
+    } else {
+        assert!(
+            check_plugin(&link).is_err(),
+            "a plugin not owned by root is refused"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_debian_plugin_passes_the_ownership_check() {
+    let resolved = check_plugin(std::path::Path::new(PLUGIN_PATH))
+        .expect("cifs-utils installs /etc/cifs-utils/idmap-plugin (apt-get install cifs-utils)");
+    assert!(resolved.starts_with("/usr/lib"), "{}", resolved.display());
+}
