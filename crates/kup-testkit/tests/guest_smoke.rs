@@ -164,7 +164,7 @@ fn the_script_exit_status_comes_back_and_a_hung_guest_is_killed_at_its_timeout()
     assert!(outcome.console.contains("status 42"), "{outcome}");
 
     let err = guest
-        .run_script("echo sleeping; sleep 600", Duration::from_secs(12))
+        .run_script("echo sleeping; sleep 600", Duration::from_secs(15))
         .expect_err("a script sleeping past its timeout must fail the run");
     assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
     let message = err.to_string();
