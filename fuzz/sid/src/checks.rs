@@ -14,10 +14,17 @@ pub fn sid_text(data: &[u8]) {
     let Ok(sid) = Sid::parse(data) else {
         return;
     };
-    assert_eq!(sid.to_string().as_bytes(), data, "parse accepted a non-canonical spelling");
+    assert_eq!(
+        sid.to_string().as_bytes(),
+        data,
+        "parse accepted a non-canonical spelling"
+    );
     let binary = sid.to_cifs_sid();
     assert_eq!(Sid::from_cifs_sid(&binary), Ok(sid));
-    assert!(binary[sid.meaningful_len()..].iter().all(|&byte| byte == 0), "tail not zeroed");
+    assert!(
+        binary[sid.meaningful_len()..].iter().all(|&byte| byte == 0),
+        "tail not zeroed"
+    );
     if sid.authority() < 1 << 40 {
         assert_eq!(sid.kernel_text(), sid.to_string());
     }
@@ -70,5 +77,10 @@ pub fn number(data: &[u8]) {
     } else {
         Err(NumberError::Invalid)
     };
-    assert_eq!(parse_c_uint(data), expected, "{:?}", String::from_utf8_lossy(data));
+    assert_eq!(
+        parse_c_uint(data),
+        expected,
+        "{:?}",
+        String::from_utf8_lossy(data)
+    );
 }
