@@ -693,6 +693,32 @@ fn sssd_cases(harness: &mut Harness, dc: &mut samba::Dc, alice: &str, staff: &st
         harness.case(name, |h| h.check(extra, description, expect, *timeout));
     }
     drop(daemon);
+    let stopped: Vec<Case> = vec![
+        (
+            "with sssd stopped a domain sid fails with 255",
+            vec![],
+            format!("os:{alice}"),
+            Expect::Fail(255),
+            None,
+        ),
+        (
+            "with sssd stopped a samba unix user sid still maps to its uid",
+            vec![],
+            "os:S-1-22-1-1000".into(),
+            Expect::Id(1000),
+            Some(600),
+        ),
+        (
+            "with sssd stopped a uid fails with 255",
+            vec![],
+            format!("oi:{alice_uid}"),
+            Expect::Fail(255),
+            None,
+        ),
+    ];
+    for (name, extra, description, expect, timeout) in &stopped {
+        harness.case(name, |h| h.check(extra, description, expect, *timeout));
+    }
     drop(plugin);
 }
 
