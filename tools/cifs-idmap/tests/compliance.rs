@@ -599,6 +599,7 @@ fn winbind_cases(harness: &mut Harness, dc: &samba::Dc) -> Option<(String, Strin
 
 /// The same helper with sssd's plugin and a real sssd (LDAP provider, SID-based id mapping) in
 /// front of the same DC.
+#[allow(clippy::too_many_lines)] // two tables of cases
 fn sssd_cases(harness: &mut Harness, dc: &mut samba::Dc, alice: &str, staff: &str) {
     let setup = (|| -> io::Result<(sssd::SssPlugin, sssd::Sssd, u32, u32)> {
         dc.enable_ldap()?;
