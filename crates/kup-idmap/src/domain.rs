@@ -2,7 +2,7 @@
 //!
 //! Order: `[General] Domain`; else the host's canonical name after its first `.`, replaced by the
 //! first string of a `_nfsv4idmapdomain.<that domain>` TXT record when one exists; else
-//! `localdomain`. The DNS answer is parsed here (pure); the query itself is [`HostNaming`]'s.
+//! `localdomain` (also when the host name does not resolve: that is nfs-utils 2.6.2). The DNS answer is parsed here (pure); the query itself is [`HostNaming`]'s.
 //! Divergence: the reference reads the answer without bounds checks; a malformed answer here is
 //! "no TXT record" (the derived domain is used).
 
@@ -37,28 +37,21 @@ pub fn decide(
     if let Some(domain) = configured {
         return (domain, Origin::Configured);
     }
-    if let Some(domain) = from_host(host, notes) {
+    if let Some(domain) = from_host(host) {
         return (domain, Origin::Derived);
     }
     notes.push((
-        0,
+        1,
         "libnfsidmap: Unable to determine the NFSv4 domain; Using 'localdomain' as the NFSv4 domain which means UIDs will be mapped to the 'Nobody-User' user defined in /etc/idmapd.conf".to_owned(),
     ));
     (DEFAULT_DOMAIN.to_vec(), Origin::Fallback)
 }
 
-fn from_host(host: &dyn HostNaming, notes: &mut Vec<Note>) -> Option<Vec<u8>> {
+fn from_host(host: &dyn HostNaming) -> Option<Vec<u8>> {
     let host_name = host.host_name()?;
-    let name = if let Some(canonical) = host.canonical_name(&host_name) {
-        canonical
-    } else {
-        notes.push((
-            1,
-            "libnfsidmap: DNS lookup of hostname failed. Attempting to use domain from hostname as is."
-                .to_owned(),
-        ));
-        host_name
-    };
+    // nfs-utils 2.6.2: a host name that does not resolve gives up (later versions fall back to
+    // the host name's own domain part; Debian 12's does not).
+    let name = host.canonical_name(&host_name)?;
     let dot = name.iter().position(|&byte| byte == b'.')?;
     let derived = name.get(dot + 1..)?;
     if derived.is_empty() {
@@ -228,15 +221,18 @@ mod tests {
     }
 
     #[test]
-    fn failed_host_lookup_uses_the_host_name_itself() {
+    fn failed_host_lookup_falls_back_to_localdomain_as_in_2_6_2() {
         let host = FakeHost {
             name: Some(b"h.x.test"),
             canonical: None,
             txt: None,
         };
         let mut notes = Vec::new();
-        assert_eq!(decide(None, &host, &mut notes).0, b"x.test");
-        assert_eq!(notes.len(), 1);
+        assert_eq!(
+            decide(None, &host, &mut notes),
+            (DEFAULT_DOMAIN.to_vec(), Origin::Fallback)
+        );
+        assert_eq!(notes[0].0, 1);
     }
 
     #[test]

@@ -16,7 +16,6 @@
 //! configuration files; system lookups (NSS, DNS, regex) go through `kup-sys`.
 
 #![forbid(unsafe_code)]
-
 // Prose names protocol terms (NFSv4, libnfsidmap, owner_group) that are not code items.
 #![allow(clippy::doc_markdown)]
 #![cfg_attr(
