@@ -12,7 +12,6 @@
 //! Nothing here knows about keys or `key.dns_resolver`'s payload format.
 
 #![forbid(unsafe_code)]
-
 #![cfg_attr(
     not(test),
     deny(

@@ -10,7 +10,6 @@
 //! on a bad regex config) are in `docs/compat/nfsidmap.md`.
 
 #![forbid(unsafe_code)]
-
 // Prose names protocol terms (NFSv4, idmapd.conf) that are not code items.
 #![allow(clippy::doc_markdown)]
 
