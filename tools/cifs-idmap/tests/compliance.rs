@@ -248,6 +248,7 @@ fn main() -> ExitCode {
         failed: Vec::new(),
     };
     command_line_cases(&mut harness);
+    syslog_case(&mut harness);
     match samba::Dc::start() {
         Ok(mut dc) => {
             let accounts = winbind_cases(&mut harness, &dc);
@@ -281,6 +282,46 @@ fn main() -> ExitCode {
 fn run_direct(tool: &Path, args: &[&str]) -> io::Result<(Option<i32>, Vec<u8>, Vec<u8>)> {
     let output = Command::new(tool).args(args).output()?;
     Ok((output.status.code(), output.stdout, output.stderr))
+}
+
+/// Binds `/dev/log` (absent on these machines: no syslog daemon) for one failing upcall and reads
+/// what the helper logged. Removed again afterwards; refuses to touch an existing `/dev/log`.
+fn syslog_case(harness: &mut Harness) {
+    harness.case(
+        "failures are logged under the ident cifs.idmap with facility daemon",
+        |h| {
+            let path = Path::new("/dev/log");
+            if path.exists() {
+                return Err("/dev/log exists (a syslog daemon runs); this case needs it absent".into());
+            }
+            let socket = std::os::unix::net::UnixDatagram::bind(path).map_err(|e| e.to_string())?;
+            let result = (|| {
+                socket
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .map_err(|e| e.to_string())?;
+                h.check(&[], "oi:abc", &Expect::Fail(22), None)?;
+                socket.set_nonblocking(true).map_err(|e| e.to_string())?;
+                let mut lines = Vec::new();
+                let mut buffer = [0u8; 2048];
+                while let Ok(length) = socket.recv(&mut buffer) {
+                    lines.push(String::from_utf8_lossy(&buffer[..length]).into_owned());
+                }
+                // `<PRI>` with facility LOG_DAEMON (3); the ident without a pid; one error line
+                // (LOG_ERR = 3). The reference adds LOG_DEBUG lines, ours logs no debug lines.
+                let priority =
+                    |line: &str| -> Option<u32> { line.strip_prefix('<')?.split_once('>')?.0.parse().ok() };
+                let daemon = lines.iter().all(|line| {
+                    priority(line).is_some_and(|value| value >> 3 == 3) && line.contains(" cifs.idmap: ")
+                });
+                let error = lines.iter().any(|line| priority(line) == Some(27));
+                (daemon && error)
+                    .then_some(())
+                    .ok_or(format!("log lines {lines:?}"))
+            })();
+            let _ = std::fs::remove_file(path);
+            result
+        },
+    );
 }
 
 fn command_line_cases(harness: &mut Harness) {
