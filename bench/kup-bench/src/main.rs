@@ -50,6 +50,9 @@ struct Stats {
     mean: Duration,
     median: Duration,
     p99: Duration,
+    /// Median of the helper's own wall time (spawn to exit, as the dispatcher measured it),
+    /// without the requester → kernel → request-key → dispatcher part of the round trip.
+    helper_median: Option<Duration>,
     samples: usize,
     failures: usize,
 }
@@ -161,6 +164,7 @@ fn run_suite(suite: &Suite, rounds: usize) -> io::Result<Vec<Stats>> {
         .map(|_| Vec::with_capacity(rounds))
         .collect();
     let mut failures = vec![0_usize; suite.subjects.len()];
+    let mut helper_samples: Vec<Vec<Duration>> = suite.subjects.iter().map(|_| Vec::new()).collect();
     // A few unmeasured rounds first: page cache, dispatcher, dynamic loader.
     for round in 0..rounds + 5 {
         for (index, subject) in suite.subjects.iter().enumerate() {
@@ -178,10 +182,22 @@ fn run_suite(suite: &Suite, rounds: usize) -> io::Result<Vec<Stats>> {
             }
         }
     }
+    // Every request upcalled once (the key was unlinked after each), in order, so upcall n
+    // belongs to subject n % subjects; skip the helper column if that does not hold.
+    let upcalls = route.upcalls()?;
+    let subjects = suite.subjects.len();
+    if upcalls.len() == (rounds + 5) * subjects {
+        for (number, upcall) in upcalls.iter().enumerate().skip(5 * subjects) {
+            helper_samples[number % subjects].push(upcall.duration);
+        }
+    }
     Ok(samples
         .into_iter()
         .zip(failures)
-        .map(|(mut samples, failures)| {
+        .zip(helper_samples)
+        .map(|((mut samples, failures), mut helper)| {
+            helper.sort_unstable();
+            let helper_median = helper.get(helper.len() / 2).copied();
             samples.sort_unstable();
             let count = u32::try_from(samples.len().max(1)).unwrap_or(u32::MAX);
             let total: Duration = samples.iter().sum();
@@ -195,6 +211,7 @@ fn run_suite(suite: &Suite, rounds: usize) -> io::Result<Vec<Stats>> {
                 mean: total / count,
                 median: at(500),
                 p99: at(990),
+                helper_median,
                 samples: samples.len(),
                 failures,
             }
@@ -213,37 +230,54 @@ fn render(report: &mut String, suite: &Suite, stats: &[Stats]) {
     };
     let floor = median_of(Role::Floor);
     let reference = median_of(Role::Reference);
+    let helper_reference = suite
+        .subjects
+        .iter()
+        .zip(stats)
+        .find(|(subject, stats)| subject.role == Role::Reference && stats.samples > 0)
+        .and_then(|(_, stats)| stats.helper_median);
     let _ = writeln!(report, "### {}\n", suite.title);
     let _ = writeln!(
         report,
-        "| helper | median | mean | p99 | failed | vs floor | vs C original |"
+        "| helper | round trip median | mean | p99 | failed | vs floor | vs C original | helper alone (median) | helper alone vs C original |"
     );
-    let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let ratio = |value: Duration, base: Option<Duration>| {
+        base.filter(|base| !base.is_zero()).map_or_else(
+            || "-".to_owned(),
+            |base| format!("{:.2}x", value.as_secs_f64() / base.as_secs_f64()),
+        )
+    };
     for (subject, stats) in suite.subjects.iter().zip(stats) {
         if stats.samples == 0 {
             let _ = writeln!(
                 report,
-                "| {} | - | - | - | {} | - | - |",
+                "| {} | - | - | - | {} | - | - | - | - |",
                 subject.label, stats.failures
             );
             continue;
         }
-        let ratio = |base: Option<Duration>| {
-            base.filter(|base| !base.is_zero()).map_or_else(
-                || "-".to_owned(),
-                |base| format!("{:.2}x", stats.median.as_secs_f64() / base.as_secs_f64()),
-            )
-        };
+        let (helper_alone, helper_ratio) = stats.helper_median.map_or_else(
+            || ("-".to_owned(), "-".to_owned()),
+            |helper| {
+                (
+                    format!("{:.2} ms", millis(helper)),
+                    ratio(helper, helper_reference),
+                )
+            },
+        );
         let _ = writeln!(
             report,
-            "| {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {} |",
+            "| {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {} | {} | {} |",
             subject.label,
             millis(stats.median),
             millis(stats.mean),
             millis(stats.p99),
             stats.failures,
-            ratio(floor),
-            ratio(reference)
+            ratio(stats.median, floor),
+            ratio(stats.median, reference),
+            helper_alone,
+            helper_ratio,
         );
     }
     if !suite.subjects.iter().any(|subject| subject.role == Role::Ours) {
