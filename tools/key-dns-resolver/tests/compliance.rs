@@ -11,6 +11,8 @@
 //! Own harness (`harness = false`): the server must outlive all cases and be torn down after
 //! them. Cases run in order; each prints `test <sentence> ... ok|FAILED`.
 
+#[path = "support/crafted_dns.rs"]
+mod crafted_dns;
 #[path = "support/loopback_dns.rs"]
 mod loopback_dns;
 
@@ -37,6 +39,8 @@ macro_rules! say {
 }
 
 const SERVER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 83, 0, 53));
+/// The crafted-answer server (hostile messages).
+const CRAFTED: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 83, 0, 54));
 const ZONE: &str = "kup.test";
 const EINTR: i32 = 4;
 const EAGAIN: i32 = 11;
@@ -146,6 +150,8 @@ struct Observed {
 }
 
 struct Case {
+    /// Answers come from the crafted server (hostile messages) instead of knotd.
+    crafted: Option<crafted_dns::Mode>,
     sentence: &'static str,
     description: String,
     callout: &'static str,
@@ -170,6 +176,7 @@ fn system_order(host: &str, family: Family) -> Vec<String> {
 #[allow(clippy::too_many_lines)] // one table of cases reads best in one place
 fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
     let case = |sentence, description: &str, callout, expect| Case {
+        crafted: None,
         sentence,
         description: description.to_owned(),
         callout,
@@ -388,7 +395,9 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
             },
         ),
     ];
+    cases.extend(crafted_cases(under));
     cases.push(Case {
+        crafted: None,
         sentence: "configured default ttl sets the expiry of address keys",
         description: "host1.kup.test".into(),
         callout: "",
@@ -396,6 +405,7 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
         expect: positive("192.0.2.1", 60),
     });
     cases.push(Case {
+        crafted: None,
         sentence: "configured default ttl does not change afs expiry",
         description: "afsdb:cell2.kup.test".into(),
         callout: "",
@@ -403,6 +413,7 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
         expect: positive("192.0.2.31,192.0.2.32", 40),
     });
     cases.push(Case {
+        crafted: None,
         sentence: "a config error leaves a key negative for sixty seconds",
         description: "host1.kup.test".into(),
         callout: "",
@@ -410,6 +421,7 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
         expect: negative(ENOKEY, 60, 1),
     });
     cases.push(Case {
+        crafted: None,
         sentence: "a missing named config file leaves a key negative for sixty seconds",
         description: "host1.kup.test".into(),
         callout: "",
@@ -417,6 +429,7 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
         expect: negative(ENOKEY, 60, 1),
     });
     cases.push(Case {
+        crafted: None,
         sentence: "long config option without argument fails like the reference",
         description: "host1.kup.test".into(),
         callout: "",
@@ -424,6 +437,52 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
         expect: negative(ENOKEY, 60, 1),
     });
     cases
+}
+
+/// Hostile or broken answers from `support/crafted_dns.rs` (A queries get 192.0.2.77 there):
+/// where the reference behaves sanely, ours must end the key the same way.
+fn crafted_cases(under: UnderTest) -> Vec<Case> {
+    use crafted_dns::Mode;
+    let case = |mode, sentence, expect| Case {
+        crafted: Some(mode),
+        sentence,
+        description: "afsdb:crafted.test".to_owned(),
+        callout: "",
+        arguments: Vec::new(),
+        expect,
+    };
+    vec![
+        case(
+            Mode::LyingCount,
+            "an answer whose record count lies takes the error path",
+            negative(ENOKEY, 1, 1),
+        ),
+        case(
+            Mode::TrailingBytes,
+            "an answer with trailing bytes takes the error path",
+            negative(ENOKEY, 1, 1),
+        ),
+        case(
+            Mode::LoopingTarget,
+            "an srv target that is a compression loop is skipped and the key rejected",
+            rejected(ENODATA, under),
+        ),
+        case(
+            Mode::LoopingOwnerThenGood,
+            "a record whose owner name loops is skipped and the next one used",
+            positive("192.0.2.77+7003", 30),
+        ),
+        case(
+            Mode::TruncatedWithoutTcp,
+            "a truncated answer with no tcp service is a temporary failure",
+            rejected(EAGAIN, under),
+        ),
+        case(
+            Mode::WrongId,
+            "answers with the wrong id are ignored until the resolver times out",
+            rejected(EAGAIN, under),
+        ),
+    ]
 }
 
 fn observe(helper: &Path, case: &Case) -> io::Result<Observed> {
@@ -550,6 +609,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let crafted = match crafted_dns::CraftedDns::start(CRAFTED) {
+        Ok(crafted) => crafted,
+        Err(error) => {
+            say!("error: starting the crafted DNS server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     say!("running {under:?} key.dns_resolver: {}", helper.display());
     let cases = cases(under, server.dir());
     let filter: Vec<String> = std::env::args()
@@ -561,12 +627,35 @@ fn main() -> ExitCode {
         if !filter.is_empty() && !filter.iter().any(|word| case.sentence.contains(word.as_str())) {
             continue;
         }
+        let pointed = match case.crafted {
+            Some(mode) => {
+                crafted.set_mode(mode);
+                server.point_resolv_conf(&format!("nameserver {CRAFTED}\noptions timeout:1 attempts:1\n"))
+            }
+            None => server.point_resolv_conf(&format!("nameserver {SERVER}\n")),
+        };
+        if let Err(error) = pointed {
+            say!("error: rewriting resolv.conf: {error}");
+            failed += 1;
+            continue;
+        }
+        let started = std::time::Instant::now();
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             observe(&helper, case)
                 .map_err(|error| format!("harness error: {error}"))
                 .and_then(|observed| check(case, &observed))
         }))
-        .unwrap_or_else(|_| Err("panicked".into()));
+        .unwrap_or_else(|_| Err("panicked".into()))
+        .and_then(|()| {
+            // Every case must end within the resolver's own bounds (timeout:1 attempts:1 for the
+            // crafted server: two queries and the target lookups).
+            let elapsed = started.elapsed();
+            if elapsed > Duration::from_secs(15) {
+                Err(format!("took {elapsed:?}"))
+            } else {
+                Ok(())
+            }
+        });
         match result {
             Ok(()) => {
                 passed += 1;

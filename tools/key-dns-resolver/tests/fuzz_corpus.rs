@@ -2,7 +2,14 @@
 //! whatever the fuzzer kept) and committed crashers (`fuzz/dns/regressions/<target>/`) through the
 //! same property checks the fuzz targets run, so `cargo test` keeps them passing without a fuzzer.
 
-#[allow(dead_code, unreachable_pub, clippy::pedantic, clippy::indexing_slicing, clippy::expect_used, clippy::panic)]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    clippy::pedantic,
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::panic
+)]
 #[path = "../../../fuzz/dns/src/checks.rs"]
 mod checks;
 

@@ -125,6 +125,19 @@ impl LoopbackDns {
         }
     }
 
+    /// Rewrites `/etc/resolv.conf` (in place) while the server runs, e.g. to point it at another
+    /// loopback server; the watchdog still restores the original bytes at the end.
+    #[allow(dead_code, clippy::unused_self)] // not every user needs it; &self ties it to a running server
+    pub(crate) fn point_resolv_conf(&self, text: &str) -> io::Result<()> {
+        fs::write("/etc/resolv.conf", text)
+    }
+
+    /// The address knotd listens on.
+    #[allow(dead_code)]
+    pub(crate) fn address(&self) -> IpAddr {
+        self.address
+    }
+
     /// The directory holding the zone and server files (tests may put config files here).
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
