@@ -22,7 +22,7 @@
 //! [`MAX_INCLUDE_DEPTH`], end in "unset" / a warning instead of a hang / stack overflow.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// How deep `include` may nest before we stop (the reference recurses until its stack ends).
@@ -201,8 +201,24 @@ impl Config {
             ));
             return None;
         }
+        // Like the reference: the size comes from seeking to the end (so a character device
+        // reads as empty and a pipe is refused), then exactly that many bytes are read.
+        let size = match file
+            .seek(SeekFrom::End(0))
+            .and_then(|size| file.rewind().map(|()| size))
+        {
+            Ok(size) => size,
+            Err(error) => {
+                self.warn(format!("conf_readfile: unable to determine file size: {error}"));
+                return None;
+            }
+        };
         let mut text = Vec::new();
-        if file.read_to_end(&mut text).is_err() {
+        let complete = file
+            .take(size)
+            .read_to_end(&mut text)
+            .is_ok_and(|read| u64::try_from(read).is_ok_and(|read| read == size));
+        if !complete {
             self.warn(format!("conf_readfile: read of \"{}\" failed", path.display()));
             return None;
         }
@@ -214,6 +230,11 @@ impl Config {
 
     /// The reference's `conf_parse`: splits lines, joining `\`-newline continuations.
     fn parse_into(&mut self, text: &[u8], filename: &Path, state: &mut ParseState, depth: usize) {
+        // The reference parses a C string: nothing after a NUL exists.
+        let text = text
+            .iter()
+            .position(|&byte| byte == 0)
+            .map_or(text, |nul| text.get(..nul).unwrap_or_default());
         let mut buffer = text.to_vec();
         let mut line_start = 0;
         let mut line_number = 0;
@@ -760,6 +781,13 @@ mod tests {
         std::fs::write(dot_d.join(".conf"), "[General]\nDomain = hidden.test\n").unwrap();
         assert_eq!(domain(&Config::load(&main)).as_deref(), Some("dotd.test"));
         std::fs::remove_dir_all(&directory).unwrap();
+    }
+
+    #[test]
+    fn including_a_character_device_reads_nothing_instead_of_hanging() {
+        let config = parse("[General]\ninclude = /dev/zero\nDomain = a\n");
+        assert_eq!(domain(&config).as_deref(), Some("a"));
+        assert!(config.warnings().is_empty());
     }
 
     #[test]
