@@ -213,7 +213,7 @@ impl Config {
                 return None;
             }
         };
-        let mut text = Vec::new();
+        let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
         let complete = file
             .take(size)
             .read_to_end(&mut text)

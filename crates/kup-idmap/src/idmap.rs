@@ -16,6 +16,7 @@
 //! "succeeds" with uninitialised results: uid 0 for every name); a `[Static]` principal longer
 //! than the name buffer is `ENOMEM` instead of a buffer overflow.
 
+use std::cell::OnceCell;
 use std::fmt;
 
 use kup_sys::passwd::Passwd;
@@ -87,8 +88,10 @@ pub struct Idmap<A: Accounts> {
     origin: Origin,
     methods: Vec<Method>,
     gss_methods: Option<Vec<Method>>,
-    nobody_uid: Option<Uid>,
-    nobody_gid: Option<Gid>,
+    /// `Nobody-User`/`Nobody-Group` resolved on first use (the reference resolves them at init;
+    /// the answers are the same, and the common path of a name that maps saves two NSS lookups).
+    nobody_uid: OnceCell<Option<Uid>>,
+    nobody_gid: OnceCell<Option<Gid>>,
     no_strip_user: bool,
     no_strip_group: bool,
     reformat_group: bool,
@@ -230,8 +233,8 @@ impl<A: Accounts> Idmap<A> {
             origin,
             methods: Vec::new(),
             gss_methods: None,
-            nobody_uid: None,
-            nobody_gid: None,
+            nobody_uid: OnceCell::new(),
+            nobody_gid: OnceCell::new(),
             no_strip_user,
             no_strip_group,
             reformat_group,
@@ -261,30 +264,6 @@ impl<A: Accounts> Idmap<A> {
         idmap.methods = idmap.load_methods(&method_names)?;
         if let Some(names) = idmap.config.get_list("Translation", b"GSS-Methods") {
             idmap.gss_methods = Some(idmap.load_methods(&names)?);
-        }
-        if let Some(name) = idmap.config.get("Mapping", b"Nobody-User") {
-            match idmap.accounts.user_by_name(&name) {
-                Ok(Some(user)) => idmap.nobody_uid = Some(user.uid),
-                _ => idmap.log(
-                    1,
-                    &format!(
-                        "libnfsidmap: Nobody-User ({}) not found",
-                        String::from_utf8_lossy(&name)
-                    ),
-                ),
-            }
-        }
-        if let Some(name) = idmap.config.get("Mapping", b"Nobody-Group") {
-            match idmap.accounts.group_by_name(&name) {
-                Ok(Some(group)) => idmap.nobody_gid = Some(group.gid),
-                _ => idmap.log(
-                    1,
-                    &format!(
-                        "libnfsidmap: Nobody-Group ({}) not found",
-                        String::from_utf8_lossy(&name)
-                    ),
-                ),
-            }
         }
         Ok(idmap)
     }
@@ -591,17 +570,12 @@ impl<A: Accounts> Idmap<A> {
 
     /// libnfsidmap's `set_id_to_nobody`.
     fn nobody_id(&self, kind: Kind) -> u32 {
-        match kind {
-            Kind::User => {
-                if let Some(uid) = self.nobody_uid {
-                    return uid.get();
-                }
-            }
-            Kind::Group => {
-                if let Some(gid) = self.nobody_gid {
-                    return gid.get();
-                }
-            }
+        let configured = match kind {
+            Kind::User => self.configured_nobody_uid().map(Uid::get),
+            Kind::Group => self.configured_nobody_gid().map(Gid::get),
+        };
+        if let Some(id) = configured {
+            return id;
         }
         let name = [&b"nobody@"[..], &self.domain].concat();
         match kind {
@@ -609,6 +583,36 @@ impl<A: Accounts> Idmap<A> {
             Kind::Group => self.name_to_gid(&name).map(Gid::get),
         }
         .unwrap_or(NOBODY_FALLBACK)
+    }
+
+    fn configured_nobody_uid(&self) -> Option<Uid> {
+        *self.nobody_uid.get_or_init(|| {
+            let name = self.config.get("Mapping", b"Nobody-User")?;
+            if let Ok(Some(user)) = self.accounts.user_by_name(&name) {
+                Some(user.uid)
+            } else {
+                self.log(
+                    1,
+                    &format!("libnfsidmap: Nobody-User ({}) not found", lossy(&name)),
+                );
+                None
+            }
+        })
+    }
+
+    fn configured_nobody_gid(&self) -> Option<Gid> {
+        *self.nobody_gid.get_or_init(|| {
+            let name = self.config.get("Mapping", b"Nobody-Group")?;
+            if let Ok(Some(group)) = self.accounts.group_by_name(&name) {
+                Some(group.gid)
+            } else {
+                self.log(
+                    1,
+                    &format!("libnfsidmap: Nobody-Group ({}) not found", lossy(&name)),
+                );
+                None
+            }
+        })
     }
 
     /// The domain the nsswitch method compares with (its own copy, empty if it did not fit).
