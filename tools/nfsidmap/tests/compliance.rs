@@ -476,6 +476,9 @@ fn run() -> Result<(usize, Vec<String>), String> {
         harness.run_table(&lock, context, &config, &cases);
     }
     dot_d_and_include(&mut harness, &lock);
+    unreadable_config(&mut harness, &lock);
+    harness.run_table(&lock, "fixture accounts", DEBIAN, &fixture_cases());
+    syslog_case(&mut harness, &lock);
     verbose_and_timeout(&mut harness, &lock);
     drop(lock);
     let _ = &harness.tool;
@@ -502,6 +505,178 @@ fn dot_d_and_include(harness: &mut Harness, lock: &ConfigLock) {
         Err(error) => harness.failed.push(format!("{context}: {error}")),
     }
     let _ = std::fs::remove_file(include);
+}
+
+/// The reference's numeric fallback for an unmapped name: its leading decimal digits when they
+/// are not zero, else `nobody`.
+fn numeric_or(name: &str, nobody: u32) -> u32 {
+    let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok().filter(|&value| value != 0).unwrap_or(nobody)
+}
+
+/// Every fixture account both ways, in several spellings of the domain.
+fn fixture_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for &(name, uid, _) in system::USERS {
+        for domain in ["localdomain", "LOCALDOMAIN", "LocalDomain"] {
+            cases.push(case(format!("uid:{name}@{domain}"), id(uid)));
+        }
+        cases.push(case(
+            format!("uid:{name}@other.test"),
+            id(numeric_or(name, 65534)),
+        ));
+        cases.push(case(
+            format!("user:{uid}"),
+            payload(format!("{name}@localdomain").as_bytes()),
+        ));
+        cases.push(case(format!("gid:{name}@localdomain"), {
+            let gid = system::GROUPS
+                .iter()
+                .find(|group| group.0 == name)
+                .map_or(numeric_or(name, 65534), |group| group.1);
+            id(gid)
+        }));
+    }
+    for &(name, gid) in system::GROUPS {
+        for domain in ["localdomain", "LOCALDOMAIN"] {
+            cases.push(case(format!("gid:{name}@{domain}"), id(gid)));
+        }
+        cases.push(case(
+            format!("gid:{name}@other.test"),
+            id(numeric_or(name, 65534)),
+        ));
+        cases.push(case(
+            format!("group:{gid}"),
+            payload(format!("{name}@localdomain").as_bytes()),
+        ));
+    }
+    for (description, expect) in [
+        ("uid:root@localdomain ", id(65534)),
+        ("uid: root@localdomain", id(65534)),
+        ("uid:root@localdomain\t", id(65534)),
+        ("uid:root\t@localdomain", id(65534)),
+        ("uid:ROOT@localdomain", id(65534)),
+        ("gid:ROOT@localdomain", id(65534)),
+        ("uid:root@@localdomain", id(65534)),
+        ("uid:root@localdomain@", id(65534)),
+        ("user:0x10", payload(b"root@localdomain")),
+        ("user:00045101", payload(b"kupnfs_alice@localdomain")),
+        ("user:4294967296", payload(b"root@localdomain")),
+        ("user:-4294967295", payload(b"daemon@localdomain")),
+        ("group:-0", payload(b"root@localdomain")),
+        ("group: 45102x", payload(b"kupnfs_grp@localdomain")),
+    ] {
+        cases.push(case(description.replace("\\t", "\t"), expect));
+    }
+    cases
+}
+
+/// A missing config means defaults; a config that cannot be read (a directory) means defaults
+/// too, after a warning.
+fn unreadable_config(harness: &mut Harness, lock: &ConfigLock) {
+    let cases = [
+        case("user:0", payload(b"root@localdomain")),
+        case("uid:zz@localdomain", id(65534)),
+        case("gid:zz@localdomain", id(4_294_967_294)),
+        case("uid:kupnfs_alice@localdomain", id(45101)),
+    ];
+    for (context, prepared) in [
+        ("no idmapd.conf", lock.remove()),
+        ("idmapd.conf is a directory", lock.replace_with_directory()),
+    ] {
+        if let Err(error) = prepared {
+            harness.failed.push(format!("{context}: {error}"));
+            continue;
+        }
+        for case in &cases {
+            harness.check(context, case);
+        }
+    }
+}
+
+/// Binds `/dev/log` (no syslog daemon runs on these machines) around a few upcalls and checks
+/// what the helper logged: facility daemon, ident `nfsidmap[<pid>]`, warning for a name outside
+/// the domain, error for a failed id lookup and for a null value. Refuses to touch an existing
+/// `/dev/log`; waits a little if another test holds it.
+fn syslog_case(harness: &mut Harness, lock: &ConfigLock) {
+    let name = "syslog lines use the ident nfsidmap[pid], facility daemon and the reference's texts";
+    let result = (|| -> Result<(), String> {
+        lock.write(DEBIAN).map_err(|error| error.to_string())?;
+        let path = std::path::Path::new("/dev/log");
+        let mut socket = None;
+        for _ in 0..100 {
+            if !path.exists()
+                && let Ok(bound) = std::os::unix::net::UnixDatagram::bind(path)
+            {
+                socket = Some(bound);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let socket = socket.ok_or("/dev/log is taken (a syslog daemon or another test)")?;
+        let lines = (|| -> Result<Vec<String>, String> {
+            for (description, expect) in [
+                ("uid:kupnfs_alice@other.dom", id(65534)),
+                ("user:99999", exit(1)),
+                ("uid:", exit(1)),
+            ] {
+                let observed = harness.observe(description.as_bytes());
+                let ok = matches!((&expect, &observed), (Expect::Payload(want), Observed::Payload { bytes, .. }) if want == bytes)
+                    || matches!(
+                        (&expect, &observed),
+                        (Expect::Negative(_), Observed::Negative { .. })
+                    );
+                if !ok {
+                    return Err(format!("{description}: {observed:?}"));
+                }
+            }
+            socket.set_nonblocking(true).map_err(|error| error.to_string())?;
+            let mut lines = Vec::new();
+            let mut buffer = [0_u8; 4096];
+            while let Ok(length) = socket.recv(&mut buffer) {
+                lines.push(String::from_utf8_lossy(&buffer[..length]).into_owned());
+            }
+            Ok(lines)
+        })();
+        let _ = std::fs::remove_file(path);
+        let lines = lines?;
+        let priority =
+            |line: &str| -> Option<u32> { line.strip_prefix('<')?.split_once('>')?.0.parse().ok() };
+        let has = |level: u32, text: &str| {
+            lines
+                .iter()
+                .any(|line| priority(line) == Some(level) && line.contains(&format!(" {text}")))
+        };
+        let all_daemon_with_pid = lines.iter().all(|line| {
+            priority(line).is_some_and(|value| value >> 3 == 3)
+                && line.split_once(": ").is_some_and(|(head, _)| {
+                    head.rsplit(' ')
+                        .next()
+                        .is_some_and(|ident| ident.starts_with("nfsidmap[") && ident.ends_with(']'))
+                })
+        });
+        let wanted = all_daemon_with_pid
+            && has(
+                28,
+                "nss_getpwnam: name 'kupnfs_alice@other.dom' does not map into domain 'localdomain'",
+            )
+            && has(
+                27,
+                "name_lookup: nfs4_uid_to_name: for 99999 failed: Unknown error -2",
+            )
+            && has(27, "Error: Null uid/gid value.");
+        wanted.then_some(()).ok_or(format!("log lines {lines:?}"))
+    })();
+    match result {
+        Ok(()) => {
+            say!("test {name} ... ok");
+            harness.passed += 1;
+        }
+        Err(reason) => {
+            say!("test {name} ... FAILED ({reason})");
+            harness.failed.push(name.to_owned());
+        }
+    }
 }
 
 fn verbose_and_timeout(harness: &mut Harness, lock: &ConfigLock) {

@@ -149,7 +149,21 @@ impl ConfigLock {
     /// Replaces the config text and empties the `.d` directory.
     pub(crate) fn write(&self, text: &str) -> io::Result<()> {
         self.remove_dir()?;
+        clear_config_path()?;
         fs::write(CONFIG_PATH, text)
+    }
+
+    /// Removes the config file (restored on drop).
+    pub(crate) fn remove(&self) -> io::Result<()> {
+        self.remove_dir()?;
+        clear_config_path()
+    }
+
+    /// Puts an empty directory where the config file belongs (an unreadable config).
+    pub(crate) fn replace_with_directory(&self) -> io::Result<()> {
+        self.remove_dir()?;
+        clear_config_path()?;
+        fs::create_dir(CONFIG_PATH)
     }
 
     /// Writes `<CONFIG_DIR>/<name>`, creating the directory (removed again on drop).
@@ -192,10 +206,25 @@ fn restore_from_backup() -> io::Result<()> {
         fs::remove_file(CREATED_DIR_MARK)?;
     }
     if Path::new(BACKUP_PATH).exists() {
+        clear_config_path()?;
         fs::copy(BACKUP_PATH, CONFIG_PATH)?;
         fs::remove_file(BACKUP_PATH)?;
     }
     match fs::remove_file(OWNER_PATH) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// Removes whatever is at the config path: a file, or the empty directory a test put there.
+fn clear_config_path() -> io::Result<()> {
+    let path = Path::new(CONFIG_PATH);
+    let result = if path.is_dir() {
+        fs::remove_dir(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match result {
         Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
         _ => Ok(()),
     }
@@ -212,6 +241,7 @@ fn start_watchdog() -> io::Result<()> {
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
              if [ \"$(cat {OWNER_PATH} 2>/dev/null)\" = {pid} ]; then \
                [ -e {CREATED_DIR_MARK} ] && rm -rf {CONFIG_DIR} {CREATED_DIR_MARK}; \
+               [ -d {CONFIG_PATH} ] && rmdir {CONFIG_PATH}; \
                [ -e {BACKUP_PATH} ] && cp {BACKUP_PATH} {CONFIG_PATH} && rm -f {BACKUP_PATH}; \
                rm -f {OWNER_PATH}; \
              fi"
