@@ -44,7 +44,7 @@ pub const NEGATIVE_TIMEOUT: u32 = 60;
 
 /// The options, in the reference's getopt string order `hdu:g:r:ct:vl`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Option_ {
+pub enum OptionId {
     /// `-h`
     Help,
     /// `-d`
@@ -66,36 +66,36 @@ pub enum Option_ {
 }
 
 /// The flag table (short options only: the reference uses plain `getopt`).
-pub const FLAGS: &[Flag<Option_>] = &[
-    Flag::new(Option_::Help)
+pub const FLAGS: &[Flag<OptionId>] = &[
+    Flag::new(OptionId::Help)
         .short(b'h')
         .help("print the usage line and exit"),
-    Flag::new(Option_::Domain)
+    Flag::new(OptionId::Domain)
         .short(b'd')
         .help("print the NFSv4 domain"),
-    Flag::new(Option_::User)
+    Flag::new(OptionId::User)
         .short(b'u')
         .required("user")
         .help("invalidate the cached uid key of a user"),
-    Flag::new(Option_::Group)
+    Flag::new(OptionId::Group)
         .short(b'g')
         .required("group")
         .help("invalidate the cached gid key of a group"),
-    Flag::new(Option_::Both)
+    Flag::new(OptionId::Both)
         .short(b'r')
         .required("name")
         .help("invalidate the cached uid and gid keys of a name"),
-    Flag::new(Option_::Clear)
+    Flag::new(OptionId::Clear)
         .short(b'c')
         .help("clear the .id_resolver keyring"),
-    Flag::new(Option_::Timeout)
+    Flag::new(OptionId::Timeout)
         .short(b't')
         .required("timeout")
         .help("key timeout in seconds (upcall mode)"),
-    Flag::new(Option_::Verbose)
+    Flag::new(OptionId::Verbose)
         .short(b'v')
         .help("more messages (repeatable)"),
-    Flag::new(Option_::List)
+    Flag::new(OptionId::List)
         .short(b'l')
         .help("list the .id_resolver keyring"),
 ];
@@ -175,16 +175,16 @@ pub fn plan(argv: &[OsString]) -> Invocation {
     for option in &parsed.options {
         let value = option.value.as_deref().map_or(&b""[..], OsStr::as_bytes);
         match option.id {
-            Option_::Help => {
+            OptionId::Help => {
                 invocation.mode = Mode::Usage { getopt_error: None };
                 return invocation;
             }
-            Option_::Domain => domain = true,
-            Option_::List => list = true,
-            Option_::Clear => clear = true,
-            Option_::Verbose => invocation.verbosity = invocation.verbosity.saturating_add(1),
-            Option_::Timeout => invocation.timeout = cli::atoi(value),
-            Option_::User => {
+            OptionId::Domain => domain = true,
+            OptionId::List => list = true,
+            OptionId::Clear => clear = true,
+            OptionId::Verbose => invocation.verbosity = invocation.verbosity.saturating_add(1),
+            OptionId::Timeout => invocation.timeout = cli::atoi(value),
+            OptionId::User => {
                 invalidate = Some((
                     value.to_vec(),
                     KeyKinds {
@@ -193,7 +193,7 @@ pub fn plan(argv: &[OsString]) -> Invocation {
                     },
                 ));
             }
-            Option_::Group => {
+            OptionId::Group => {
                 invalidate = Some((
                     value.to_vec(),
                     KeyKinds {
@@ -202,7 +202,7 @@ pub fn plan(argv: &[OsString]) -> Invocation {
                     },
                 ));
             }
-            Option_::Both => invalidate = Some((value.to_vec(), KeyKinds { uid: true, gid: true })),
+            OptionId::Both => invalidate = Some((value.to_vec(), KeyKinds { uid: true, gid: true })),
         }
     }
     if let Some(error) = &parsed.error {
