@@ -503,10 +503,11 @@ fn instantiate_id(guard: &mut KeyGuard, payload: &[u8], output: &Output) -> Resu
                 Some(libc_errno::EDQUOT | libc_errno::ENFILE | libc_errno::ENOMEM)
             ) =>
         {
-            let Some(keyring) = find_keyring() else {
-                return Err(());
-            };
-            if let Err(error) = keyctl::clear(keyring) {
+            // As the reference's keyring_clear: a missing keyring is not an error, the retry
+            // still happens.
+            if let Some(keyring) = find_keyring()
+                && let Err(error) = keyctl::clear(keyring)
+            {
                 output.emit(
                     Severity::Error,
                     &format!("keyctl_clear(0x{:x}) failed: {}", keyring.get(), Os(&error)),
