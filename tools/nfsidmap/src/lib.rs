@@ -434,6 +434,9 @@ fn upcall(
             instantiate_id(&mut guard, &description::id_payload(id), output)
         }
         Some(query @ (Query::UidToName | Query::GidToName)) => {
+            if let Err(error) = idmap.default_domain() {
+                return output.fail(&format!("name_lookup: nfs4_get_default_domain failed: {error}"));
+            }
             let id = kup_runtime::cli::atoi(parsed.value).cast_unsigned();
             let name = if query == Query::UidToName {
                 idmap.uid_to_name(Uid::new(id), NAME_BUFFER)
