@@ -323,6 +323,16 @@ fn config_tables() -> Vec<(&'static str, String, Vec<Case>)> {
         ("domain of 122 bytes", format!("[General]\nDomain = {}\n", "d".repeat(122)), vec![case("user:0", payload(format!("root@{}", "d".repeat(122)).as_bytes()))] ),
         ("domain of 123 bytes", format!("[General]\nDomain = {}\n", "d".repeat(123)), vec![case("user:0", exit(1)), case("group:0", exit(1)), case(format!("uid:root@{}", "d".repeat(123)), id(0))]),
         (
+            "domain of 600 bytes",
+            format!("[General]\nDomain = {}\n", "d".repeat(600)),
+            vec![
+                case("user:0", exit(1)),
+                case("group:0", exit(1)),
+                case("uid:root@", id(0)),
+                case(format!("uid:root@{}", "d".repeat(600)), id(4_294_967_294)),
+            ],
+        ),
+        (
             "No-Strip user",
             "[General]\nDomain = d.test\nNo-Strip = user\n".into(),
             vec![
