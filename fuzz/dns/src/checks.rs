@@ -8,6 +8,7 @@ use key_dns_resolver::log::Log;
 use key_dns_resolver::payload::Payload;
 use key_dns_resolver::request;
 use key_dns_resolver::resolve::{self, MAX_TARGET_LOOKUPS, Outcome, Resolve};
+use key_dns_resolver::server_list;
 use kup_dns::address::{Family, LookupError};
 use kup_dns::client::QueryError;
 use kup_dns::message::{Header, Message, Record, RecordType, ResponseCode, encode_record};
@@ -134,6 +135,14 @@ pub fn afs_answer(data: &[u8]) {
         }
         Outcome::Reject { .. } => {}
         Outcome::Error(message) => panic!("decoded answers never take the error path: {message}"),
+    }
+}
+
+/// The v1 server-list decoder never panics, and what it accepts re-encodes to a list that
+/// decodes to the same servers.
+pub fn server_list(data: &[u8]) {
+    if let Some(servers) = server_list::decode(data) {
+        assert_eq!(server_list::decode(&server_list::encode(&servers)), Some(servers));
     }
 }
 

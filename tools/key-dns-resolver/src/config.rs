@@ -23,12 +23,16 @@ const TTL_MAX: u64 = 0x7fff_ffff;
 pub struct Config {
     /// Seconds an address answer stays cached.
     pub default_ttl: u32,
+    /// Ours only (`afs_server_list_v1 = 1`, default 0): answer `afsdb:` requests whose callout asks
+    /// for `srv=1` or later with the binary v1 server list, as kafs-client's helper does.
+    pub afs_server_list_v1: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             default_ttl: DEFAULT_TTL,
+            afs_server_list_v1: false,
         }
     }
 }
@@ -57,6 +61,7 @@ pub fn parse(contents: &[u8], path: &str) -> Parsed {
                 String::from_utf8_lossy(&key)
             )),
             Line::DefaultTtl(ttl) => config.default_ttl = ttl,
+            Line::ServerListV1(enabled) => config.afs_server_list_v1 = enabled,
             Line::Error(error) => {
                 let message = match error {
                     LineError::MissingNewline => {
@@ -88,6 +93,7 @@ enum Line {
     Skip,
     Unknown(Vec<u8>),
     DefaultTtl(u32),
+    ServerListV1(bool),
     Error(LineError),
 }
 
@@ -203,7 +209,8 @@ fn parse_line(chunk: &[u8]) -> Line {
     if quote.is_some() {
         return Line::Error(LineError::UnclosedQuotes);
     }
-    if key != b"default_ttl" {
+    let is_v1 = key == b"afs_server_list_v1";
+    if key != b"default_ttl" && !is_v1 {
         return Line::Unknown(key);
     }
     let number = strtoul(&value, Radix::DECIMAL);
@@ -212,6 +219,13 @@ fn parse_line(chunk: &[u8]) -> Line {
     }
     if !number.consumed_all(&value) {
         return Line::Error(LineError::Keyed(key, "Extra data supplied"));
+    }
+    if is_v1 {
+        return match number.value {
+            0 => Line::ServerListV1(false),
+            1 => Line::ServerListV1(true),
+            _ => Line::Error(LineError::Keyed(key, "Value out of range")),
+        };
     }
     // sscanf("%u") stores the unsigned long result into an unsigned int: keep the low 32 bits.
     let ttl = u32::try_from(number.value & 0xffff_ffff).unwrap_or(u32::MAX);
@@ -222,7 +236,7 @@ fn parse_line(chunk: &[u8]) -> Line {
 }
 
 fn key_only(line: &[u8]) -> Line {
-    if line == b"default_ttl" {
+    if line == b"default_ttl" || line == b"afs_server_list_v1" {
         Line::Error(LineError::Keyed(line.to_vec(), "Missing value"))
     } else {
         Line::Unknown(line.to_vec())
@@ -313,7 +327,37 @@ mod tests {
             parsed.warnings,
             ["/c:1: Unknown option 'foo'", "/c:2: Unknown option 'bare'"]
         );
-        assert_eq!(parsed.result, Ok(Config { default_ttl: 9 }));
+        assert_eq!(
+            parsed.result,
+            Ok(Config {
+                default_ttl: 9,
+                afs_server_list_v1: false
+            })
+        );
+    }
+
+    #[test]
+    fn our_server_list_option_takes_zero_or_one() {
+        let v1 = |text: &str| {
+            parse(text.as_bytes(), PATH)
+                .result
+                .map(|config| config.afs_server_list_v1)
+        };
+        assert_eq!(v1(""), Ok(false));
+        assert_eq!(v1("afs_server_list_v1 = 1\n"), Ok(true));
+        assert_eq!(v1("afs_server_list_v1=1\nafs_server_list_v1=0\n"), Ok(false));
+        assert_eq!(
+            v1("afs_server_list_v1=2\n").unwrap_err(),
+            "/c:1: afs_server_list_v1: Value out of range"
+        );
+        assert_eq!(
+            v1("afs_server_list_v1\n").unwrap_err(),
+            "/c:1: afs_server_list_v1: Missing value"
+        );
+        assert_eq!(
+            v1("afs_server_list_v1=yes\n").unwrap_err(),
+            "/c:1: afs_server_list_v1: Bad value"
+        );
     }
 
     #[test]

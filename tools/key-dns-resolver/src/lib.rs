@@ -13,6 +13,7 @@ pub mod log;
 pub mod payload;
 pub mod request;
 pub mod resolve;
+pub mod server_list;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -118,7 +119,11 @@ fn execute(options: &Options) -> ExitCode {
         }
     };
     if options.dump_config {
-        let _ = writeln!(io::stdout().lock(), "default_ttl = {}", config.default_ttl);
+        let mut out = format!("default_ttl = {}\n", config.default_ttl);
+        if config.afs_server_list_v1 {
+            out.push_str("afs_server_list_v1 = 1\n");
+        }
+        let _ = io::stdout().lock().write_all(out.as_bytes());
         return ExitCode::SUCCESS;
     }
 
@@ -164,14 +169,7 @@ fn execute(options: &Options) -> ExitCode {
         };
         (Some(guard), describe, request::c_string(&callout).to_vec())
     };
-    handle(
-        &log,
-        guard,
-        &describe,
-        &callout,
-        config.default_ttl,
-        &mut System::default(),
-    )
+    handle(&log, guard, &describe, &callout, &config, &mut System::default())
 }
 
 /// Everything after the describe string and callout are known (also used by tests with a
@@ -181,9 +179,10 @@ pub fn handle(
     guard: Option<KeyGuard>,
     describe: &[u8],
     callout: &[u8],
-    default_ttl: u32,
+    config: &config::Config,
     resolver: &mut dyn Resolve,
 ) -> ExitCode {
+    let default_ttl = config.default_ttl;
     log.info(&format!("Key description: '{}'", Printable(describe)));
     log.info(&format!("Callout info: '{}'", Printable(callout)));
     let name = match request::key_name(describe) {
@@ -219,20 +218,38 @@ pub fn handle(
             resolve::afs_request(resolver, log, cell, *family, default_ttl)
         }
     };
-    finish(log, guard, outcome)
+    let binary = config.afs_server_list_v1
+        && matches!(query, Query::Afs { .. })
+        && request::asks_for_server_list(callout);
+    finish(log, guard, outcome, binary)
 }
 
-fn finish(log: &Log, guard: Option<KeyGuard>, outcome: Outcome) -> ExitCode {
+fn finish(log: &Log, guard: Option<KeyGuard>, outcome: Outcome, binary: bool) -> ExitCode {
     match outcome {
-        Outcome::Instantiate { payload, expiry } => {
+        Outcome::Instantiate {
+            payload,
+            expiry,
+            servers,
+        } => {
             if guard.is_none() {
                 // -D: the reference forces verbosity 1 for the final dump.
                 log.set_verbosity(1);
             }
-            log.info(&format!(
-                "The key instantiation data is '{}'",
-                String::from_utf8_lossy(&payload.text())
-            ));
+            let bytes = if binary {
+                let list = server_list::encode(&servers);
+                log.info(&format!(
+                    "The key instantiation data is a v1 server list: {} servers, {} bytes",
+                    servers.len().min(255),
+                    list.len()
+                ));
+                list
+            } else {
+                log.info(&format!(
+                    "The key instantiation data is '{}'",
+                    String::from_utf8_lossy(&payload.text())
+                ));
+                payload.to_key_bytes()
+            };
             log.info(&format!("The expiry time is {expiry}s"));
             let Some(guard) = guard else {
                 return ExitCode::SUCCESS;
@@ -244,7 +261,7 @@ fn finish(log: &Log, guard: Option<KeyGuard>, outcome: Outcome) -> ExitCode {
                     format!("keyctl_set_timeout: {}", strerror(&error)),
                 );
             }
-            match guard.instantiate(&payload.to_key_bytes()) {
+            match guard.instantiate(&bytes) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     // The guard already negated the key (1 s) on the failed instantiate.
@@ -415,7 +432,7 @@ mod tests {
             None,
             &request::debug_describe(b"srv:foo"),
             b"",
-            5,
+            &config::Config::default(),
             &mut System::default(),
         );
         assert_eq!(code, ExitCode::from(EXIT_ERROR));
@@ -430,7 +447,10 @@ mod tests {
             None,
             &request::debug_describe(b"localhost"),
             b"",
-            7,
+            &config::Config {
+                default_ttl: 7,
+                afs_server_list_v1: false,
+            },
             &mut System::default(),
         );
         assert_eq!(code, ExitCode::SUCCESS);

@@ -111,6 +111,19 @@ pub fn parse_query(name: &[u8], callout: &[u8]) -> Result<Query, RequestError> {
     }
 }
 
+/// Whether an `afsdb:` callout asks for the binary server list the way kafs-client's helper reads
+/// it: comma-separated options, one of them `srv=<version>` with a version of 1 or more.
+#[must_use]
+pub fn asks_for_server_list(callout: &[u8]) -> bool {
+    c_string(callout).split(|&byte| byte == b',').any(|option| {
+        option
+            .strip_prefix(b"srv=")
+            .and_then(|version| std::str::from_utf8(version).ok())
+            .and_then(|version| version.parse::<u32>().ok())
+            .is_some_and(|version| version >= 1)
+    })
+}
+
 /// The query type text (before the first `:`), for the reference's info line.
 #[must_use]
 pub fn query_type(name: &[u8]) -> Option<&[u8]> {
@@ -289,6 +302,16 @@ mod tests {
             key_name(b"dns_resolver;host").unwrap_err().0,
             "Invalid key description: dns_resolver;host"
         );
+    }
+
+    #[test]
+    fn server_list_is_asked_with_srv_one_or_later() {
+        assert!(asks_for_server_list(b"srv=1"));
+        assert!(asks_for_server_list(b"ipv4,srv=2"));
+        assert!(!asks_for_server_list(b"srv=0"));
+        assert!(!asks_for_server_list(b""));
+        assert!(!asks_for_server_list(b"srv=x"));
+        assert!(!asks_for_server_list(b"list"));
     }
 
     #[test]

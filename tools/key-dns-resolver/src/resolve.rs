@@ -20,6 +20,7 @@ use kup_runtime::helper::Printable;
 use crate::log::Log;
 use crate::payload::{Payload, Pushed};
 use crate::request::AddressOptions;
+use crate::server_list::{SOURCE_AFSDB, SOURCE_SRV, Server};
 
 /// Distinct resolvable targets kept per answer (the reference's `MAX_VLS`).
 pub const MAX_TARGETS: usize = 15;
@@ -62,6 +63,8 @@ pub enum Outcome {
         payload: Payload,
         /// `KEYCTL_SET_TIMEOUT` value (0 = never expires).
         expiry: u32,
+        /// AFS requests: the resolved servers, for the optional binary v1 answer.
+        servers: Vec<Server>,
     },
     /// The lookup produced nothing: reject the key.
     Reject {
@@ -111,6 +114,7 @@ pub fn address_request(
     Outcome::Instantiate {
         payload,
         expiry: default_ttl,
+        servers: Vec::new(),
     }
 }
 
@@ -123,13 +127,22 @@ pub fn afs_request(
     default_ttl: u32,
 ) -> Outcome {
     let mut payload = Payload::new();
+    let mut servers = Vec::new();
     let mut expiry = default_ttl;
     let srv_name = [b"_afs3-vlserver._udp.".as_slice(), cell].concat();
     log.debug(&format!("Get VL SRV RR for name:'{}'", Printable(&srv_name)));
     let mut status = Failure::NoData;
     match resolver.query(&srv_name, RecordType::SRV) {
         Ok(message) => {
-            expiry = servers_from_answer(resolver, log, &message, RecordType::SRV, family, &mut payload);
+            expiry = servers_from_answer(
+                resolver,
+                log,
+                &message,
+                RecordType::SRV,
+                family,
+                &mut payload,
+                &mut servers,
+            );
         }
         Err(QueryError::Malformed(error)) => return Outcome::Error(format!("ns_initparse: {error}")),
         Err(QueryError::Lookup(failure)) => {
@@ -137,8 +150,15 @@ pub fn afs_request(
             log.debug(&format!("Get AFSDB RR for cell name:'{}'", Printable(cell)));
             match resolver.query(cell, RecordType::AFSDB) {
                 Ok(message) => {
-                    expiry =
-                        servers_from_answer(resolver, log, &message, RecordType::AFSDB, family, &mut payload);
+                    expiry = servers_from_answer(
+                        resolver,
+                        log,
+                        &message,
+                        RecordType::AFSDB,
+                        family,
+                        &mut payload,
+                        &mut servers,
+                    );
                 }
                 Err(QueryError::Malformed(error)) => {
                     return Outcome::Error(format!("ns_initparse: {error}"));
@@ -157,7 +177,11 @@ pub fn afs_request(
             timeout_before: Some(expiry),
         };
     }
-    Outcome::Instantiate { payload, expiry }
+    Outcome::Instantiate {
+        payload,
+        expiry,
+        servers,
+    }
 }
 
 /// Resolves the targets of the SRV or AFSDB records of an answer into `payload`; returns the
@@ -169,6 +193,7 @@ fn servers_from_answer(
     wanted: RecordType,
     family: Family,
     payload: &mut Payload,
+    servers: &mut Vec<Server>,
 ) -> u32 {
     let mut ttl = u32::MAX;
     let mut seen_targets: Vec<Vec<u8>> = Vec::new();
@@ -185,7 +210,7 @@ fn servers_from_answer(
         if record.record_type != wanted {
             continue;
         }
-        let (target, port) = match &record.data {
+        let (target, port, priority, weight, source) = match &record.data {
             RecordData::Srv {
                 priority,
                 weight,
@@ -193,9 +218,9 @@ fn servers_from_answer(
                 target,
             } => {
                 log.info(&format!("rdata {priority} {weight} {port}"));
-                (target, Some(*port))
+                (target, Some(*port), *priority, *weight, SOURCE_SRV)
             }
-            RecordData::Afsdb { hostname, .. } => (hostname, None),
+            RecordData::Afsdb { hostname, .. } => (hostname, None, 0, 0, SOURCE_AFSDB),
             _ => continue,
         };
         ttl = ttl.min(record.ttl);
@@ -215,7 +240,17 @@ fn servers_from_answer(
         }
         lookups += 1;
         match append_host(resolver, log, &text, family, false, port, payload) {
-            Ok(()) => seen_targets.push(text),
+            Ok(addresses) => {
+                servers.push(Server {
+                    name: text.clone(),
+                    priority,
+                    weight,
+                    port: port.unwrap_or(0),
+                    source,
+                    addresses,
+                });
+                seen_targets.push(text);
+            }
             Err(_) => log.debug(&format!("server name '{}' can't be resolved", Printable(&text))),
         }
     }
@@ -232,7 +267,7 @@ fn append_host(
     first_only: bool,
     port: Option<u16>,
     payload: &mut Payload,
-) -> Result<(), LookupError> {
+) -> Result<Vec<IpAddr>, LookupError> {
     log.debug(&format!("Resolve '{}'", Printable(host)));
     let addresses = resolver.addresses(host, family).inspect_err(|error| {
         log.info(&format!(
@@ -241,6 +276,7 @@ fn append_host(
             error.message
         ));
     })?;
+    let mut taken: Vec<IpAddr> = Vec::new();
     for address in addresses {
         let wanted = match family {
             Family::Any => true,
@@ -249,6 +285,9 @@ fn append_host(
         };
         if !wanted {
             continue;
+        }
+        if !taken.contains(&address) {
+            taken.push(address);
         }
         let mut text = address::to_text(&address);
         if let Some(port) = port {
@@ -263,7 +302,7 @@ fn append_host(
             break;
         }
     }
-    Ok(())
+    Ok(taken)
 }
 
 #[cfg(test)]
@@ -396,7 +435,9 @@ mod tests {
 
     fn instantiated(outcome: Outcome) -> (String, u32) {
         match outcome {
-            Outcome::Instantiate { payload, expiry } => (String::from_utf8(payload.text()).unwrap(), expiry),
+            Outcome::Instantiate { payload, expiry, .. } => {
+                (String::from_utf8(payload.text()).unwrap(), expiry)
+            }
             other => panic!("not instantiated: {other:?}"),
         }
     }
@@ -487,6 +528,42 @@ mod tests {
             instantiated(outcome),
             ("192.0.2.1+7003,2001:db8::1+7003,192.0.2.2+7004".into(), 100)
         );
+    }
+
+    #[test]
+    fn afs_answer_records_each_resolved_server_for_the_binary_list() {
+        let mut table = Table::default()
+            .answer(
+                "_afs3-vlserver._udp.c",
+                RecordType::SRV,
+                Ok(vec![
+                    srv(300, 7003, "vl1.c"),
+                    srv(100, 7004, "gone.c"),
+                    srv(100, 7005, "vl2.c"),
+                ]),
+            )
+            .host("vl1.c", &["192.0.2.1", "192.0.2.1", "2001:db8::1"])
+            .host("vl2.c", &["192.0.2.2"]);
+        let Outcome::Instantiate { servers, .. } =
+            afs_request(&mut table, &Log::capture(0), b"c", Family::Any, 5)
+        else {
+            panic!("not instantiated");
+        };
+        let summary: Vec<(String, u16, usize)> = servers
+            .iter()
+            .map(|server| {
+                (
+                    String::from_utf8(server.name.clone()).unwrap(),
+                    server.port,
+                    server.addresses.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [("vl1.c".to_owned(), 7003, 2), ("vl2.c".to_owned(), 7005, 1)]
+        );
+        assert!(servers.iter().all(|server| server.source == SOURCE_SRV));
     }
 
     #[test]

@@ -116,6 +116,11 @@ fn zone_text() -> String {
 enum Expect {
     /// Positive key with this payload, this expiry (`None`: never expires), exit 0.
     Positive { payload: String, expiry: Option<u64> },
+    /// Positive key holding a binary v1 server list: (server name, port, address count) per server.
+    ServerList {
+        servers: Vec<(String, u16, usize)>,
+        expiry: u64,
+    },
     /// Requester gets `errno`; the key is negative for about `timeout` s; the helper exits `exit`.
     Negative { errno: i32, timeout: u64, exit: i32 },
 }
@@ -199,6 +204,7 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
         path
     };
     let ttl_60 = config("ttl60.conf", "default_ttl = 60\n");
+    let v1 = config("v1.conf", "afs_server_list_v1 = 1\n");
     let broken = config("broken.conf", "default_ttl=0\n");
 
     let mut cases = vec![
@@ -412,6 +418,37 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
         arguments: vec!["-c".into(), ttl_60.display().to_string()],
         expect: positive("192.0.2.31,192.0.2.32", 40),
     });
+    // Ours only: the optional binary answer kafs prefers. The reference warns about the unknown
+    // option and answers in text.
+    cases.push(Case {
+        crafted: None,
+        sentence: "the optional v1 server list answers afs srv=1 requests in binary",
+        description: "afsdb:cell1.kup.test".into(),
+        callout: "srv=1",
+        arguments: vec!["-c".into(), v1.display().to_string()],
+        expect: match under {
+            UnderTest::Theirs => positive(cell1_any.join(","), 100),
+            UnderTest::Ours => Expect::ServerList {
+                servers: vec![
+                    (
+                        "vl1.cell1.kup.test".into(),
+                        7003,
+                        system_order("vl1.cell1.kup.test", Family::Any).len(),
+                    ),
+                    ("vl2.cell1.kup.test".into(), 7004, 1),
+                ],
+                expiry: 100,
+            },
+        },
+    });
+    cases.push(Case {
+        crafted: None,
+        sentence: "the v1 option leaves requests without srv in text",
+        description: "afsdb:cell1.kup.test".into(),
+        callout: "ipv4",
+        arguments: vec!["-c".into(), v1.display().to_string()],
+        expect: positive("192.0.2.21+7003,192.0.2.22+7004", 100),
+    });
     cases.push(Case {
         crafted: None,
         sentence: "a config error leaves a key negative for sixty seconds",
@@ -559,6 +596,35 @@ fn check(case: &Case, observed: &Observed) -> Result<(), String> {
             if !expiry_ok {
                 return Err(format!(
                     "expected expiry {expiry:?} s, /proc/keys shows {:?}",
+                    observed.expiry
+                ));
+            }
+            if observed.exit != Some(UpcallStatus::Exited(0)) {
+                return Err(format!("expected exit 0, got {:?}", observed.exit));
+            }
+        }
+        Expect::ServerList { servers, expiry } => {
+            let Ok(bytes) = &observed.outcome else {
+                return Err(format!("expected a server list, got {:?}", observed.outcome));
+            };
+            let decoded = key_dns_resolver::server_list::decode(bytes)
+                .ok_or_else(|| format!("not a v1 server list: {bytes:02x?}"))?;
+            let summary: Vec<(String, u16, usize)> = decoded
+                .iter()
+                .map(|server| {
+                    (
+                        String::from_utf8_lossy(&server.name).into_owned(),
+                        server.port,
+                        server.addresses.len(),
+                    )
+                })
+                .collect();
+            if &summary != servers {
+                return Err(format!("expected servers {servers:?}, got {summary:?}"));
+            }
+            if !expiry_matches(observed.expiry, *expiry) {
+                return Err(format!(
+                    "expected expiry {expiry} s, /proc/keys shows {:?}",
                     observed.expiry
                 ));
             }

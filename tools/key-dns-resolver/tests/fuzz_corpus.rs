@@ -72,3 +72,8 @@ fn the_request_corpus_keeps_its_properties() {
 fn the_afs_answer_corpus_keeps_its_properties() {
     replay("afs_answer", checks::afs_answer);
 }
+
+#[test]
+fn the_server_list_corpus_keeps_its_properties() {
+    replay("server_list", checks::server_list);
+}

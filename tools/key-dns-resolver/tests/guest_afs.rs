@@ -19,7 +19,7 @@ use std::io;
 use std::time::Duration;
 
 use kup_testkit::guest::Guest;
-use kup_testkit::reference::{self, Tool};
+use kup_testkit::reference::{self, Tool, UnderTest};
 
 const SCRIPT: &str = r#"
 set -u
@@ -60,7 +60,8 @@ for _ in $(seq 50); do
     python3 -c "$resolve" > getent.txt 2>&1 && break
     sleep 0.2
 done
-h=$(kup_helper helper 20 "$HELPER")
+printf '%s\n' "${HELPER_CONFIG:-default_ttl = 5}" > helper.conf
+h=$(kup_helper helper 20 "$HELPER" -c "$KUP_XCHG/helper.conf")
 kup_rules "create dns_resolver * * $h %k"
 kup_modprobe kafs
 mkdir -p /mnt/afs
@@ -71,12 +72,12 @@ dmesg | grep -i -E 'afs|dns' > dmesg.txt || true
 exit 0
 "#;
 
-#[test]
-fn an_afs_mount_takes_its_vl_servers_from_our_key_dns_resolver() -> io::Result<()> {
+fn run_guest(config: &str) -> io::Result<(String, String)> {
     // KUP_UNDER_TEST=theirs runs Debian's binary (the guest sees the host's /sbin).
     let helper = reference::tool_path(Tool::KeyDnsResolver)?;
     let outcome = Guest::new()?
         .with_env("HELPER", helper.display().to_string())
+        .with_env("HELPER_CONFIG", config)
         .run_script(SCRIPT, Duration::from_mins(4))?;
     outcome.assert_success();
     let getent = outcome.file_string("getent.txt")?;
@@ -100,5 +101,28 @@ fn an_afs_mount_takes_its_vl_servers_from_our_key_dns_resolver() -> io::Result<(
         !mount.contains("mount status 0"),
         "no VL server runs, the mount must fail: {context}"
     );
+    Ok((vlservers, context))
+}
+
+#[test]
+fn an_afs_mount_takes_its_vl_servers_from_our_key_dns_resolver() -> io::Result<()> {
+    let (vlservers, context) = run_guest("default_ttl = 5")?;
+    // The text form carries no record source: kafs shows it as unavailable.
+    assert!(vlservers.contains("source unav"), "{context}");
+    Ok(())
+}
+
+#[test]
+fn an_afs_mount_reads_the_optional_binary_server_list() -> io::Result<()> {
+    let (vlservers, context) = run_guest("afs_server_list_v1 = 1")?;
+    match reference::under_test()? {
+        // The reference warns about the unknown option and answers in text.
+        UnderTest::Theirs => assert!(vlservers.contains("source unav"), "{context}"),
+        // The v1 list names its source (SRV) and the server.
+        UnderTest::Ours => {
+            assert!(vlservers.contains("source SRV, status good"), "{context}");
+            assert!(vlservers.contains("fileserver.kup.test"), "{context}");
+        }
+    }
     Ok(())
 }
