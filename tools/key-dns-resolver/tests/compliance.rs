@@ -45,6 +45,7 @@ const ZONE: &str = "kup.test";
 const EINTR: i32 = 4;
 const EAGAIN: i32 = 11;
 const ENODATA: i32 = 61;
+const ECONNREFUSED: i32 = 111;
 const ENOKEY: i32 = 126;
 
 /// The label of exactly `length` bytes used for long names.
@@ -279,6 +280,24 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
             &long_name(),
             "",
             positive("192.0.2.250", 5),
+        ),
+        case(
+            "a description with semicolons is cut after the last one",
+            "ignored;host1.kup.test",
+            "",
+            positive("192.0.2.1", 5),
+        ),
+        case(
+            "a name longer than dns allows is rejected",
+            &format!("{}.{}", label('x', 63), long_name()),
+            "",
+            rejected(ENODATA, under),
+        ),
+        case(
+            "an afs cell longer than dns allows is rejected",
+            &format!("afsdb:{}.{}", label('x', 63), long_name()),
+            "",
+            rejected(ECONNREFUSED, under),
         ),
         case(
             "legacy mode on an ipv6 only name is rejected",
