@@ -213,3 +213,25 @@ fn key_id_errors_agree_outside_the_kernel() {
     let (_, status) = bench.same(&["2147483000"]);
     assert_eq!(status, 1);
 }
+
+/// Differential replay: every input of the config fuzz corpus (`fuzz/dns/corpus/config`, grown
+/// by the fuzzer) gets the same `--dump-config` verdict, message and exit status from both.
+#[test]
+fn the_config_fuzz_corpus_gets_the_same_verdict_from_both() {
+    let bench = Bench::new("corpus");
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/dns/corpus/config");
+    let mut entries: Vec<PathBuf> = fs::read_dir(&corpus)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    entries.sort();
+    assert!(!entries.is_empty(), "no config corpus in {}", corpus.display());
+    let path = bench.dir.join("fuzzed.conf");
+    for entry in entries {
+        fs::write(&path, fs::read(&entry).unwrap()).unwrap();
+        let theirs = bench.run("theirs", &["-c", path.to_str().unwrap(), "--dump-config"]);
+        let ours = bench.run("ours", &["-c", path.to_str().unwrap(), "--dump-config"]);
+        assert_eq!(ours, theirs, "corpus input {}", entry.display());
+    }
+}
