@@ -237,14 +237,20 @@ fn start_watchdog() -> io::Result<()> {
     let mut result = Ok(());
     STARTED.call_once(|| {
         let pid = std::process::id();
-        let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
-             if [ \"$(cat {OWNER_PATH} 2>/dev/null)\" = {pid} ]; then \
-               [ -e {CREATED_DIR_MARK} ] && rm -rf {CONFIG_DIR} {CREATED_DIR_MARK}; \
-               [ -d {CONFIG_PATH} ] && rmdir {CONFIG_PATH}; \
-               [ -e {BACKUP_PATH} ] && cp {BACKUP_PATH} {CONFIG_PATH} && rm -f {BACKUP_PATH}; \
+        // The restore runs under the same flock as the tests, so it can never interleave with
+        // a new holder's backup; it acts only if this (dead) process still owned the config.
+        let restore = format!(
+            "if [ \"$(cat {OWNER_PATH} 2>/dev/null)\" = {pid} ]; then \
+               if [ -e {CREATED_DIR_MARK} ]; then rm -rf {CONFIG_DIR} {CREATED_DIR_MARK}; fi; \
+               if [ -e {BACKUP_PATH} ]; then \
+                 if [ -d {CONFIG_PATH} ]; then rmdir {CONFIG_PATH}; fi; \
+                 cp {BACKUP_PATH} {CONFIG_PATH} && rm -f {BACKUP_PATH}; \
+               fi; \
                rm -f {OWNER_PATH}; \
              fi"
+        );
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; exec flock {LOCK_PATH} sh -c '{restore}'"
         );
         result = Command::new("setsid")
             .args(["-f", "sh", "-c", &script])
@@ -261,4 +267,24 @@ fn start_watchdog() -> io::Result<()> {
             });
     });
     result
+}
+
+/// For the `harness = false` suites: whether libtest-style arguments select the suite named
+/// `name` (`cargo test foo` passes `foo` to every test binary; without this a filter aimed at
+/// another crate would start the whole suite). No filter selects it; `--list` and `--ignored`
+/// never do (the suite has no listed or ignored tests).
+pub(crate) fn selected(name: &str) -> bool {
+    let mut filters = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--list" | "--ignored" => return false,
+            "--test-threads" | "--skip" | "--format" | "--color" | "-Z" => {
+                let _ = args.next();
+            }
+            flag if flag.starts_with('-') => {}
+            filter => filters.push(filter.to_owned()),
+        }
+    }
+    filters.is_empty() || filters.iter().any(|filter| name.contains(filter.as_str()))
 }
