@@ -608,6 +608,7 @@ fn unreadable_config(harness: &mut Harness, lock: &ConfigLock) {
 /// what the helper logged: facility daemon, ident `nfsidmap[<pid>]`, warning for a name outside
 /// the domain, error for a failed id lookup and for a null value. Refuses to touch an existing
 /// `/dev/log`; waits a little if another test holds it.
+#[allow(clippy::too_many_lines)] // one bound socket, its upcalls and checks in order
 fn syslog_case(harness: &mut Harness, lock: &ConfigLock) {
     let name = "syslog lines use the ident nfsidmap[pid], facility daemon and the reference's texts";
     let result = (|| -> Result<(), String> {
@@ -639,6 +640,35 @@ fn syslog_case(harness: &mut Harness, lock: &ConfigLock) {
                 if !ok {
                     return Err(format!("{description}: {observed:?}"));
                 }
+            }
+            // With -v: the library's level line and the key line (the serial is not known here).
+            let tool = harness.tool.clone();
+            let verbose = [
+                tool.as_os_str(),
+                "-v".as_ref(),
+                "-t".as_ref(),
+                "5".as_ref(),
+                "%k".as_ref(),
+                "%d".as_ref(),
+            ];
+            harness
+                .route
+                .set_argv(&verbose)
+                .map_err(|error| error.to_string())?;
+            let observed = harness.observe(b"uid:kupnfs_alice@localdomain");
+            let plain = [
+                tool.as_os_str(),
+                "-t".as_ref(),
+                "600".as_ref(),
+                "%k".as_ref(),
+                "%d".as_ref(),
+            ];
+            harness
+                .route
+                .set_argv(&plain)
+                .map_err(|error| error.to_string())?;
+            if !matches!(&observed, Observed::Payload { bytes, .. } if bytes == b"45101\0") {
+                return Err(format!("-v upcall: {observed:?}"));
             }
             socket.set_nonblocking(true).map_err(|error| error.to_string())?;
             let mut lines = Vec::new();
@@ -674,7 +704,13 @@ fn syslog_case(harness: &mut Harness, lock: &ConfigLock) {
                 27,
                 "name_lookup: nfs4_uid_to_name: for 99999 failed: Unknown error -2",
             )
-            && has(27, "Error: Null uid/gid value.");
+            && has(27, "Error: Null uid/gid value.")
+            && has(28, "Setting log level to 1\n")
+            && lines.iter().any(|line| {
+                priority(line) == Some(28)
+                    && line.contains(" key: 0x")
+                    && line.ends_with(" type: uid value: kupnfs_alice@localdomain timeout 5")
+            });
         wanted.then_some(()).ok_or(format!("log lines {lines:?}"))
     })();
     match result {
