@@ -197,6 +197,16 @@ fn debug_mode_runs_agree_on_hosts_file_names() {
         &["-D", "-v", "x;localhost", "list"],
         &["-D", "-c", ttl.to_str().unwrap(), "-v", "localhost", ""],
         &["-vD", "localhost", "bogus words ipv4=1"],
+        // Address literals need no lookup; they check the address text against inet_ntop.
+        &["-D", "192.0.2.5", ""],
+        &["-D", "::1", "ipv6"],
+        &["-D", "::1", ""],
+        &["-D", "a:2001:db8::1", "list"],
+        &["-D", "::ffff:1.2.3.4", "list"],
+        &["-D", "::1.2.3.4", "ipv6"],
+        &["-D", "2001:0:0:1:0:0:1:1", "ipv6"],
+        &["-D", "fe80::1%1", "list"],
+        &["-D", "aaaa:0:0:0:0:0:0:0:0", "ipv6 list"],
     ] {
         bench.same(args);
     }
