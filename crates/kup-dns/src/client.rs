@@ -487,6 +487,48 @@ mod tests {
     }
 
     #[test]
+    fn use_vc_asks_over_tcp_only() {
+        let server = serve(|_| Vec::new(), Some(3));
+        let mut config = config_for(server);
+        config.use_tcp = true;
+        let answer = Resolver::new(config).query(b"host.test", RecordType::A).unwrap();
+        assert_eq!(answer.transport, Transport::Tcp);
+        assert_eq!(answer.message.answer_records().count(), 3);
+    }
+
+    #[test]
+    fn a_server_failure_moves_on_to_the_next_server() {
+        let failing = serve(
+            |query| vec![reply_for(query, ResponseCode::SERVFAIL, &[], false)],
+            None,
+        );
+        let working = serve(
+            |query| vec![reply_for(query, ResponseCode::NOERROR, &a_records(1), false)],
+            None,
+        );
+        let mut config = config_for(failing);
+        config.nameservers.push(working);
+        let answer = Resolver::new(config).query(b"host.test", RecordType::A).unwrap();
+        assert_eq!(answer.server, working);
+    }
+
+    #[test]
+    fn a_refused_port_moves_on_without_waiting_for_the_timeout() {
+        // Nothing listens there: the connected UDP socket gets ECONNREFUSED from ICMP.
+        let closed = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let working = serve(
+            |query| vec![reply_for(query, ResponseCode::NOERROR, &a_records(1), false)],
+            None,
+        );
+        let mut config = config_for(closed);
+        config.nameservers.push(working);
+        let started = Instant::now();
+        let answer = Resolver::new(config).query(b"host.test", RecordType::A).unwrap();
+        assert_eq!(answer.server, working);
+        assert!(started.elapsed() < Duration::from_millis(900));
+    }
+
+    #[test]
     fn response_codes_map_to_h_errno_classes() {
         for (rcode, expected) in [
             (ResponseCode::NXDOMAIN, Failure::HostNotFound),
