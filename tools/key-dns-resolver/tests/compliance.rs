@@ -282,6 +282,18 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
             positive("192.0.2.250", 5),
         ),
         case(
+            "an empty name after a prefix is rejected",
+            "a:",
+            "",
+            rejected(ENODATA, under),
+        ),
+        case(
+            "an empty afs cell is rejected",
+            "afsdb:",
+            "srv=1",
+            rejected(EAGAIN, under),
+        ),
+        case(
             "a description with semicolons is cut after the last one",
             "ignored;host1.kup.test",
             "",
