@@ -586,6 +586,27 @@ fn observe(helper: &Path, case: &Case) -> io::Result<Observed> {
     })
 }
 
+/// The kernel matches `dns_resolver` descriptions case-insensitively and ignores one trailing
+/// dot: the second request is served from the first key, without a second upcall.
+fn cached_answer_is_shared(helper: &Path) -> Result<(), String> {
+    let route = Route::with_timeout(
+        &[helper.display().to_string(), "%k".into()],
+        Duration::from_mins(1),
+    )
+    .map_err(|error| error.to_string())?;
+    let first = route
+        .request("dns_resolver", b"host1.kup.test", b"")
+        .map_err(|error| format!("first request: {error}"))?;
+    let second = route
+        .request("dns_resolver", b"HOST1.Kup.Test.", b"")
+        .map_err(|error| format!("second request: {error}"))?;
+    let upcalls = route.upcalls().map_err(|error| error.to_string())?.len();
+    if first != second || upcalls != 1 {
+        return Err(format!("keys {first} / {second}, {upcalls} upcalls"));
+    }
+    Ok(())
+}
+
 /// `/proc/keys` shows `Ns` under a minute, `Nm` under an hour, `Nh` under a day.
 fn shown(seconds: u64) -> u64 {
     match seconds {
@@ -684,6 +705,37 @@ fn check(case: &Case, observed: &Observed) -> Result<(), String> {
     Ok(())
 }
 
+/// Points `resolv.conf` at the case's server, runs it and checks it, within the time bound.
+fn run_case(
+    helper: &Path,
+    server: &loopback_dns::LoopbackDns,
+    crafted: &crafted_dns::CraftedDns,
+    case: &Case,
+) -> Result<(), String> {
+    match case.crafted {
+        Some(mode) => {
+            crafted.set_mode(mode);
+            server.point_resolv_conf(&format!("nameserver {CRAFTED}\noptions timeout:1 attempts:1\n"))
+        }
+        None => server.point_resolv_conf(&format!("nameserver {SERVER}\n")),
+    }
+    .map_err(|error| format!("rewriting resolv.conf: {error}"))?;
+    let started = std::time::Instant::now();
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        observe(helper, case)
+            .map_err(|error| format!("harness error: {error}"))
+            .and_then(|observed| check(case, &observed))
+    }))
+    .unwrap_or_else(|_| Err("panicked".into()))?;
+    // Every case must end within the resolver's own bounds (timeout:1 attempts:1 for the crafted
+    // server: two queries and the target lookups).
+    let elapsed = started.elapsed();
+    if elapsed > Duration::from_secs(15) {
+        return Err(format!("took {elapsed:?}"));
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let under = match reference::under_test() {
         Ok(under) => under,
@@ -724,35 +776,7 @@ fn main() -> ExitCode {
         if !filter.is_empty() && !filter.iter().any(|word| case.sentence.contains(word.as_str())) {
             continue;
         }
-        let pointed = match case.crafted {
-            Some(mode) => {
-                crafted.set_mode(mode);
-                server.point_resolv_conf(&format!("nameserver {CRAFTED}\noptions timeout:1 attempts:1\n"))
-            }
-            None => server.point_resolv_conf(&format!("nameserver {SERVER}\n")),
-        };
-        if let Err(error) = pointed {
-            say!("error: rewriting resolv.conf: {error}");
-            failed += 1;
-            continue;
-        }
-        let started = std::time::Instant::now();
-        let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            observe(&helper, case)
-                .map_err(|error| format!("harness error: {error}"))
-                .and_then(|observed| check(case, &observed))
-        }))
-        .unwrap_or_else(|_| Err("panicked".into()))
-        .and_then(|()| {
-            // Every case must end within the resolver's own bounds (timeout:1 attempts:1 for the
-            // crafted server: two queries and the target lookups).
-            let elapsed = started.elapsed();
-            if elapsed > Duration::from_secs(15) {
-                Err(format!("took {elapsed:?}"))
-            } else {
-                Ok(())
-            }
-        });
+        let result = run_case(&helper, &server, &crafted, case);
         match result {
             Ok(()) => {
                 passed += 1;
@@ -765,6 +789,24 @@ fn main() -> ExitCode {
                     case.sentence,
                     case.description,
                     case.callout
+                );
+            }
+        }
+    }
+    if filter.is_empty() {
+        if let Err(error) = server.point_resolv_conf(&format!("nameserver {SERVER}\n")) {
+            say!("error: rewriting resolv.conf: {error}");
+            failed += 1;
+        }
+        match cached_answer_is_shared(&helper) {
+            Ok(()) => {
+                passed += 1;
+                say!("test a differently cased name with a dot is answered from the cached key ... ok");
+            }
+            Err(message) => {
+                failed += 1;
+                say!(
+                    "test a differently cased name with a dot is answered from the cached key ... FAILED\n    {message}"
                 );
             }
         }
