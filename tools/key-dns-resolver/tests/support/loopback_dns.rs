@@ -31,7 +31,12 @@ knotd -c "$dir/knot.conf" > "$dir/knot.log" 2>&1 &
 knot=$!
 printf 'nameserver %s\n' "$address" > /etc/resolv.conf
 echo ready
-while kill -0 "$parent" 2>/dev/null && [ ! -e "$dir/stop" ]; do sleep 0.1; done
+alive() {
+    # A killed test stays a zombie until reaped: count that as gone.
+    state=$(sed 's/.*) //' "/proc/$parent/stat" 2>/dev/null | cut -c1)
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+while alive && [ ! -e "$dir/stop" ]; do sleep 0.1; done
 cat "$dir/resolv.conf.saved" > /etc/resolv.conf
 kill "$knot" 2>/dev/null
 wait "$knot" 2>/dev/null
