@@ -82,6 +82,8 @@ pub enum Command {
     Usage {
         /// getopt's message bytes.
         error: Option<Vec<u8>>,
+        /// `-v` seen before the error (the usage line is logged at verbosity 1).
+        verbosity: u32,
     },
     /// Run.
     Run(Options),
@@ -103,6 +105,7 @@ pub fn parse(argv: Vec<OsString>) -> Command {
             Err(error) => {
                 return Command::Usage {
                     error: Some(error.stderr_bytes(parser.prog())),
+                    verbosity: options.verbosity,
                 };
             }
             Ok(opt) => match opt.id {
@@ -154,7 +157,10 @@ mod tests {
         let parsed = options(&["--config", "/x", "1"]);
         assert_eq!(parsed.config, ConfigSource::Null);
         assert_eq!(parsed.operands, ["/x", "1"]);
-        assert!(matches!(run(&["--config=/x"]), Command::Usage { error: Some(_) }));
+        assert!(matches!(
+            run(&["--config=/x"]),
+            Command::Usage { error: Some(_), .. }
+        ));
     }
 
     #[test]
@@ -167,19 +173,25 @@ mod tests {
 
     #[test]
     fn errors_are_usage_with_getopt_text() {
-        let Command::Usage { error: Some(text) } = run(&["-x"]) else {
+        let Command::Usage {
+            error: Some(text), ..
+        } = run(&["-x"])
+        else {
             panic!("not usage");
         };
         assert_eq!(text, b"key.dns_resolver: invalid option -- 'x'\n");
-        let Command::Usage { error: Some(text) } = run(&["--ver"]) else {
+        let Command::Usage {
+            error: Some(text), ..
+        } = run(&["--ver"])
+        else {
             panic!("not usage");
         };
         assert_eq!(
             String::from_utf8(text).unwrap(),
             "key.dns_resolver: option '--ver' is ambiguous; possibilities: '--verbose' '--version'\n"
         );
-        assert!(matches!(run(&["-c"]), Command::Usage { error: Some(_) }));
-        assert!(matches!(run(&["--d"]), Command::Usage { error: Some(_) }));
+        assert!(matches!(run(&["-c"]), Command::Usage { error: Some(_), .. }));
+        assert!(matches!(run(&["--d"]), Command::Usage { error: Some(_), .. }));
     }
 
     #[test]

@@ -74,8 +74,8 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Usage { error } => {
-            let log = Log::system(0);
+        Command::Usage { error, verbosity } => {
+            let log = Log::system(verbosity);
             if let Some(bytes) = error {
                 let _ = io::stderr().lock().write_all(&bytes);
                 if !log.stderr_terminal() {
