@@ -607,6 +607,71 @@ fn cached_answer_is_shared(helper: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Binds `/dev/log` (no syslog daemon runs on these machines) around three upcalls and checks the
+/// lines: ident `key.dns_resolver` without pid, facility daemon, an error for an unsupported type,
+/// an info line for a rejected name, and the `-v` info lines of a successful lookup. Refuses to
+/// touch an existing `/dev/log`; waits a little if another test holds it.
+fn syslog_lines_match(helper: &Path) -> Result<(), String> {
+    let path = Path::new("/dev/log");
+    let mut socket = None;
+    for _ in 0..100 {
+        if !path.exists()
+            && let Ok(bound) = std::os::unix::net::UnixDatagram::bind(path)
+        {
+            socket = Some(bound);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let socket = socket.ok_or("/dev/log is taken (a syslog daemon or another test)")?;
+    let lines = (|| -> Result<Vec<String>, String> {
+        let plain = [helper.display().to_string(), "%k".into()];
+        let verbose = [helper.display().to_string(), "-v".into(), "%k".into()];
+        for (argv, description) in [
+            (&plain[..], "srv:host1.kup.test"),
+            (&plain[..], "nosuch.kup.test"),
+            (&verbose[..], "host1.kup.test"),
+        ] {
+            let route =
+                Route::with_timeout(argv, Duration::from_mins(1)).map_err(|error| error.to_string())?;
+            let _ = route.request("dns_resolver", description.as_bytes(), b"");
+        }
+        socket
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .map_err(|error| error.to_string())?;
+        let mut lines = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while let Ok(length) = socket.recv(&mut buffer) {
+            lines.push(String::from_utf8_lossy(&buffer[..length]).into_owned());
+        }
+        Ok(lines)
+    })();
+    let _ = std::fs::remove_file(path);
+    // /dev/log is machine-wide: keep only our ident's lines.
+    let lines: Vec<String> = lines?
+        .into_iter()
+        .filter(|line| line.contains(" key.dns_resolver: "))
+        .collect();
+    let priority = |line: &str| -> Option<u32> { line.strip_prefix('<')?.split_once('>')?.0.parse().ok() };
+    let has = |level: u32, text: &str| {
+        lines.iter().any(|line| {
+            priority(line) == Some(level) && line.ends_with(&format!(" key.dns_resolver: {text}"))
+        })
+    };
+    let wanted = !lines.is_empty()
+        && lines
+            .iter()
+            .all(|line| priority(line).is_some_and(|value| value >> 3 == 3))
+        && has(27, "Error: Query type: \"srv\" is not supported")
+        && has(30, "nosuch.kup.test: No address associated with name")
+        && has(30, "READ CONFIG /etc/keyutils/key.dns_resolver.conf")
+        && has(30, "Key description: 'dns_resolver;0;0;3b010000;host1.kup.test'")
+        && has(30, "Callout info: ''")
+        && has(30, "The key instantiation data is '192.0.2.1'")
+        && has(30, "The expiry time is 5s");
+    wanted.then_some(()).ok_or(format!("log lines {lines:?}"))
+}
+
 /// `/proc/keys` shows `Ns` under a minute, `Nm` under an hour, `Nh` under a day.
 fn shown(seconds: u64) -> u64 {
     match seconds {
@@ -798,16 +863,25 @@ fn main() -> ExitCode {
             say!("error: rewriting resolv.conf: {error}");
             failed += 1;
         }
-        match cached_answer_is_shared(&helper) {
-            Ok(()) => {
-                passed += 1;
-                say!("test a differently cased name with a dot is answered from the cached key ... ok");
-            }
-            Err(message) => {
-                failed += 1;
-                say!(
-                    "test a differently cased name with a dot is answered from the cached key ... FAILED\n    {message}"
-                );
+        for (sentence, result) in [
+            (
+                "a differently cased name with a dot is answered from the cached key",
+                cached_answer_is_shared(&helper),
+            ),
+            (
+                "syslog lines use the ident key.dns_resolver, facility daemon and the reference's texts",
+                syslog_lines_match(&helper),
+            ),
+        ] {
+            match result {
+                Ok(()) => {
+                    passed += 1;
+                    say!("test {sentence} ... ok");
+                }
+                Err(message) => {
+                    failed += 1;
+                    say!("test {sentence} ... FAILED\n    {message}");
+                }
             }
         }
     }
