@@ -351,22 +351,17 @@ fn strerror(error: &io::Error) -> String {
 }
 
 fn read_config(options: &Options, log: &Log) -> Result<config::Config, String> {
-    let (path, specified) = match &options.config {
-        ConfigSource::Default => (config::DEFAULT_PATH.to_owned(), false),
-        ConfigSource::Given(path) => (
-            String::from_utf8_lossy(path.as_encoded_bytes()).into_owned(),
-            true,
-        ),
+    let (file_path, specified) = match &options.config {
+        ConfigSource::Default => (std::path::PathBuf::from(config::DEFAULT_PATH), false),
+        ConfigSource::Given(path) => (std::path::PathBuf::from(path), true),
         ConfigSource::Null => {
             log.info("READ CONFIG (null)");
             return Err("(null): Bad address".to_owned());
         }
     };
+    // The path as the messages show it (C prints the bytes; we show them lossily).
+    let path = String::from_utf8_lossy(file_path.as_os_str().as_encoded_bytes()).into_owned();
     log.info(&format!("READ CONFIG {path}"));
-    let file_path = match &options.config {
-        ConfigSource::Given(given) => std::path::PathBuf::from(given),
-        _ => std::path::PathBuf::from(config::DEFAULT_PATH),
-    };
     let contents = match std::fs::read(&file_path) {
         Ok(contents) => contents,
         Err(error) if error.kind() == io::ErrorKind::NotFound && !specified => {
