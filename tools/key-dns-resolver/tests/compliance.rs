@@ -614,7 +614,8 @@ fn cached_answer_is_shared(helper: &Path) -> Result<(), String> {
 fn syslog_lines_match(helper: &Path) -> Result<(), String> {
     let path = Path::new("/dev/log");
     let mut socket = None;
-    for _ in 0..100 {
+    // Other tests (nfsidmap, cifs.idmap) bind it for a few seconds too: wait up to 60 s.
+    for _ in 0..600 {
         if !path.exists()
             && let Ok(bound) = std::os::unix::net::UnixDatagram::bind(path)
         {
