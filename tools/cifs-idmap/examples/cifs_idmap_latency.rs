@@ -3,7 +3,7 @@
 //! throw-away AD DC's winbindd answering. Subjects run interleaved round by round: the floor
 //! (`kup-floor`, constant payload), Debian's cifs.idmap and ours. Prints a Markdown table.
 //!
-//! Run as root: `KUP_PROFILE=release cargo run --release -p cifs-idmap --example latency [rounds]`.
+//! Run as root: `KUP_PROFILE=release cargo run --release -p cifs-idmap --example cifs_idmap_latency [rounds]`.
 
 #[path = "../tests/support/samba.rs"]
 #[allow(dead_code)]

@@ -2,7 +2,7 @@
 //! loopback, `/etc/resolv.conf` pointed at it for the run) and for an `/etc/hosts` name: the
 //! floor (`kup-floor`, constant payload), Debian's binary and ours, interleaved round by round.
 //!
-//! Run as root: `cargo run --release -p key-dns-resolver --example latency [rounds]`.
+//! Run as root: `cargo run --release -p key-dns-resolver --example dns_latency [rounds]`.
 
 #[allow(dead_code)]
 #[path = "../tests/support/loopback_dns.rs"]
