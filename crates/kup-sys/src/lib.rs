@@ -9,6 +9,7 @@
 //! Nothing here decides policy: what to instantiate, which timeout, which error. That lives in the
 //! pure crates and in the tools.
 
+pub mod entry;
 pub mod hostname;
 pub mod ids;
 pub mod keyctl;

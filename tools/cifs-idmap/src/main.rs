@@ -1,7 +1,7 @@
-//! `cifs.idmap`: see the library documentation.
+//! `cifs.idmap`: see the library documentation. Entered without Rust's runtime start-up
+//! (`kup_sys::entry`).
 
 #![forbid(unsafe_code)]
+#![no_main]
 
-fn main() -> std::process::ExitCode {
-    cifs_idmap::main(std::env::args_os())
-}
+kup_sys::entry!(|| cifs_idmap::main(std::env::args_os()));

@@ -1,6 +1,7 @@
-//! `key.dns_resolver` (installed as `/sbin/key.dns_resolver`): see the library.
+//! `key.dns_resolver` (installed as `/sbin/key.dns_resolver`): see the library. Entered without
+//! Rust's runtime start-up (`kup_sys::entry`).
 
 #![forbid(unsafe_code)]
-fn main() -> std::process::ExitCode {
-    key_dns_resolver::run(std::env::args_os().collect())
-}
+#![no_main]
+
+kup_sys::entry!(|| key_dns_resolver::run(std::env::args_os().collect()));

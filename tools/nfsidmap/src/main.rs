@@ -1,6 +1,6 @@
-//! `nfsidmap`: see the library crate.
+//! `nfsidmap`: see the library crate. Entered without Rust's runtime start-up (`kup_sys::entry`).
 
 #![forbid(unsafe_code)]
-fn main() -> std::process::ExitCode {
-    nfsidmap::main()
-}
+#![no_main]
+
+kup_sys::entry!(nfsidmap::main);
