@@ -12,7 +12,7 @@
 //! A tool's `main.rs` therefore says:
 //!
 //! ```ignore
-//! #![no_main]
+//! #![cfg_attr(not(test), no_main)]
 //! kup_sys::entry!(|| my_tool::main());
 //! ```
 //!
@@ -40,11 +40,14 @@ pub fn run(body: fn() -> ExitCode) -> i32 {
 
 /// Defines the process entry point (the C `main` symbol) for a binary crate marked `#![no_main]`;
 /// `$body` is a `fn() -> ExitCode` (a path or a non-capturing closure). See the module docs.
+/// Under `cfg(test)` it defines nothing, so that the test harness's own `main` runs the binary's
+/// unit tests (mark the crate `#![cfg_attr(not(test), no_main)]`).
 #[macro_export]
 macro_rules! entry {
     ($body:expr) => {
         /// The process entry point, called by the C runtime with `argc`/`argv` (read through
         /// `std::env::args_os` instead).
+        #[cfg(not(test))]
         // SAFETY: an unmangled `main` is the C entry point; the binary is `#![no_main]`, so this is
         // the only definition, and its signature is C's `int main(int, char **)`.
         #[unsafe(no_mangle)]

@@ -2,6 +2,6 @@
 //! (`kup_sys::entry`).
 
 #![forbid(unsafe_code)]
-#![no_main]
+#![cfg_attr(not(test), no_main)]
 
 kup_sys::entry!(|| cifs_idmap::main(std::env::args_os()));

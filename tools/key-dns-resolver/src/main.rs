@@ -2,6 +2,6 @@
 //! Rust's runtime start-up (`kup_sys::entry`).
 
 #![forbid(unsafe_code)]
-#![no_main]
+#![cfg_attr(not(test), no_main)]
 
 kup_sys::entry!(|| key_dns_resolver::run(std::env::args_os().collect()));
