@@ -6,6 +6,7 @@
 //! - [`krb5`]: a throw-away MIT Kerberos realm (`krb5kdc` on a loopback port, in a temp dir).
 //! - [`guest`]: a QEMU guest running Debian's own kernel with the cifs, nfsv4, nfsd and
 //!   `dns_resolver` modules, booted with the host's userland, running a test script.
+//! - [`corpus`]: replays the fuzz corpora through their property checks in `cargo test`.
 //! - [`reference`]: which implementation a compliance test runs (`KUP_UNDER_TEST=ours|theirs`)
 //!   and where the Debian reference binaries live.
 //!
@@ -14,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod corpus;
 pub mod guest;
 pub mod krb5;
 pub mod reference;

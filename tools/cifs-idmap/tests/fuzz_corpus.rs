@@ -5,34 +5,8 @@
 #[path = "../../../fuzz/sid/src/checks.rs"]
 mod checks;
 
-use std::fs;
-use std::path::{Path, PathBuf};
-
-fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/sid");
-    let mut found = Vec::new();
-    for kind in ["corpus", "regressions"] {
-        let Ok(entries) = fs::read_dir(root.join(kind).join(target)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_file() {
-                let bytes = fs::read(&path).expect("corpus file is readable");
-                found.push((path, bytes));
-            }
-        }
-    }
-    found
-}
-
 fn replay(target: &str, check: fn(&[u8])) {
-    let inputs = inputs(target);
-    assert!(!inputs.is_empty(), "no corpus for {target}");
-    for (path, bytes) in inputs {
-        let result = std::panic::catch_unwind(|| check(&bytes));
-        assert!(result.is_ok(), "{} fails its property", path.display());
-    }
+    kup_testkit::corpus::replay("sid", target, check);
 }
 
 #[test]
