@@ -7,6 +7,7 @@
 //! - [`guest`]: a QEMU guest running Debian's own kernel with the cifs, nfsv4, nfsd and
 //!   `dns_resolver` modules, booted with the host's userland, running a test script.
 //! - [`corpus`]: replays the fuzz corpora through their property checks in `cargo test`.
+//! - [`syslog`]: binds `/dev/log` for a test, drains it while helpers log, and parses the lines.
 //! - [`reference`]: which implementation a compliance test runs (`KUP_UNDER_TEST=ours|theirs`)
 //!   and where the Debian reference binaries live.
 //!
@@ -19,4 +20,5 @@ pub mod corpus;
 pub mod guest;
 pub mod krb5;
 pub mod reference;
+pub mod syslog;
 pub mod upcall;

@@ -29,6 +29,7 @@ use kup_sys::KeySerial;
 use kup_sys::keyctl;
 use kup_sys::proc_keys::{self, Expiry};
 use kup_testkit::reference::{self, Tool, UnderTest};
+use kup_testkit::syslog::{SyslogCapture, SyslogLine};
 use kup_testkit::upcall::{Route, UpcallStatus};
 
 /// `println!` through a locked stdout (the workspace denies `print_stdout`).
@@ -290,58 +291,24 @@ fn syslog_case(harness: &mut Harness) {
     harness.case(
         "failures are logged under the ident cifs.idmap with facility daemon",
         |h| {
-            let path = Path::new("/dev/log");
-            if path.exists() {
-                return Err("/dev/log exists (a syslog daemon runs); this case needs it absent".into());
-            }
-            let socket = std::os::unix::net::UnixDatagram::bind(path).map_err(|e| e.to_string())?;
-            let result = (|| {
-                // Drain the socket while the helper runs: the reference logs more datagrams than
-                // the default queue (net.unix.max_dgram_qlen = 10) holds, and glibc's syslog
-                // blocks on a full queue, which would hang the helper until its timeout.
-                socket
-                    .set_read_timeout(Some(Duration::from_millis(200)))
-                    .map_err(|e| e.to_string())?;
-                let reader = socket.try_clone().map_err(|e| e.to_string())?;
-                let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let stop_reader = std::sync::Arc::clone(&stop);
-                let drain = std::thread::spawn(move || {
-                    let mut lines = Vec::new();
-                    let mut buffer = [0u8; 2048];
-                    loop {
-                        match reader.recv(&mut buffer) {
-                            Ok(length) => lines.push(String::from_utf8_lossy(&buffer[..length]).into_owned()),
-                            Err(_) if stop_reader.load(std::sync::atomic::Ordering::SeqCst) => break,
-                            Err(_) => {}
-                        }
-                    }
-                    lines
-                });
-                let checked = h.check(&[], "oi:abc", &Expect::Fail(22), None);
-                stop.store(true, std::sync::atomic::Ordering::SeqCst);
-                let lines = drain.join().map_err(|_| "syslog reader panicked".to_owned())?;
-                checked?;
-                // `<PRI>` with facility LOG_DAEMON (3); the ident without a pid; one error line
-                // (LOG_ERR = 3). The reference adds LOG_DEBUG lines, ours logs no debug lines.
-                let priority =
-                    |line: &str| -> Option<u32> { line.strip_prefix('<')?.split_once('>')?.0.parse().ok() };
-                // /dev/log is machine-wide: other programs may log while the case runs, so look
-                // only at the lines carrying our ident.
-                let ours: Vec<&String> = lines
-                    .iter()
-                    .filter(|line| line.contains(" cifs.idmap: "))
-                    .collect();
-                let daemon = !ours.is_empty()
-                    && ours
-                        .iter()
-                        .all(|line| priority(line).is_some_and(|value| value >> 3 == 3));
-                let error = ours.iter().any(|line| priority(line) == Some(27));
-                (daemon && error)
-                    .then_some(())
-                    .ok_or(format!("cifs.idmap log lines {ours:?}"))
-            })();
-            let _ = std::fs::remove_file(path);
-            result
+            // The capture drains /dev/log while the helper runs (the reference logs more datagrams
+            // than the socket queue holds) and is shared with other suites, so wait for it.
+            let capture = SyslogCapture::start(Duration::from_mins(1)).map_err(|e| e.to_string())?;
+            let checked = h.check(&[], "oi:abc", &Expect::Fail(22), None);
+            let lines = capture.finish();
+            checked?;
+            // Facility LOG_DAEMON (3); the ident without a pid; one error line (LOG_ERR = 3). The
+            // reference adds LOG_DEBUG lines, ours logs no debug lines. /dev/log is machine-wide:
+            // other programs may log meanwhile, so look only at the lines with our tag.
+            let ours: Vec<&SyslogLine> = lines
+                .iter()
+                .filter(|line| line.tag() == Some("cifs.idmap"))
+                .collect();
+            let daemon = !ours.is_empty() && ours.iter().all(|line| line.facility() == Some(3));
+            let error = ours.iter().any(|line| line.severity() == Some(3));
+            (daemon && error)
+                .then_some(())
+                .ok_or(format!("cifs.idmap log lines {ours:?}"))
         },
     );
 }

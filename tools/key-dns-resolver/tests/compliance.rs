@@ -28,6 +28,7 @@ use kup_sys::keyctl;
 use kup_sys::netdb::{self, Family};
 use kup_sys::proc_keys::{self, Expiry};
 use kup_testkit::reference::{self, Tool, UnderTest};
+use kup_testkit::syslog::{SyslogCapture, SyslogLine};
 use kup_testkit::upcall::{Route, UpcallStatus};
 
 /// `println!` through a locked stdout (the workspace denies `print_stdout`).
@@ -612,20 +613,9 @@ fn cached_answer_is_shared(helper: &Path) -> Result<(), String> {
 /// an info line for a rejected name, and the `-v` info lines of a successful lookup. Refuses to
 /// touch an existing `/dev/log`; waits a little if another test holds it.
 fn syslog_lines_match(helper: &Path) -> Result<(), String> {
-    let path = Path::new("/dev/log");
-    let mut socket = None;
     // Other tests (nfsidmap, cifs.idmap) bind it for a few seconds too: wait up to 60 s.
-    for _ in 0..600 {
-        if !path.exists()
-            && let Ok(bound) = std::os::unix::net::UnixDatagram::bind(path)
-        {
-            socket = Some(bound);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let socket = socket.ok_or("/dev/log is taken (a syslog daemon or another test)")?;
-    let lines = (|| -> Result<Vec<String>, String> {
+    let capture = SyslogCapture::start(Duration::from_mins(1)).map_err(|error| error.to_string())?;
+    let upcalls = (|| -> Result<(), String> {
         let plain = [helper.display().to_string(), "%k".into()];
         let verbose = [helper.display().to_string(), "-v".into(), "%k".into()];
         for (argv, description) in [
@@ -637,32 +627,22 @@ fn syslog_lines_match(helper: &Path) -> Result<(), String> {
                 Route::with_timeout(argv, Duration::from_mins(1)).map_err(|error| error.to_string())?;
             let _ = route.request("dns_resolver", description.as_bytes(), b"");
         }
-        socket
-            .set_read_timeout(Some(Duration::from_millis(300)))
-            .map_err(|error| error.to_string())?;
-        let mut lines = Vec::new();
-        let mut buffer = [0u8; 4096];
-        while let Ok(length) = socket.recv(&mut buffer) {
-            lines.push(String::from_utf8_lossy(&buffer[..length]).into_owned());
-        }
-        Ok(lines)
+        Ok(())
     })();
-    let _ = std::fs::remove_file(path);
-    // /dev/log is machine-wide: keep only our ident's lines.
-    let lines: Vec<String> = lines?
+    let lines = capture.finish();
+    upcalls?;
+    // /dev/log is machine-wide: keep only our tag's lines (the ident, without a pid).
+    let lines: Vec<SyslogLine> = lines
         .into_iter()
-        .filter(|line| line.contains(" key.dns_resolver: "))
+        .filter(|line| line.tag() == Some("key.dns_resolver"))
         .collect();
-    let priority = |line: &str| -> Option<u32> { line.strip_prefix('<')?.split_once('>')?.0.parse().ok() };
     let has = |level: u32, text: &str| {
-        lines.iter().any(|line| {
-            priority(line) == Some(level) && line.ends_with(&format!(" key.dns_resolver: {text}"))
-        })
+        lines
+            .iter()
+            .any(|line| line.priority() == Some(level) && line.message() == Some(text))
     };
     let wanted = !lines.is_empty()
-        && lines
-            .iter()
-            .all(|line| priority(line).is_some_and(|value| value >> 3 == 3))
+        && lines.iter().all(|line| line.facility() == Some(3))
         && has(27, "Error: Query type: \"srv\" is not supported")
         && has(30, "nosuch.kup.test: No address associated with name")
         && has(30, "READ CONFIG /etc/keyutils/key.dns_resolver.conf")

@@ -24,6 +24,7 @@ use kup_sys::KeySerial;
 use kup_sys::keyctl;
 use kup_sys::proc_keys::{self, Expiry};
 use kup_testkit::reference::{self, Tool, UnderTest};
+use kup_testkit::syslog::{SyslogCapture, SyslogLine};
 use kup_testkit::upcall::{Route, UpcallStatus};
 
 use system::ConfigLock;
@@ -613,19 +614,9 @@ fn syslog_case(harness: &mut Harness, lock: &ConfigLock) {
     let name = "syslog lines use the ident nfsidmap[pid], facility daemon and the reference's texts";
     let result = (|| -> Result<(), String> {
         lock.write(DEBIAN).map_err(|error| error.to_string())?;
-        let path = std::path::Path::new("/dev/log");
-        let mut socket = None;
-        for _ in 0..100 {
-            if !path.exists()
-                && let Ok(bound) = std::os::unix::net::UnixDatagram::bind(path)
-            {
-                socket = Some(bound);
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let socket = socket.ok_or("/dev/log is taken (a syslog daemon or another test)")?;
-        let lines = (|| -> Result<Vec<String>, String> {
+        let capture =
+            SyslogCapture::start(std::time::Duration::from_secs(10)).map_err(|error| error.to_string())?;
+        let upcalls = (|| -> Result<(), String> {
             for (description, expect) in [
                 ("uid:kupnfs_alice@other.dom", id(65534)),
                 ("user:99999", exit(1)),
@@ -670,36 +661,29 @@ fn syslog_case(harness: &mut Harness, lock: &ConfigLock) {
             if !matches!(&observed, Observed::Payload { bytes, .. } if bytes == b"45101\0") {
                 return Err(format!("-v upcall: {observed:?}"));
             }
-            socket.set_nonblocking(true).map_err(|error| error.to_string())?;
-            let mut lines = Vec::new();
-            let mut buffer = [0_u8; 4096];
-            while let Ok(length) = socket.recv(&mut buffer) {
-                lines.push(String::from_utf8_lossy(&buffer[..length]).into_owned());
-            }
-            Ok(lines)
+            Ok(())
         })();
-        let _ = std::fs::remove_file(path);
+        let lines = capture.finish();
+        upcalls?;
         // /dev/log is machine-wide: keep only the lines of an nfsidmap process, so that another
         // program logging meanwhile cannot fail the case.
-        let lines: Vec<String> = lines?
+        let lines: Vec<SyslogLine> = lines
             .into_iter()
-            .filter(|line| line.contains(" nfsidmap["))
+            .filter(|line| line.ident() == Some("nfsidmap"))
             .collect();
-        let priority =
-            |line: &str| -> Option<u32> { line.strip_prefix('<')?.split_once('>')?.0.parse().ok() };
+        let priority = |line: &SyslogLine| line.priority();
         let has = |level: u32, text: &str| {
             lines
                 .iter()
-                .any(|line| priority(line) == Some(level) && line.contains(&format!(" {text}")))
+                .any(|line| priority(line) == Some(level) && line.raw.contains(&format!(" {text}")))
         };
-        let all_daemon_with_pid = lines.iter().all(|line| {
-            priority(line).is_some_and(|value| value >> 3 == 3)
-                && line.split_once(": ").is_some_and(|(head, _)| {
-                    head.rsplit(' ')
-                        .next()
-                        .is_some_and(|ident| ident.starts_with("nfsidmap[") && ident.ends_with(']'))
-                })
-        });
+        let all_daemon_with_pid = !lines.is_empty()
+            && lines.iter().all(|line| {
+                line.facility() == Some(3)
+                    && line
+                        .tag()
+                        .is_some_and(|tag| tag.starts_with("nfsidmap[") && tag.ends_with(']'))
+            });
         let wanted = all_daemon_with_pid
             && has(
                 28,
@@ -713,8 +697,10 @@ fn syslog_case(harness: &mut Harness, lock: &ConfigLock) {
             && has(28, "Setting log level to 1\n")
             && lines.iter().any(|line| {
                 priority(line) == Some(28)
-                    && line.contains(" key: 0x")
-                    && line.ends_with(" type: uid value: kupnfs_alice@localdomain timeout 5")
+                    && line.raw.contains(" key: 0x")
+                    && line
+                        .raw
+                        .ends_with(" type: uid value: kupnfs_alice@localdomain timeout 5")
             });
         wanted.then_some(()).ok_or(format!("log lines {lines:?}"))
     })();
