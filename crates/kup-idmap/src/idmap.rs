@@ -455,14 +455,7 @@ impl<A: Accounts> Idmap<A> {
                         .flatten()
                         .ok_or(Errno::NOT_FOUND)?
                 }
-                Method::Static(_) => {
-                    gss_secname_ok(secname)?;
-                    self.static_name_to_user(principal)?
-                }
-                Method::Regex(regex) => {
-                    gss_secname_ok(secname)?;
-                    self.regex_name_to_user(regex, principal)?
-                }
+                table => self.principal_table_user(table, secname, principal)?,
             };
             Ok((user.uid, user.gid))
         })
@@ -486,20 +479,29 @@ impl<A: Accounts> Idmap<A> {
                             .flatten()
                             .ok_or(Errno::NOT_FOUND)?
                     }
-                    Method::Static(_) => {
-                        gss_secname_ok(secname)?;
-                        self.static_name_to_user(principal)?
-                    }
-                    Method::Regex(regex) => {
-                        gss_secname_ok(secname)?;
-                        self.regex_name_to_user(regex, principal)?
-                    }
+                    table => self.principal_table_user(table, secname, principal)?,
                 };
                 self.accounts
                     .group_list(&user.name, user.gid)
                     .map_err(|_| Errno::RANGE)
             },
         )
+    }
+
+    /// The static and regex methods map a GSS principal to a user the same way for ids and for
+    /// group lists (only nsswitch differs between the two): checked secname, then the table.
+    fn principal_table_user(
+        &self,
+        method: &Method,
+        secname: &[u8],
+        principal: &[u8],
+    ) -> Result<Passwd, Errno> {
+        gss_secname_ok(secname)?;
+        match method {
+            Method::Static(_) => self.static_name_to_user(principal),
+            Method::Regex(regex) => self.regex_name_to_user(regex, principal),
+            Method::Nsswitch => Err(Errno::INVALID),
+        }
     }
 
     fn log(&self, level: u32, message: &str) {
