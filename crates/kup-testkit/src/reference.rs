@@ -115,6 +115,14 @@ pub fn theirs(tool: Tool) -> io::Result<PathBuf> {
             ),
         ));
     }
+    if let Some((diverted_to, package)) = diversion_of(path)? {
+        return Err(io::Error::other(format!(
+            "reference binary {} is diverted to {diverted_to} by package {package}: the file there \
+             is not {}'s original; remove {package} (dpkg --purge {package}) before comparing",
+            path.display(),
+            tool.reference_package()
+        )));
+    }
     let installed = installed_version(tool.reference_package())?;
     let wanted = tool.reference_version();
     let upstream = installed
@@ -127,6 +135,28 @@ pub fn theirs(tool: Tool) -> io::Result<PathBuf> {
         )));
     }
     Ok(path.to_path_buf())
+}
+
+/// Where dpkg diverts `path` to, and the package that diverted it (`/var/lib/dpkg/diversions`:
+/// three lines per diversion, the path, where it went and the diverting package). With the `kup`
+/// package installed the originals' paths hold our helpers, and a compliance run against them
+/// would compare us with ourselves.
+fn diversion_of(path: &Path) -> io::Result<Option<(String, String)>> {
+    let table = match std::fs::read_to_string("/var/lib/dpkg/diversions") {
+        Ok(table) => table,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    Ok(find_diversion(&table, path))
+}
+
+/// Looks `path` up in the text of dpkg's diversions table.
+fn find_diversion(table: &str, path: &Path) -> Option<(String, String)> {
+    let lines: Vec<&str> = table.lines().collect();
+    lines
+        .chunks_exact(3)
+        .find(|entry| Path::new(entry[0]) == path)
+        .map(|entry| (entry[1].to_owned(), entry[2].to_owned()))
 }
 
 /// Our binary, built from this checkout (built on demand when missing).
@@ -229,5 +259,22 @@ fn build_binary(package: &str, kind: &str, binary: &str) -> io::Result<PathBuf> 
             io::ErrorKind::NotFound,
             format!("{} was not built", path.display()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diverted_reference_path_is_found_in_dpkgs_table() {
+        let table = "/usr/bin/perf\n/usr/bin/perf.wrapper\nlinux-perf\n\
+                     /usr/sbin/nfsidmap\n/usr/sbin/nfsidmap.distrib\nkup\n";
+        assert_eq!(
+            find_diversion(table, Path::new("/usr/sbin/nfsidmap")),
+            Some(("/usr/sbin/nfsidmap.distrib".to_owned(), "kup".to_owned()))
+        );
+        assert_eq!(find_diversion(table, Path::new("/usr/bin/perf.wrapper")), None);
+        assert_eq!(find_diversion(table, Path::new("/usr/sbin/cifs.idmap")), None);
     }
 }
