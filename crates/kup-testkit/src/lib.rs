@@ -8,6 +8,7 @@
 //!   `dns_resolver` modules, booted with the host's userland, running a test script.
 //! - [`corpus`]: replays the fuzz corpora through their property checks in `cargo test`.
 //! - [`syslog`]: binds `/dev/log` for a test, drains it while helpers log, and parses the lines.
+//! - [`man`]: checks that a tool's man page documents exactly the options its flag table accepts.
 //! - [`reference`]: which implementation a compliance test runs (`KUP_UNDER_TEST=ours|theirs`)
 //!   and where the Debian reference binaries live.
 //!
@@ -19,6 +20,7 @@
 pub mod corpus;
 pub mod guest;
 pub mod krb5;
+pub mod man;
 pub mod reference;
 pub mod syslog;
 pub mod upcall;
