@@ -25,7 +25,7 @@ const SCRIPT: &str = r#"
 set -u
 . "$KUP_CHECKOUT/tests/guest/lib.sh"
 kup_modprobe dns_resolver
-ip link set lo up 2>/dev/null || ifconfig lo up 2>/dev/null || true
+ip link set lo up 2>/dev/null || true
 ip addr > ip.txt 2>&1 || true
 mkdir -p /run/knot-test/db
 cat > /run/knot-test/knot.conf <<EOF
