@@ -1,0 +1,184 @@
+//! Audit findings of issue 12 (§3) for `nfsidmap`, each through the real upcall path
+//! (`request_key` → kernel → `/sbin/request-key` → kup-test-dispatch → `nfsidmap -t 600 %k %d`,
+//! the packaged rule's argv), against ours or Debian's (`KUP_UNDER_TEST=ours|theirs`):
+//!
+//! - a local user holding an exclusive `flock` on `/etc/idmapd.conf` (or a conf.d file) must not
+//!   keep the key unfinished: ours answers it correctly within a bound, Debian's hangs (shown with
+//!   a bounded run: the dispatcher kills it).
+//!
+//! `/etc/idmapd.conf` is rewritten under `support/system.rs`'s lock and always restored; every
+//! helper run is bounded by its route's timeout; lock holders run as `nobody` and are killed on
+//! every exit path.
+
+#[path = "support/system.rs"]
+mod system;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kup_sys::{KeySerial, keyctl};
+use kup_testkit::reference::{self, Tool, UnderTest};
+use kup_testkit::upcall::{Route, UpcallStatus};
+
+use system::{CONFIG_DIR, CONFIG_PATH, ConfigLock};
+
+/// How long a run of Debian's helper may hang before the dispatcher kills it.
+const HANG_BOUND: Duration = Duration::from_secs(6);
+
+/// Ours must finish its key within this while the config is locked (its lock wait is bounded by
+/// `kup_idmap::conf::LOCK_WAIT` for the whole load, whatever the number of locked files).
+const LOCKED_BOUND: Duration = Duration::from_secs(3);
+
+fn tool() -> PathBuf {
+    reference::tool_path(Tool::Nfsidmap).expect("nfsidmap under test")
+}
+
+fn under_test() -> UnderTest {
+    reference::under_test().expect("KUP_UNDER_TEST")
+}
+
+fn upcall_route(timeout: Duration) -> Route {
+    let tool = tool();
+    Route::with_timeout(
+        &[
+            tool.as_os_str(),
+            "-t".as_ref(),
+            "600".as_ref(),
+            "%k".as_ref(),
+            "%d".as_ref(),
+        ],
+        timeout,
+    )
+    .expect("upcall route")
+}
+
+/// An unprivileged process (`nobody`) holding `flock -x` on a file, killed on drop. One process
+/// (setpriv execs sh, which execs sleep with the locked descriptor), so killing it frees the lock.
+struct LockHolder {
+    child: Child,
+}
+
+impl LockHolder {
+    fn start(path: &str) -> io::Result<Self> {
+        let child = Command::new("setpriv")
+            .args([
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "sh",
+                "-c",
+                "exec 9<\"$1\" && flock -x 9 && exec sleep 600",
+                "sh",
+                path,
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let holder = Self { child };
+        let start = Instant::now();
+        // Held once a non-blocking shared lock is refused.
+        while Command::new("flock")
+            .args(["-n", "-s", path, "true"])
+            .status()?
+            .success()
+        {
+            if start.elapsed() > Duration::from_secs(5) {
+                return Err(io::Error::other(format!(
+                    "{path}: lock holder never took the lock"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(holder)
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one upcall produced.
+#[derive(Debug)]
+struct Outcome {
+    result: io::Result<KeySerial>,
+    status: Option<UpcallStatus>,
+    duration: Duration,
+}
+
+fn request(route: &Route, description: &[u8]) -> Outcome {
+    let before = route.upcalls().map_or(0, |upcalls| upcalls.len());
+    let result = route.request("user", description, b"");
+    let upcall = route
+        .upcalls()
+        .ok()
+        .and_then(|upcalls| upcalls.get(before).cloned());
+    Outcome {
+        result,
+        status: upcall.as_ref().map(|upcall| upcall.status.clone()),
+        duration: upcall.map_or(Duration::ZERO, |upcall| upcall.duration),
+    }
+}
+
+fn assert_answered_within_bound(outcome: &Outcome, what: &str) {
+    match under_test() {
+        UnderTest::Ours => {
+            let key = outcome
+                .result
+                .as_ref()
+                .unwrap_or_else(|error| panic!("{what}: no key ({error}); {outcome:?}"));
+            assert_eq!(keyctl::read(*key).expect("payload"), b"0\0", "{what}");
+            assert_eq!(outcome.status, Some(UpcallStatus::Exited(0)), "{what}");
+            assert!(
+                outcome.duration < LOCKED_BOUND,
+                "{what}: took {:?}",
+                outcome.duration
+            );
+        }
+        UnderTest::Theirs => {
+            // Recorded divergence: the reference waits for the lock for as long as it is held.
+            assert_eq!(
+                outcome.status,
+                Some(UpcallStatus::TimedOut),
+                "{what}: {outcome:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn upcall_is_answered_while_a_user_holds_an_exclusive_lock_on_idmapd_conf() {
+    let lock = ConfigLock::acquire().expect("taking /etc/idmapd.conf");
+    lock.write("[General]\nDomain = audit.test\n")
+        .expect("writing the config");
+    let route = upcall_route(HANG_BOUND);
+    let holder = LockHolder::start(CONFIG_PATH).expect("lock holder");
+    // root@audit.test maps to 0 only if the Domain line was read despite the lock.
+    let outcome = request(&route, b"uid:root@audit.test");
+    drop(holder);
+    assert_answered_within_bound(&outcome, "main config locked");
+}
+
+#[test]
+fn one_bounded_lock_wait_covers_the_config_and_its_conf_d_files() {
+    let lock = ConfigLock::acquire().expect("taking /etc/idmapd.conf");
+    lock.write("[General]\nDomain = other.test\n")
+        .expect("writing the config");
+    lock.write_dir_file("50-audit.conf", "[General]\nDomain = audit.test\n")
+        .expect("writing the conf.d file");
+    let dot_d_file = format!("{CONFIG_DIR}/50-audit.conf");
+    let route = upcall_route(HANG_BOUND);
+    let main_holder = LockHolder::start(CONFIG_PATH).expect("lock holder");
+    let dot_d_holder = LockHolder::start(&dot_d_file).expect("lock holder");
+    // The conf.d file's Domain must win, as without the locks.
+    let outcome = request(&route, b"uid:root@audit.test");
+    drop(dot_d_holder);
+    drop(main_holder);
+    assert!(Path::new(&dot_d_file).exists());
+    assert_answered_within_bound(&outcome, "config and conf.d file locked");
+}
