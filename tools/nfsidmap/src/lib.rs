@@ -24,7 +24,7 @@ use kup_idmap::description::{self, Description, Query, Refusal};
 use kup_idmap::idmap::NAME_BUFFER;
 use kup_idmap::system::{SystemAccounts, SystemHost};
 use kup_idmap::{Errno, Idmap};
-use kup_runtime::cli::{self, CliError, Flag, Spec};
+use kup_runtime::cli::{self, CliError, Flag, Ordering, Spec};
 use kup_runtime::helper::{self, Disposition, KeyGuard, Printable, StartOptions};
 use kup_sys::syslog::{self, Severity};
 use kup_sys::{Gid, KeySerial, Uid, keyctl};
@@ -154,10 +154,18 @@ pub struct Invocation {
     pub mode: Mode,
 }
 
-/// Turns argv into an [`Invocation`] exactly as the reference's option loop and mode order do.
+/// How argv is scanned: like the reference's `getopt`, except that the first operand (the key)
+/// ends the options. request-key runs `nfsidmap -t 600 %k %d`, and the description `%d` is
+/// chosen by whoever requests the key: with GNU permutation a description such as `-c` or
+/// `-uNAME` would run that mode (clear the `.id_resolver` keyring, revoke cached mappings)
+/// instead of answering the key (decisions.md #11; divergence in `docs/compat/nfsidmap.md`).
+pub const ARGV_SPEC: Spec<'static, OptionId> = Spec::getopt(FLAGS).with_ordering(Ordering::RequireOrder);
+
+/// Turns argv into an [`Invocation`] as the reference's option loop and mode order do, with
+/// [`ARGV_SPEC`]'s one difference: nothing after the key operand is an option.
 #[must_use]
 pub fn plan(argv: &[OsString]) -> Invocation {
-    let parsed = cli::parse(Spec::getopt(FLAGS), argv.iter().cloned());
+    let parsed = cli::parse(ARGV_SPEC, argv.iter().cloned());
     let argv0 = argv.first().map_or(&b""[..], |arg| arg.as_bytes());
     let program = argv0
         .iter()

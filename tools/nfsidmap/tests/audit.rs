@@ -4,7 +4,10 @@
 //!
 //! - a local user holding an exclusive `flock` on `/etc/idmapd.conf` (or a conf.d file) must not
 //!   keep the key unfinished: ours answers it correctly within a bound, Debian's hangs (shown with
-//!   a bounded run: the dispatcher kills it).
+//!   a bounded run: the dispatcher kills it);
+//! - a key description that looks like an option (`-c`, `-u NAME`, `-d`, ...) is a description:
+//!   ours touches no keyring and negates the key as for any other malformed description; Debian's
+//!   runs the option (shown, and recorded in `docs/compat/nfsidmap.md`).
 //!
 //! `/etc/idmapd.conf` is rewritten under `support/system.rs`'s lock and always restored; every
 //! helper run is bounded by its route's timeout; lock holders run as `nobody` and are killed on
@@ -18,11 +21,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kup_sys::{KeySerial, keyctl};
+use kup_sys::proc_keys::{self, Expiry};
+use kup_sys::{KeyPerm, KeySerial, keyctl};
 use kup_testkit::reference::{self, Tool, UnderTest};
 use kup_testkit::upcall::{Route, UpcallStatus};
 
 use system::{CONFIG_DIR, CONFIG_PATH, ConfigLock};
+
+/// `ENOKEY`: what the requester sees for a negative key.
+const ENOKEY: i32 = 126;
 
 /// How long a run of Debian's helper may hang before the dispatcher kills it.
 const HANG_BOUND: Duration = Duration::from_secs(6);
@@ -181,4 +188,115 @@ fn one_bounded_lock_wait_covers_the_config_and_its_conf_d_files() {
     drop(main_holder);
     assert!(Path::new(&dot_d_file).exists());
     assert_answered_within_bound(&outcome, "config and conf.d file locked");
+}
+
+/// A keyring holding a `uid:` and a `gid:` key of a victim name (what `-u`, `-g`, `-r` look
+/// for in `/proc/keys`), writable by uid 0 without possession so that a helper which runs the
+/// options can reach them. (`-c` and `-l` look for the kernel's `.id_resolver` keyring, which
+/// userspace cannot create — names starting with `.` are reserved — and which only exists where
+/// the nfsv4 module is loaded: for them the test tells the modes apart by the exit status.)
+struct Victims {
+    keyring: KeySerial,
+    keys: [KeySerial; 2],
+}
+
+impl Victims {
+    /// `name` must be new to the machine's `/proc/keys` (the options act on the first match).
+    fn create(session: KeySerial, name: &str) -> io::Result<Self> {
+        let open = KeyPerm::new(0x3f3f_0000);
+        let keyring = keyctl::add_key("keyring", b"kupaudit_victims", b"", session)?;
+        keyctl::set_perm(keyring, open)?;
+        let mut keys = [KeySerial::NONE; 2];
+        for (slot, kind) in keys.iter_mut().zip(["uid", "gid"]) {
+            let description = format!("{kind}:{name}@audit.test");
+            let key = keyctl::add_key("user", description.as_bytes(), b"45101\0", keyring)?;
+            keyctl::set_perm(key, open)?;
+            *slot = key;
+        }
+        Ok(Self { keyring, keys })
+    }
+
+    /// Whether both keys are still valid members of the keyring.
+    fn intact(&self) -> bool {
+        let members = keyctl::keyring_members(self.keyring).unwrap_or_default();
+        self.keys
+            .iter()
+            .all(|key| members.contains(key) && keyctl::read(*key).is_ok())
+    }
+
+    fn remove(&self) {
+        for key in self.keys {
+            let _ = keyctl::invalidate(key);
+        }
+        let _ = keyctl::invalidate(self.keyring);
+    }
+}
+
+/// Descriptions a local user can give a key (`request_key("id_resolver", DESC)` from a mount
+/// or any program) that the reference reads as options; `@` stands for the victim name.
+const OPTION_LIKE: &[&str] = &[
+    "-c", "-u root", "-u@", "-g", "-g@", "-r", "-r@", "-d", "-l", "--help", "-h", "-v", "-t",
+];
+
+/// Debian's outcome for each of [`OPTION_LIKE`] (observed with `KUP_UNDER_TEST=theirs`): the
+/// exit status and whether the victims survived. The key itself is always left to the kernel
+/// (negative).
+fn theirs_expected(description: &str) -> (UpcallStatus, bool) {
+    match description {
+        // -u/-g/-r NAME invalidate the matching keys, exit 0.
+        "-u@" | "-g@" | "-r@" => (UpcallStatus::Exited(0), false),
+        // -c clears .id_resolver (absent here: nothing to clear), -d prints the domain, -h the
+        // usage: exit 0.
+        "-c" | "-d" | "-h" => (UpcallStatus::Exited(0), true),
+        // -l: ".id_resolver keyring was not found", exit 1.
+        // " root" matches no key name: "key was not found", exit 1.
+        // -g/-r/-t without argument, --help (invalid option '-'): usage, exit 1.
+        // -v: one operand left, "Bad arg count", exit 1.
+        _ => (UpcallStatus::Exited(1), true),
+    }
+}
+
+#[test]
+fn descriptions_that_look_like_options_are_descriptions() {
+    let under_test = under_test();
+    let lock = ConfigLock::acquire().expect("taking /etc/idmapd.conf");
+    lock.write("[General]\nDomain = audit.test\n")
+        .expect("writing the config");
+    let route = upcall_route(HANG_BOUND);
+    let mut failures = Vec::new();
+    for (round, template) in OPTION_LIKE.iter().enumerate() {
+        let victim = format!("kupaudit_{}_{round}_", std::process::id());
+        let description = &template.replace('@', &victim);
+        let victims = Victims::create(route.session(), &victim).expect("victim keys");
+        let outcome = request(&route, description.as_bytes());
+        let intact = victims.intact();
+        let negative = matches!(&outcome.result, Err(error) if error.raw_os_error() == Some(ENOKEY));
+        let negative_expiry = keyctl::keyring_members(route.session())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|&key| {
+                keyctl::describe_raw(key).is_ok_and(|raw| {
+                    raw.starts_with(b"user;") && raw.ends_with(format!(";{description}").as_bytes())
+                })
+            })
+            .find_map(|key| proc_keys::find(key).ok().flatten())
+            .filter(|line| line.flags.negative)
+            .map(|line| line.expiry);
+        let (want_status, want_intact) = match under_test {
+            // As any description without a ':' ("Null uid/gid value"): negated, exit 1.
+            UnderTest::Ours => (UpcallStatus::Exited(1), true),
+            UnderTest::Theirs => theirs_expected(template),
+        };
+        let expiry_ok = matches!(negative_expiry, Some(Expiry::In(left)) if left.as_secs() <= 60);
+        if !(negative && expiry_ok && outcome.status.as_ref() == Some(&want_status) && intact == want_intact)
+        {
+            failures.push(format!(
+                "{description:?}: status {:?} (want {want_status:?}), victims intact {intact} \
+                 (want {want_intact}), negative {negative}, expiry {negative_expiry:?}",
+                outcome.status
+            ));
+        }
+        victims.remove();
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
