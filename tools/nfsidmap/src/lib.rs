@@ -290,7 +290,7 @@ impl Output {
             let _ = writeln!(io::stderr().lock(), "{}: {message}", self.program);
         }
         if self.syslog {
-            syslog::log(severity, message);
+            helper::syslog_line(severity, message);
         }
     }
 
@@ -342,9 +342,11 @@ pub fn execute(invocation: &Invocation, environment: Vec<(Vec<u8>, Vec<u8>)>) ->
     for warning in config.warnings() {
         // The config parser's own messages: syslog and stderr with an empty program name.
         let _ = writeln!(io::stderr().lock(), ": {warning}");
-        syslog::log(Severity::Warning, warning);
+        helper::syslog_line(Severity::Warning, warning);
     }
-    let library_log: kup_idmap::idmap::Logger = Box::new(|line| syslog::log(Severity::Warning, line));
+    let library_log: kup_idmap::idmap::Logger = Box::new(|line| {
+        helper::syslog_line(Severity::Warning, line);
+    });
     let Ok(mut idmap) = Idmap::new(config, SystemAccounts, &SystemHost, 0, library_log) else {
         return output.fail("Unable to create name to user id mappings.");
     };
@@ -424,7 +426,7 @@ fn upcall(
     let result = match parsed.query {
         None => {
             // The reference exits 0 and leaves the key to the kernel; we negate it ourselves.
-            syslog::log(
+            helper::syslog_line(
                 Severity::Error,
                 &format!(
                     "unknown id_resolver description type '{}'",
@@ -661,7 +663,7 @@ fn invalidate(name: &[u8], kinds: KeyKinds, verbose: bool, output: &Output) -> E
         }
         let shown = line.strip_suffix(b"\n").unwrap_or(line);
         if verbose {
-            output.warn(&format!("invalidating '{}'", String::from_utf8_lossy(shown)));
+            output.warn(&format!("invalidating '{}'", Printable(shown)));
         }
         let serial_text = line.split(|&byte| byte == b' ').next().unwrap_or_default();
         let serial = u32::from_str_radix(&String::from_utf8_lossy(serial_text), 16).unwrap_or(0);

@@ -7,7 +7,9 @@
 //!   a bounded run: the dispatcher kills it);
 //! - a key description that looks like an option (`-c`, `-u NAME`, `-d`, ...) is a description:
 //!   ours touches no keyring and negates the key as for any other malformed description; Debian's
-//!   runs the option (shown, and recorded in `docs/compat/nfsidmap.md`).
+//!   runs the option (shown, and recorded in `docs/compat/nfsidmap.md`);
+//! - names from the NFS server reach syslog escaped and cut (`kup_runtime::helper::Printable`):
+//!   Debian's writes newlines and terminal escape sequences raw.
 //!
 //! `/etc/idmapd.conf` is rewritten under `support/system.rs`'s lock and always restored; every
 //! helper run is bounded by its route's timeout; lock holders run as `nobody` and are killed on
@@ -21,9 +23,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use kup_runtime::helper::LOG_VALUE_LIMIT;
 use kup_sys::proc_keys::{self, Expiry};
 use kup_sys::{KeyPerm, KeySerial, keyctl};
 use kup_testkit::reference::{self, Tool, UnderTest};
+use kup_testkit::syslog::{SyslogCapture, SyslogLine};
 use kup_testkit::upcall::{Route, UpcallStatus};
 
 use system::{CONFIG_DIR, CONFIG_PATH, ConfigLock};
@@ -299,4 +303,53 @@ fn descriptions_that_look_like_options_are_descriptions() {
         victims.remove();
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn names_from_the_server_reach_syslog_escaped_and_cut() {
+    let lock = ConfigLock::acquire().expect("taking /etc/idmapd.conf");
+    lock.write("[General]\nDomain = audit.test\n")
+        .expect("writing the config");
+    let route = upcall_route(HANG_BOUND);
+    let capture = SyslogCapture::start(Duration::from_mins(1)).expect("binding /dev/log");
+    let short = request(&route, b"uid:evil\n\x1b[31m@other.test");
+    let long_name = [b"uid:".as_slice(), &[b'\n'; 1000], b"@other.test"].concat();
+    let long = request(&route, &long_name);
+    let lines: Vec<SyslogLine> = capture
+        .finish()
+        .into_iter()
+        .filter(|line| line.ident() == Some("nfsidmap"))
+        .collect();
+    // Names outside the domain map to nobody: both keys are answered.
+    assert!(short.result.is_ok() && long.result.is_ok(), "{short:?} {long:?}");
+    let messages: Vec<&str> = lines.iter().filter_map(SyslogLine::message).collect();
+    match under_test() {
+        UnderTest::Ours => {
+            assert!(
+                messages.contains(
+                    &"nss_getpwnam: name 'evil\\x0a\\x1b[31m@other.test' does not map into domain 'audit.test'"
+                ),
+                "{messages:?}"
+            );
+            let cut = format!(
+                "nss_getpwnam: name '{}...' does not map into domain 'audit.test'",
+                "\\x0a".repeat(LOG_VALUE_LIMIT)
+            );
+            assert!(messages.contains(&cut.as_str()), "{messages:?}");
+            assert!(
+                !messages
+                    .iter()
+                    .any(|message| message.bytes().any(|byte| byte.is_ascii_control())),
+                "{messages:?}"
+            );
+        }
+        UnderTest::Theirs => {
+            assert!(
+                messages
+                    .iter()
+                    .any(|message| message.contains("name 'evil\n\x1b[31m@other.test'")),
+                "{messages:?}"
+            );
+        }
+    }
 }
