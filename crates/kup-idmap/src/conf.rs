@@ -20,13 +20,30 @@
 //!
 //! Divergence (decisions.md #8): a `$NAME` chain that loops, and `include` nesting deeper than
 //! [`MAX_INCLUDE_DEPTH`], end in "unset" / a warning instead of a hang / stack overflow.
+//!
+//! Divergence (decisions.md #10): the reference takes a blocking shared `flock` on every file
+//! it reads, so that it never reads a file that `nfsconf --set` is rewriting in place (that
+//! writer holds an exclusive lock while it truncates and writes). Every local user can open
+//! the config and hold an exclusive lock forever, which hangs the reference and every process
+//! waiting for its key. We try the shared lock without blocking until one [`LOCK_WAIT`] for the
+//! whole load (all files together) has passed, then read the file without the lock and warn:
+//! a lock held that long is not a rewrite in progress, and the bytes on disk are the mapping
+//! the administrator configured.
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// How deep `include` may nest before we stop (the reference recurses until its stack ends).
 pub const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// How long one load (the main file, its `.d` files and includes together) waits for the shared
+/// locks before reading without them. A legitimate rewrite holds its lock for milliseconds.
+pub const LOCK_WAIT: Duration = Duration::from_secs(1);
+
+/// How often a held lock is tried again.
+const LOCK_RETRY: Duration = Duration::from_millis(10);
 
 /// How many `$NAME` indirections a lookup follows before giving up (the reference loops forever).
 const MAX_EXPANSIONS: usize = 64;
@@ -51,6 +68,8 @@ pub struct Config {
     bindings: Vec<Binding>,
     warnings: Vec<String>,
     environment: Vec<(Vec<u8>, Vec<u8>)>,
+    /// When the shared lock waits of this load end (set by the first file read).
+    lock_deadline: Option<Instant>,
 }
 
 impl Config {
@@ -194,12 +213,23 @@ impl Config {
             ));
             return None;
         };
-        // Same shared lock as the reference, so a writer holding an exclusive lock is waited for.
-        if let Err(error) = file.lock_shared() {
-            self.warn(format!(
-                "conf_readfile: attempt to grab read lock failed: {error}"
-            ));
-            return None;
+        // The reference's shared lock, so that a rewrite in progress is waited for, but never
+        // past the load's deadline (see the module notes).
+        let deadline = *self
+            .lock_deadline
+            .get_or_insert_with(|| Instant::now() + LOCK_WAIT);
+        match lock_shared_until(&file, deadline) {
+            Ok(true) => {}
+            Ok(false) => self.warn(format!(
+                "conf_readfile: \"{}\" is locked by another process; read without the lock",
+                path.display()
+            )),
+            Err(error) => {
+                self.warn(format!(
+                    "conf_readfile: attempt to grab read lock failed: {error}"
+                ));
+                return None;
+            }
         }
         // Like the reference: the size comes from seeking to the end (so a character device
         // reads as empty and a pipe is refused), then exactly that many bytes are read.
@@ -417,6 +447,22 @@ impl Config {
             tag: tag.to_vec(),
             value: value.to_vec(),
         });
+    }
+}
+
+/// Tries `flock(LOCK_SH)` without blocking until `deadline`; `Ok(false)` when it stayed held.
+fn lock_shared_until(file: &File, deadline: Instant) -> std::io::Result<bool> {
+    loop {
+        match file.try_lock_shared() {
+            Ok(()) => return Ok(true),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(error)) => return Err(error),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        std::thread::sleep(left.min(LOCK_RETRY));
     }
 }
 
@@ -780,6 +826,37 @@ mod tests {
         std::fs::write(dot_d.join("60-y.txt"), "[General]\nDomain = ignored.test\n").unwrap();
         std::fs::write(dot_d.join(".conf"), "[General]\nDomain = hidden.test\n").unwrap();
         assert_eq!(domain(&Config::load(&main)).as_deref(), Some("dotd.test"));
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
+
+    #[test]
+    fn locked_files_are_read_after_one_bounded_wait_for_the_whole_load() {
+        let directory = std::env::temp_dir().join(format!("kup-idmap-lock-{}", std::process::id()));
+        let dot_d = directory.join("idmapd.conf.d");
+        std::fs::create_dir_all(&dot_d).unwrap();
+        let main = directory.join("idmapd.conf");
+        std::fs::write(&main, "[General]\nDomain = main.test\n").unwrap();
+        std::fs::write(dot_d.join("50-x.conf"), "[Mapping]\nNobody-User = x\n").unwrap();
+        // flock locks belong to the open file description: these conflict with the loader's.
+        let holders = [
+            File::open(&main).unwrap(),
+            File::open(dot_d.join("50-x.conf")).unwrap(),
+        ];
+        for holder in &holders {
+            holder.lock().unwrap();
+        }
+        let start = Instant::now();
+        let config = Config::load(&main);
+        let waited = start.elapsed();
+        assert!(waited >= LOCK_WAIT && waited < LOCK_WAIT * 2, "{waited:?}");
+        assert_eq!(domain(&config).as_deref(), Some("main.test"));
+        assert_eq!(config.get("Mapping", b"Nobody-User").as_deref(), Some(&b"x"[..]));
+        assert_eq!(config.warnings().len(), 2, "{:?}", config.warnings());
+        assert!(config.warnings()[0].contains("locked by another process"));
+        drop(holders);
+        let start = Instant::now();
+        assert!(Config::load(&main).warnings().is_empty());
+        assert!(start.elapsed() < LOCK_WAIT);
         std::fs::remove_dir_all(&directory).unwrap();
     }
 

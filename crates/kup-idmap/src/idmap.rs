@@ -15,10 +15,15 @@
 //! with a clear message; an empty method list (`Method = ,`) maps nothing (the reference
 //! "succeeds" with uninitialised results: uid 0 for every name); a `[Static]` principal longer
 //! than the name buffer is `ENOMEM` instead of a buffer overflow.
+//!
+//! Every name, domain, realm or principal in a log message goes through
+//! `kup_runtime::helper::Printable` (escaped, cut): names come from NFS servers and domains from
+//! DNS; the reference logs them raw.
 
 use std::cell::OnceCell;
 use std::fmt;
 
+use kup_runtime::helper::Printable;
 use kup_sys::passwd::Passwd;
 use kup_sys::posix_regex::Regex;
 use kup_sys::{Gid, Uid};
@@ -62,7 +67,7 @@ impl fmt::Display for InitError {
             Self::MethodUnavailable(name) => write!(
                 formatter,
                 "libnfsidmap: requested translation method, '{}', is not available",
-                String::from_utf8_lossy(name)
+                Printable(name)
             ),
         }
     }
@@ -254,7 +259,7 @@ impl<A: Accounts> Idmap<A> {
             1,
             &format!(
                 "libnfsidmap: using{origin_text} domain: {}",
-                String::from_utf8_lossy(&idmap.domain)
+                Printable(&idmap.domain)
             ),
         );
         let method_names = idmap
@@ -444,7 +449,7 @@ impl<A: Accounts> Idmap<A> {
                             1,
                             &format!(
                                 "nss_gss_princ_to_ids: Local-Realm '{}': NOT FOUND",
-                                String::from_utf8_lossy(realm)
+                                Printable(realm)
                             ),
                         );
                         return Err(Errno::NOT_FOUND);
@@ -595,7 +600,7 @@ impl<A: Accounts> Idmap<A> {
             } else {
                 self.log(
                     1,
-                    &format!("libnfsidmap: Nobody-User ({}) not found", lossy(&name)),
+                    &format!("libnfsidmap: Nobody-User ({}) not found", Printable(&name)),
                 );
                 None
             }
@@ -610,7 +615,7 @@ impl<A: Accounts> Idmap<A> {
             } else {
                 self.log(
                     1,
-                    &format!("libnfsidmap: Nobody-Group ({}) not found", lossy(&name)),
+                    &format!("libnfsidmap: Nobody-Group ({}) not found", Printable(&name)),
                 );
                 None
             }
@@ -632,7 +637,7 @@ impl<A: Accounts> Idmap<A> {
                 1,
                 &format!(
                     "nss_getpwnam: name '{}' not found (domain not stripped)",
-                    lossy(name)
+                    Printable(name)
                 ),
             );
         }
@@ -641,8 +646,8 @@ impl<A: Accounts> Idmap<A> {
                 0,
                 &format!(
                     "nss_getpwnam: name '{}' does not map into domain '{}'",
-                    lossy(name),
-                    lossy(domain)
+                    Printable(name),
+                    Printable(domain)
                 ),
             );
             return Err(Errno::INVALID);
@@ -651,16 +656,16 @@ impl<A: Accounts> Idmap<A> {
             4,
             &format!(
                 "nss_getpwnam: name '{}' domain '{}': resulting localname '{}'",
-                lossy(name),
-                lossy(domain),
-                lossy(local)
+                Printable(name),
+                Printable(domain),
+                Printable(local)
             ),
         );
         match self.accounts.user_by_name(local) {
             Ok(Some(user)) => {
                 self.log(
                     4,
-                    &format!("nss_name_to_uid: name '{}' uid {}", lossy(name), user.uid),
+                    &format!("nss_name_to_uid: name '{}' uid {}", Printable(name), user.uid),
                 );
                 Ok(user.uid)
             }
@@ -669,8 +674,8 @@ impl<A: Accounts> Idmap<A> {
                     1,
                     &format!(
                         "nss_getpwnam: name '{}' not found in domain '{}'",
-                        lossy(local),
-                        lossy(domain)
+                        Printable(local),
+                        Printable(domain)
                     ),
                 );
                 Err(Errno::NOT_FOUND)
@@ -690,7 +695,7 @@ impl<A: Accounts> Idmap<A> {
             match unstripped {
                 None => self.log(
                     1,
-                    &format!("nss_name_to_gid: failed to reformat name '{}'", lossy(name)),
+                    &format!("nss_name_to_gid: failed to reformat name '{}'", Printable(name)),
                 ),
                 Some(lookup) => {
                     if let Ok(Some(group)) = self.accounts.group_by_name(&lookup) {
@@ -704,8 +709,8 @@ impl<A: Accounts> Idmap<A> {
                 0,
                 &format!(
                     "nss_name_to_gid: name '{}' does not map into domain '{}'",
-                    lossy(name),
-                    lossy(domain)
+                    Printable(name),
+                    Printable(domain)
                 ),
             );
             return Err(Errno::INVALID);
@@ -717,8 +722,8 @@ impl<A: Accounts> Idmap<A> {
                     1,
                     &format!(
                         "nss_name_to_gid: name '{}' not found in domain '{}'",
-                        lossy(local),
-                        lossy(domain)
+                        Printable(local),
+                        Printable(domain)
                     ),
                 );
                 Err(Errno::NOT_FOUND)
@@ -757,8 +762,8 @@ impl<A: Accounts> Idmap<A> {
                     0,
                     &format!(
                         "static_getpwnam: localname '{}' for '{}' not found",
-                        lossy(&local),
-                        lossy(name)
+                        Printable(&local),
+                        Printable(name)
                     ),
                 );
                 Err(result.err().map_or(Errno::NOT_FOUND, Errno))
@@ -775,8 +780,8 @@ impl<A: Accounts> Idmap<A> {
                     0,
                     &format!(
                         "static_getgrnam: local group '{}' for '{}' not found",
-                        lossy(&local),
-                        lossy(name)
+                        Printable(&local),
+                        Printable(name)
                     ),
                 );
                 Err(result.err().map_or(Errno::NOT_FOUND, Errno))
@@ -922,10 +927,6 @@ fn first_capture<'a>(regex: &Regex, text: &'a [u8]) -> Option<&'a [u8]> {
     let captures = regex.captures(text)?;
     let (start, end) = captures.iter().skip(1).find_map(|slot| *slot)?;
     text.get(start..end)
-}
-
-fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
 }
 
 #[cfg(test)]

@@ -30,8 +30,22 @@ use kup_sys::{KeySerial, process};
 /// The `PATH` request-key gives its helpers, and the one we rebuild.
 pub const HELPER_PATH: &str = "/sbin:/bin:/usr/sbin:/usr/bin";
 
-/// Longest attacker-shaped string we put in a log line.
+/// Longest attacker-shaped string we put in a log line: [`Printable`] shows at most this many
+/// input bytes (each as one to four characters), then `...`.
 pub const LOG_VALUE_LIMIT: usize = 256;
+
+/// Most syslog lines one process writes. One upcall's input can otherwise produce a line per
+/// element (a DNS answer: one per malformed record, thousands for 64 KiB), and glibc's `syslog`
+/// blocks while `/dev/log`'s queue is full. 32 is above what any normal run writes (the most
+/// verbose upcalls write about a dozen), so the lines the compliance suites compare with the
+/// references are never suppressed.
+pub const LOG_LINE_BUDGET: u32 = 32;
+
+/// The one line written in place of everything past [`LOG_LINE_BUDGET`] (at `LOG_WARNING`).
+pub const SUPPRESSED_LINE: &str = "further messages suppressed";
+
+/// Syslog lines written (or refused) by this process so far.
+static LOG_LINES: AtomicU32 = AtomicU32::new(0);
 
 /// What a helper needs to know at start-up.
 #[derive(Clone, Copy, Debug)]
@@ -129,8 +143,9 @@ pub fn verbosity() -> u32 {
         .map_or(0, |logger| logger.verbosity.load(Ordering::Relaxed))
 }
 
-/// Logs one message to syslog (and stderr when enabled). Debug messages are dropped at
-/// verbosity 0. Put attacker-shaped values through [`Printable`].
+/// Logs one message to syslog (and stderr when enabled), within the process's
+/// [`LOG_LINE_BUDGET`]. Debug messages are dropped at verbosity 0. Put attacker-shaped values
+/// through [`Printable`].
 pub fn log(severity: Severity, message: &str) {
     let Some(logger) = LOGGER.get() else {
         return;
@@ -138,13 +153,39 @@ pub fn log(severity: Severity, message: &str) {
     if severity == Severity::Debug && logger.verbosity.load(Ordering::Relaxed) == 0 {
         return;
     }
-    syslog::log(severity, message);
+    if !syslog_line(severity, message) {
+        return;
+    }
     if logger.stderr.load(Ordering::Relaxed) {
         let _ = writeln!(
             io::stderr().lock(),
             "{}: {message}",
             logger.ident.to_string_lossy()
         );
+    }
+}
+
+/// Writes one line to syslog unless this process has written [`LOG_LINE_BUDGET`] lines already;
+/// the first line past the budget is replaced by [`SUPPRESSED_LINE`], later ones are dropped.
+/// Returns whether `message` was written. Every syslog line of every tool goes through here
+/// (directly, or through [`log`]); `scripts/fences` refuses direct `kup_sys::syslog::log` calls
+/// outside this module.
+pub fn syslog_line(severity: Severity, message: &str) -> bool {
+    let used = LOG_LINES
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+            Some(used.saturating_add(1))
+        })
+        .unwrap_or(u32::MAX);
+    match used.cmp(&LOG_LINE_BUDGET) {
+        std::cmp::Ordering::Less => {
+            syslog::log(severity, message);
+            true
+        }
+        std::cmp::Ordering::Equal => {
+            syslog::log(Severity::Warning, SUPPRESSED_LINE);
+            false
+        }
+        std::cmp::Ordering::Greater => false,
     }
 }
 
@@ -452,6 +493,13 @@ mod tests {
         let shown = Printable(&long).to_string();
         assert_eq!(shown.len(), LOG_VALUE_LIMIT + 3);
         assert!(shown.ends_with("..."));
+    }
+
+    #[test]
+    fn printable_shows_terminal_escapes_as_text() {
+        let shown = Printable(b"x\x1b]0;t\x07\x1b[2J\r\n\x7f").to_string();
+        assert_eq!(shown, "x\\x1b]0;t\\x07\\x1b[2J\\x0d\\x0a\\x7f");
+        assert!(!shown.bytes().any(|byte| byte.is_ascii_control()));
     }
 
     #[test]

@@ -8,10 +8,14 @@
 //! - loading: `dlopen(path, RTLD_LAZY)`, then `cifs_idmap_init_plugin(&handle, &errmsg)`;
 //! - the calls, with the packed C structs represented as plain byte arrays (`struct cifs_sid`,
 //!   68 bytes; `struct cifs_uxid`, 5 bytes) so no Rust layout assumption is involved;
-//! - the error string protocol: the plugin points the `errmsg` pointer given at init at a string
-//!   it owns, which is copied out after every failed call;
-//! - `cifs_idmap_exit_plugin(handle)` on drop. The library itself is never unloaded (`dlclose`),
-//!   as in the reference: plugins link libraries (libwbclient, libsss_*) that do not expect it.
+//! - the error string protocol: init gets the address of a `const char *` slot, which the plugin
+//!   keeps and points at its error text on any later failure; the text is copied out after every
+//!   failed call. The slot is a heap cell reached only through a raw pointer (never through a
+//!   `Box` or reference that Rust may assume unaliased while C writes to it) and freed on drop;
+//! - `cifs_idmap_exit_plugin(handle)` on drop, only for a context init created (a plugin without
+//!   init, or whose init failed, never sees exit, as in the reference). The library itself is
+//!   never unloaded (`dlclose`), as in the reference: plugins link libraries (libwbclient,
+//!   libsss_*) that do not expect it.
 //!
 //! Symbols are resolved once at load time; a missing one is reported on use as the reference does
 //! (`<function> not implemented`, `-ENOSYS`). What path to load, and whether its owner and mode are
@@ -20,7 +24,7 @@
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::ptr;
+use std::ptr::{self, NonNull};
 
 /// Size of the packed `struct cifs_sid`.
 pub const CIFS_SID_LEN: usize = 68;
@@ -106,8 +110,12 @@ type IdsToSidsFn = unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8) 
 /// Not `Send`/`Sync`: plugin contexts are not documented as thread-safe.
 pub struct IdmapPlugin {
     handle: *mut c_void,
-    /// Boxed so its address, handed to the plugin at init, stays stable when `self` moves.
-    errmsg: Box<*const c_char>,
+    /// The errmsg slot handed to init: allocated by `Box::into_raw` in [`IdmapPlugin::load`] and
+    /// freed in `drop`, otherwise only read and written through this raw pointer (by the plugin
+    /// and by [`IdmapPlugin::error`]), so its address stays valid and unaliased by Rust while
+    /// `self` moves.
+    errmsg: NonNull<*const c_char>,
+    /// `Some` only once init succeeded: exit destroys the context init created.
     exit: Option<ExitFn>,
     sid_to_str: Option<SidToStrFn>,
     str_to_sid: Option<StrToSidFn>,
@@ -136,11 +144,14 @@ impl IdmapPlugin {
         // SAFETY: `library` is a live handle from `dlopen` that is never closed, and the function
         // pointer type is the C prototype from cifs-utils' `cifsidmap.h` (same for the five below).
         let init: Option<InitFn> = unsafe { symbol(library, c"cifs_idmap_init_plugin") };
+        // Without init there is no context: refuse before anything could call exit.
+        let init = init.ok_or_else(|| not_implemented("cifs_idmap_init_plugin"))?;
+        // SAFETY: as above.
+        let exit: Option<ExitFn> = unsafe { symbol(library, c"cifs_idmap_exit_plugin") };
         let mut plugin = Self {
             handle: ptr::null_mut(),
-            errmsg: Box::new(ptr::null()),
-            // SAFETY: as above.
-            exit: unsafe { symbol(library, c"cifs_idmap_exit_plugin") },
+            errmsg: NonNull::from(Box::leak(Box::new(ptr::null()))),
+            exit: None,
             // SAFETY: as above.
             sid_to_str: unsafe { symbol(library, c"cifs_idmap_sid_to_str") },
             // SAFETY: as above.
@@ -150,17 +161,15 @@ impl IdmapPlugin {
             // SAFETY: as above.
             ids_to_sids: unsafe { symbol(library, c"cifs_idmap_ids_to_sids") },
         };
-        let init = init.ok_or_else(|| not_implemented("cifs_idmap_init_plugin"))?;
-        let errmsg_slot: *mut *const c_char = &raw mut *plugin.errmsg;
-        // SAFETY: both out-pointers are valid for writes; the errmsg slot is heap-allocated and
-        // lives as long as `plugin`, which is as long as the plugin may write through it.
-        let code = unsafe { init(&raw mut plugin.handle, errmsg_slot) };
+        // SAFETY: both out-pointers are valid for writes: `handle` for this call, the errmsg slot
+        // (a heap cell reached only through raw pointers) until `plugin` is dropped, after the
+        // last call into the plugin.
+        let code = unsafe { init(&raw mut plugin.handle, plugin.errmsg.as_ptr()) };
         if code != 0 {
-            let error = plugin.error(code);
-            // The context was not created: do not call exit on it.
-            plugin.exit = None;
-            return Err(error);
+            // The context was not created: `exit` stays `None`.
+            return Err(plugin.error(code));
         }
+        plugin.exit = exit;
         Ok(plugin)
     }
 
@@ -239,7 +248,9 @@ impl IdmapPlugin {
 
     /// The plugin's current error string.
     fn error(&self, code: c_int) -> PluginError {
-        let pointer = *self.errmsg;
+        // SAFETY: the slot is a live, initialised heap cell (freed only in drop) that the plugin
+        // writes only during calls into it, none of which is running now.
+        let pointer = unsafe { self.errmsg.as_ptr().read() };
         let message = if pointer.is_null() {
             "unknown plugin error".to_owned()
         } else {
@@ -253,10 +264,13 @@ impl IdmapPlugin {
 
 impl Drop for IdmapPlugin {
     fn drop(&mut self) {
-        if let Some(exit) = self.exit {
+        if let Some(exit) = self.exit.take() {
             // SAFETY: `handle` is the context init created, destroyed exactly once here.
             unsafe { exit(self.handle) };
         }
+        // SAFETY: the slot came from `Box::leak` in `load` and is freed only here, after the last
+        // call into the plugin (exit above).
+        drop(unsafe { Box::from_raw(self.errmsg.as_ptr()) });
     }
 }
 

@@ -280,7 +280,7 @@ fn sid_to_id(value: &[u8], mapper: &dyn IdMapper, side: Side) -> Result<Vec<u8>,
             format!(
                 "Unable to convert {} to {what}: {}",
                 Printable(value),
-                error.message
+                Printable(error.message.as_bytes())
             ),
         )
     };
@@ -318,7 +318,11 @@ fn id_to_sid(id: UnixId, mapper: &dyn IdMapper) -> Result<Vec<u8>, Failure> {
         failure(
             exit_byte(error.code),
             Severity::Info,
-            format!("{what} {} to SID error: {}", id.id, error.message),
+            format!(
+                "{what} {} to SID error: {}",
+                id.id,
+                Printable(error.message.as_bytes())
+            ),
         )
     })?;
     if bytes.first() == Some(&0) {
@@ -433,7 +437,10 @@ fn execute(guard: &KeyGuard, timeout: u32, plugin_path: &Path) -> Result<Vec<u8>
         failure(
             1,
             Severity::Error,
-            format!("Unable to initialize ID mapping plugin: {message}"),
+            format!(
+                "Unable to initialize ID mapping plugin: {}",
+                Printable(message.as_bytes())
+            ),
         )
     };
     let resolved = check_plugin(plugin_path).map_err(|error| init_failure(error.to_string()))?;

@@ -79,7 +79,7 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
             if let Some(bytes) = error {
                 let _ = io::stderr().lock().write_all(&bytes);
                 if !log.stderr_terminal() {
-                    kup_sys::syslog::log(kup_sys::syslog::Severity::Error, "unknown option: ?");
+                    helper::syslog_line(kup_sys::syslog::Severity::Error, "unknown option: ?");
                 }
             }
             usage(&log)

@@ -3,12 +3,14 @@
 //! terminal, else to syslog. Under request-key nothing is a terminal, so everything goes to
 //! syslog (ident `key.dns_resolver`, `LOG_DAEMON`).
 //!
-//! A capturing variant records lines for unit tests instead.
+//! Every syslog line goes through `kup_runtime::helper::syslog_line` (the per-process line
+//! budget). A capturing variant records lines for unit tests instead.
 
 use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
 
-use kup_sys::syslog::{self, Severity};
+use kup_runtime::helper;
+use kup_sys::syslog::Severity;
 
 /// Where lines go.
 #[derive(Debug)]
@@ -101,7 +103,7 @@ impl Log {
         } else if self.stderr_terminal {
             let _ = writeln!(std::io::stderr().lock(), "NS:{domain}: {text}.");
         } else {
-            syslog::log(Severity::Info, &format!("{domain}: {text}"));
+            helper::syslog_line(Severity::Info, &format!("{domain}: {text}"));
         }
     }
 
@@ -111,7 +113,7 @@ impl Log {
         } else if self.stderr_terminal {
             let _ = writeln!(std::io::stderr().lock(), "{message}");
         } else {
-            syslog::log(severity, message);
+            helper::syslog_line(severity, message);
         }
     }
 
@@ -121,7 +123,7 @@ impl Log {
         } else if self.stdout_terminal {
             let _ = writeln!(std::io::stdout().lock(), "{prefix}{message}");
         } else {
-            syslog::log(severity, message);
+            helper::syslog_line(severity, message);
         }
     }
 }

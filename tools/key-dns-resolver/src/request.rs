@@ -4,6 +4,7 @@
 //! Pure: bytes in, typed request or an error message out.
 
 use kup_dns::address::Family;
+use kup_runtime::helper::Printable;
 
 /// The key type this helper serves.
 pub const KEY_TYPE: &[u8] = b"dns_resolver";
@@ -106,7 +107,7 @@ pub fn parse_query(name: &[u8], callout: &[u8]) -> Result<Query, RequestError> {
         }),
         other => Err(RequestError(format!(
             "Query type: \"{}\" is not supported",
-            String::from_utf8_lossy(other)
+            Printable(other)
         ))),
     }
 }
@@ -155,7 +156,7 @@ pub fn address_options(callout: &[u8]) -> Result<AddressOptions, RequestError> {
         if word.contains(&b',') {
             return Err(RequestError(format!(
                 "Option name '{}' contains a comma",
-                String::from_utf8_lossy(word)
+                Printable(word)
             )));
         }
         let key = word.split(|&byte| byte == b'=').next().unwrap_or_default();

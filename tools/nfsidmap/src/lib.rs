@@ -24,7 +24,7 @@ use kup_idmap::description::{self, Description, Query, Refusal};
 use kup_idmap::idmap::NAME_BUFFER;
 use kup_idmap::system::{SystemAccounts, SystemHost};
 use kup_idmap::{Errno, Idmap};
-use kup_runtime::cli::{self, CliError, Flag, Spec};
+use kup_runtime::cli::{self, CliError, Flag, Ordering, Spec};
 use kup_runtime::helper::{self, Disposition, KeyGuard, Printable, StartOptions};
 use kup_sys::syslog::{self, Severity};
 use kup_sys::{Gid, KeySerial, Uid, keyctl};
@@ -154,10 +154,18 @@ pub struct Invocation {
     pub mode: Mode,
 }
 
-/// Turns argv into an [`Invocation`] exactly as the reference's option loop and mode order do.
+/// How argv is scanned: like the reference's `getopt`, except that the first operand (the key)
+/// ends the options. request-key runs `nfsidmap -t 600 %k %d`, and the description `%d` is
+/// chosen by whoever requests the key: with GNU permutation a description such as `-c` or
+/// `-uNAME` would run that mode (clear the `.id_resolver` keyring, revoke cached mappings)
+/// instead of answering the key (decisions.md #11; divergence in `docs/compat/nfsidmap.md`).
+pub const ARGV_SPEC: Spec<'static, OptionId> = Spec::getopt(FLAGS).with_ordering(Ordering::RequireOrder);
+
+/// Turns argv into an [`Invocation`] as the reference's option loop and mode order do, with
+/// [`ARGV_SPEC`]'s one difference: nothing after the key operand is an option.
 #[must_use]
 pub fn plan(argv: &[OsString]) -> Invocation {
-    let parsed = cli::parse(Spec::getopt(FLAGS), argv.iter().cloned());
+    let parsed = cli::parse(ARGV_SPEC, argv.iter().cloned());
     let argv0 = argv.first().map_or(&b""[..], |arg| arg.as_bytes());
     let program = argv0
         .iter()
@@ -282,7 +290,7 @@ impl Output {
             let _ = writeln!(io::stderr().lock(), "{}: {message}", self.program);
         }
         if self.syslog {
-            syslog::log(severity, message);
+            helper::syslog_line(severity, message);
         }
     }
 
@@ -334,9 +342,11 @@ pub fn execute(invocation: &Invocation, environment: Vec<(Vec<u8>, Vec<u8>)>) ->
     for warning in config.warnings() {
         // The config parser's own messages: syslog and stderr with an empty program name.
         let _ = writeln!(io::stderr().lock(), ": {warning}");
-        syslog::log(Severity::Warning, warning);
+        helper::syslog_line(Severity::Warning, warning);
     }
-    let library_log: kup_idmap::idmap::Logger = Box::new(|line| syslog::log(Severity::Warning, line));
+    let library_log: kup_idmap::idmap::Logger = Box::new(|line| {
+        helper::syslog_line(Severity::Warning, line);
+    });
     let Ok(mut idmap) = Idmap::new(config, SystemAccounts, &SystemHost, 0, library_log) else {
         return output.fail("Unable to create name to user id mappings.");
     };
@@ -416,7 +426,7 @@ fn upcall(
     let result = match parsed.query {
         None => {
             // The reference exits 0 and leaves the key to the kernel; we negate it ourselves.
-            syslog::log(
+            helper::syslog_line(
                 Severity::Error,
                 &format!(
                     "unknown id_resolver description type '{}'",
@@ -653,7 +663,7 @@ fn invalidate(name: &[u8], kinds: KeyKinds, verbose: bool, output: &Output) -> E
         }
         let shown = line.strip_suffix(b"\n").unwrap_or(line);
         if verbose {
-            output.warn(&format!("invalidating '{}'", String::from_utf8_lossy(shown)));
+            output.warn(&format!("invalidating '{}'", Printable(shown)));
         }
         let serial_text = line.split(|&byte| byte == b' ').next().unwrap_or_default();
         let serial = u32::from_str_radix(&String::from_utf8_lossy(serial_text), 16).unwrap_or(0);

@@ -25,17 +25,40 @@ fn upcall_mode_takes_key_and_description() {
 }
 
 #[test]
-fn options_may_follow_the_operands() {
+fn nothing_after_the_key_operand_is_an_option() {
+    // The reference permutes (`5 user:0 -v -t 7` is an upcall with -v and -t 7); ours stops
+    // at the key (decisions.md #11): four operands, the wrong count.
     assert_eq!(
         plan(&args(&["nfsidmap", "5", "user:0", "-v", "-t", "7"])),
         Invocation {
             program: b"nfsidmap".to_vec(),
-            verbosity: 1,
-            timeout: 7,
-            mode: Mode::Upcall {
+            verbosity: 0,
+            timeout: DEFAULT_TIMEOUT,
+            mode: Mode::BadArgCount,
+        }
+    );
+    for description in [
+        "-c", "-d", "-l", "-h", "-v", "-uroot", "-u root", "-g", "-r", "--help", "--",
+    ] {
+        assert_eq!(
+            mode(&["nfsidmap", "-t", "600", "5", description]),
+            Mode::Upcall {
                 key: KeySerial::new(5),
-                description: b"user:0".to_vec()
+                description: description.as_bytes().to_vec()
             },
+            "{description}"
+        );
+    }
+    // Options before the key still count, `--` before it still ends them.
+    assert_eq!(
+        plan(&args(&["nfsidmap", "-v", "-t", "7", "5", "-c"])).verbosity,
+        1
+    );
+    assert_eq!(
+        mode(&["nfsidmap", "--", "5", "-c"]),
+        Mode::Upcall {
+            key: KeySerial::new(5),
+            description: b"-c".to_vec()
         }
     );
 }
