@@ -3,18 +3,28 @@
 //! Every mode guards KEY with "negate for 7 s" and then: `instantiate` answers `probe-ok`,
 //! `error` returns a failure through `report`, `early-return` drops the guard on an early
 //! return path, `panic` panics, `reject` fails with a reject disposition (errno 111, 9 s).
+//!
+//! The `*hang*` modes run with a total deadline of [`DEADLINE`] (exit status 12), shorter than the
+//! tools' so that the mechanism's tests stay quick (the tools' own tests run their real deadline): `hang` blocks
+//! after guarding the key, `hang-reject` after switching the guard to reject (errno 111, 9 s),
+//! `hang-unguarded` before any guard exists, `instantiate-then-hang` after answering.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use kup_runtime::helper::{self, Disposition, Failure, KeyGuard, StartOptions};
+use kup_runtime::helper::{self, Deadline, Disposition, Failure, KeyGuard, StartOptions};
 use kup_sys::KeySerial;
 
 fn main() -> ExitCode {
-    if helper::start(&StartOptions::daemon(c"guard_probe")).is_err() {
-        return ExitCode::from(9);
-    }
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_default();
+    let mut options = StartOptions::daemon(c"guard_probe");
+    if mode.contains("hang") {
+        options = options.with_deadline(DEADLINE);
+    }
+    if helper::start(&options).is_err() {
+        return ExitCode::from(9);
+    }
     let Some(key) = args
         .next()
         .and_then(|serial| serial.parse().ok())
@@ -22,8 +32,25 @@ fn main() -> ExitCode {
     else {
         return ExitCode::from(8);
     };
-    let guard = KeyGuard::new(key, Disposition::Negate { timeout_secs: 7 });
+    if mode == "hang-unguarded" {
+        hang();
+    }
+    let mut guard = KeyGuard::new(key, Disposition::Negate { timeout_secs: 7 });
     match mode.as_str() {
+        "hang" => hang(),
+        "hang-reject" => {
+            guard.set_failure(Disposition::Reject {
+                timeout_secs: 9,
+                errno: libc_econnrefused(),
+            });
+            hang()
+        }
+        "instantiate-then-hang" => {
+            if guard.instantiate(b"probe-ok").is_err() {
+                return ExitCode::from(1);
+            }
+            hang()
+        }
         "instantiate" => helper::report(
             guard
                 .instantiate(b"probe-ok")
@@ -48,6 +75,16 @@ fn main() -> ExitCode {
             ExitCode::from(values[index])
         }
         _ => ExitCode::from(7),
+    }
+}
+
+/// The probe's total deadline and the exit status it ends with.
+const DEADLINE: Deadline = Deadline::new(Duration::from_secs(3), 12);
+
+/// Blocks far past the deadline, as a helper stuck in a library call would.
+fn hang() -> ! {
+    loop {
+        std::thread::sleep(Duration::from_hours(1));
     }
 }
 

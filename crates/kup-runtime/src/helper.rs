@@ -5,13 +5,17 @@
 //! hangs, the requester (often a mount) hangs with it. So every helper:
 //!
 //! 1. calls [`start`] first: fds 0-2 open (on `/dev/null` if closed), an explicit umask, the
-//!    environment rebuilt from scratch, syslog opened with the original's ident, and a panic
-//!    hook installed that logs the panic and finishes the key under construction;
+//!    environment rebuilt from scratch, syslog opened with the original's ident, a panic hook
+//!    installed that finishes the key under construction and then logs the panic, and the total
+//!    deadline armed ([`crate::deadline`]);
 //! 2. wraps the key in a [`KeyGuard`] as soon as it knows the serial, naming what a failure
 //!    means for this tool (negate with a timeout, reject with an errno, or leave it to the
 //!    kernel where the reference does and decisions.md does not say otherwise);
-//! 3. ends through [`report`], which logs a [`Failure`], finishes the key the failure's way and
+//! 3. ends through [`report`], which finishes the key a [`Failure`]'s way, then logs it, and
 //!    returns the tool's exit code.
+//!
+//! The key always comes before the log line: glibc's syslog blocks while the `/dev/log` queue is
+//! full, and the requester waits on the key.
 //!
 //! The guard finishes the key on `Drop` too, so an early `?` return cannot leave it pending, and
 //! the panic hook covers `panic = "abort"` builds, where `Drop` never runs.
@@ -21,11 +25,13 @@ use std::fmt;
 use std::io::{self, IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use kup_sys::keyctl;
 use kup_sys::syslog::{self, Severity};
 use kup_sys::{KeySerial, process};
+
+pub use crate::deadline::Deadline;
 
 /// The `PATH` request-key gives its helpers, and the one we rebuild.
 pub const HELPER_PATH: &str = "/sbin:/bin:/usr/sbin:/usr/bin";
@@ -61,6 +67,9 @@ pub struct StartOptions {
     /// Environment variables carried over from the caller's environment (everything else is
     /// dropped; `PATH` is always [`HELPER_PATH`] and `HOME` is `/`).
     pub keep_environment: &'static [&'static str],
+    /// The total deadline of the run ([`crate::deadline`]); `None` only for programs that are
+    /// not request-key helpers.
+    pub deadline: Option<Deadline>,
 }
 
 impl StartOptions {
@@ -73,7 +82,15 @@ impl StartOptions {
             facility: syslog::FACILITY_DAEMON,
             umask: 0o022,
             keep_environment: &[],
+            deadline: Some(Deadline::new(crate::deadline::DEFAULT_LIMIT, 1)),
         }
+    }
+
+    /// The same options with this total deadline.
+    #[must_use]
+    pub const fn with_deadline(mut self, deadline: Deadline) -> Self {
+        self.deadline = Some(deadline);
+        self
     }
 }
 
@@ -88,8 +105,8 @@ struct Logger {
     ident: &'static CStr,
 }
 
-/// Prepares the process (see the module documentation). Call it first in `main`, while the
-/// process is still single-threaded.
+/// Prepares the process (see the module documentation) and arms its total deadline. Call it
+/// first in `main`, while the process is still single-threaded.
 pub fn start(options: &StartOptions) -> io::Result<()> {
     process::ensure_standard_fds()?;
     let _previous = process::set_umask(options.umask);
@@ -112,6 +129,9 @@ pub fn start(options: &StartOptions) -> io::Result<()> {
         ident: options.ident,
     });
     install_panic_hook();
+    if let Some(deadline) = options.deadline {
+        crate::deadline::arm(deadline)?;
+    }
     Ok(())
 }
 
@@ -281,64 +301,139 @@ pub struct KeyGuard {
     finished: bool,
 }
 
-/// What the panic hook needs, readable without locks from any thread.
+/// The key under construction as the panic hook and the deadline watchdog see it (readable
+/// without locks from any thread): 0 when there is none or it is finished, [`FINISHING`] while one
+/// thread is finishing it, its serial otherwise. Whoever swaps the serial out (a *claim*) is the
+/// one thread that finishes the key, so it is finished exactly once even when the watchdog fires
+/// while the main thread instantiates.
 static ACTIVE_KEY: AtomicI32 = AtomicI32::new(0);
-static ACTIVE_KIND: AtomicU8 = AtomicU8::new(0);
-static ACTIVE_TIMEOUT: AtomicU32 = AtomicU32::new(0);
-static ACTIVE_ERRNO: AtomicI32 = AtomicI32::new(0);
+/// The published key's failure disposition, packed into one word so that a reader never sees
+/// half of an update ([`pack`]).
+static ACTIVE_DISPOSITION: AtomicU64 = AtomicU64::new(0);
+/// Set by the deadline watchdog before it claims the key: from then on the process is ending, and
+/// a thread that finds the key claimed waits for the watchdog's exit instead of going on.
+static TAKEN_OVER: AtomicBool = AtomicBool::new(false);
+/// The last key claimed by [`claim_published`] (the panic hook or the watchdog), so that its
+/// guard, dropped while unwinding, does not finish it a second time.
+static TAKEN_KEY: AtomicI32 = AtomicI32::new(0);
 
-const KIND_NEGATE: u8 = 1;
-const KIND_REJECT: u8 = 2;
-const KIND_LEAVE: u8 = 3;
+/// [`ACTIVE_KEY`] while a claimed key is being finished (serials are positive).
+const FINISHING: i32 = -1;
 
-fn publish(key: KeySerial, disposition: Disposition) {
+const KIND_NEGATE: u64 = 1;
+const KIND_REJECT: u64 = 2;
+const KIND_LEAVE: u64 = 3;
+
+/// `kind` in bits 48..56, the errno's low 16 bits in 32..48, the timeout in 0..32.
+fn pack(disposition: Disposition) -> u64 {
     let (kind, timeout, errno) = match disposition {
         Disposition::Negate { timeout_secs } => (KIND_NEGATE, timeout_secs, 0),
         Disposition::Reject { timeout_secs, errno } => (KIND_REJECT, timeout_secs, errno),
         Disposition::LeaveToKernel => (KIND_LEAVE, 0, 0),
     };
-    ACTIVE_KIND.store(kind, Ordering::SeqCst);
-    ACTIVE_TIMEOUT.store(timeout, Ordering::SeqCst);
-    ACTIVE_ERRNO.store(errno, Ordering::SeqCst);
+    let errno = u64::from(u16::try_from(errno).unwrap_or(u16::MAX));
+    (kind << 48) | (errno << 32) | u64::from(timeout)
+}
+
+fn unpack(packed: u64) -> Disposition {
+    let timeout_secs = u32::try_from(packed & 0xffff_ffff).unwrap_or(u32::MAX);
+    let errno = i32::from(u16::try_from((packed >> 32) & 0xffff).unwrap_or(u16::MAX));
+    match packed >> 48 {
+        KIND_REJECT => Disposition::Reject { timeout_secs, errno },
+        KIND_LEAVE => Disposition::LeaveToKernel,
+        _ => Disposition::Negate { timeout_secs },
+    }
+}
+
+fn publish(key: KeySerial, disposition: Disposition) {
+    ACTIVE_DISPOSITION.store(pack(disposition), Ordering::SeqCst);
     ACTIVE_KEY.store(key.get(), Ordering::SeqCst);
 }
 
-fn unpublish() {
-    ACTIVE_KEY.store(0, Ordering::SeqCst);
+/// Who finishes a guard's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Claim {
+    /// This thread claimed the published key: it finishes it, then calls [`release`].
+    Mine,
+    /// The key is not the published one (another guard replaced it): this thread finishes it.
+    Untracked,
+    /// The panic hook already finished this key.
+    AlreadyFinished,
+    /// The deadline watchdog took over; it finishes the key and ends the process.
+    TakenOver,
 }
 
-/// Finishes the published key, if any, with its published disposition (panic hook).
-fn finish_published() {
-    let key = ACTIVE_KEY.swap(0, Ordering::SeqCst);
-    if key == 0 {
-        return;
+fn claim(key: KeySerial) -> Claim {
+    match ACTIVE_KEY.compare_exchange(key.get(), FINISHING, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => Claim::Mine,
+        Err(_) if TAKEN_OVER.load(Ordering::SeqCst) => Claim::TakenOver,
+        Err(_) if TAKEN_KEY.load(Ordering::SeqCst) == key.get() => Claim::AlreadyFinished,
+        Err(_) => Claim::Untracked,
     }
-    let timeout_secs = ACTIVE_TIMEOUT.load(Ordering::SeqCst);
-    let disposition = match ACTIVE_KIND.load(Ordering::SeqCst) {
-        KIND_REJECT => Disposition::Reject {
-            timeout_secs,
-            errno: ACTIVE_ERRNO.load(Ordering::SeqCst),
-        },
-        KIND_LEAVE => Disposition::LeaveToKernel,
-        _ => Disposition::Negate { timeout_secs },
-    };
-    let _ = disposition.apply(KeySerial::new(key));
+}
+
+/// Ends a [`Claim::Mine`]: the key is finished.
+fn release() {
+    let _ = ACTIVE_KEY.compare_exchange(FINISHING, 0, Ordering::SeqCst, Ordering::SeqCst);
+}
+
+/// Claims whatever key is published (panic hook, deadline watchdog): its serial and disposition,
+/// or `None` when there is none or another thread is finishing it.
+pub(crate) fn claim_published() -> Option<(KeySerial, Disposition)> {
+    let mut current = ACTIVE_KEY.load(Ordering::SeqCst);
+    while current > 0 {
+        let disposition = unpack(ACTIVE_DISPOSITION.load(Ordering::SeqCst));
+        match ACTIVE_KEY.compare_exchange(current, FINISHING, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => {
+                TAKEN_KEY.store(current, Ordering::SeqCst);
+                return Some((KeySerial::new(current), disposition));
+            }
+            Err(now) => current = now,
+        }
+    }
+    None
+}
+
+/// Finishes the published key, if any, with its published disposition; `Some` with the result
+/// when this call finished it.
+pub(crate) fn finish_published() -> Option<(KeySerial, Disposition, io::Result<()>)> {
+    let (key, disposition) = claim_published()?;
+    let result = disposition.apply(key);
+    release();
+    Some((key, disposition, result))
+}
+
+/// Whether a thread is finishing the published key right now.
+pub(crate) fn finishing() -> bool {
+    ACTIVE_KEY.load(Ordering::SeqCst) == FINISHING
+}
+
+/// Marks the process as taken over by the deadline watchdog (see [`Claim::TakenOver`]).
+pub(crate) fn take_over() {
+    TAKEN_OVER.store(true, Ordering::SeqCst);
 }
 
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // The key first: logging can block (a full /dev/log queue blocks glibc's syslog), and
+        // the requester waits on the key, not on our log line.
+        if TAKEN_OVER.load(Ordering::SeqCst) && !crate::deadline::on_watchdog() {
+            crate::deadline::wait_for_exit();
+        }
+        let finished = finish_published();
         let location = info
             .location()
             .map(|location| format!(" at {}:{}", location.file(), location.line()));
+        let outcome = match finished {
+            Some((_, _, Err(error))) => format!("; could not finish the key: {error}"),
+            Some((_, _, Ok(()))) => "; key finished".to_owned(),
+            None => String::new(),
+        };
         log(
             Severity::Error,
-            &format!(
-                "internal error (panic){}; finishing the key",
-                location.unwrap_or_default()
-            ),
+            &format!("internal error (panic){}{outcome}", location.unwrap_or_default()),
         );
-        finish_published();
         previous(info);
     }));
 }
@@ -364,7 +459,9 @@ impl KeyGuard {
     /// Changes what a failure means from here on (e.g. once the request type is known).
     pub fn set_failure(&mut self, on_failure: Disposition) {
         self.on_failure = on_failure;
-        publish(self.key, on_failure);
+        if ACTIVE_KEY.load(Ordering::SeqCst) == self.key.get() {
+            ACTIVE_DISPOSITION.store(pack(on_failure), Ordering::SeqCst);
+        }
     }
 
     /// `KEYCTL_SET_TIMEOUT` on the key: call before instantiating (afterwards the authority is
@@ -373,8 +470,8 @@ impl KeyGuard {
         keyctl::set_timeout(self.key, seconds)
     }
 
-    /// Instantiates the key. On error the guard still owns nothing: the key is finished with
-    /// the failure disposition before the error is returned.
+    /// Instantiates the key. On error the key is finished with the failure disposition before
+    /// the error is returned.
     pub fn instantiate(self, payload: &[u8]) -> io::Result<()> {
         self.complete(|key| keyctl::instantiate(key, payload, KeySerial::NONE))
     }
@@ -396,27 +493,43 @@ impl KeyGuard {
 
     /// Finishes the key with the failure disposition now.
     pub fn fail(mut self) -> io::Result<()> {
-        self.finished = true;
-        unpublish();
-        self.on_failure.apply(self.key)
+        let disposition = self.on_failure;
+        self.finish_with(|key| disposition.apply(key))
     }
 
     fn complete(mut self, operation: impl FnOnce(KeySerial) -> io::Result<()>) -> io::Result<()> {
-        let result = operation(self.key);
-        if result.is_ok() {
-            self.finished = true;
-            unpublish();
+        let on_failure = self.on_failure;
+        self.finish_with(|key| {
+            let result = operation(key);
+            if result.is_err() {
+                let _ = on_failure.apply(key);
+            }
+            result
+        })
+    }
+
+    /// Runs `finish` on the key unless the deadline watchdog has taken it over (then this thread
+    /// waits for the watchdog to end the process).
+    fn finish_with(&mut self, finish: impl FnOnce(KeySerial) -> io::Result<()>) -> io::Result<()> {
+        self.finished = true;
+        match claim(self.key) {
+            Claim::Mine => {
+                let result = finish(self.key);
+                release();
+                result
+            }
+            Claim::Untracked => finish(self.key),
+            Claim::AlreadyFinished => Ok(()),
+            Claim::TakenOver => crate::deadline::wait_for_exit(),
         }
-        // On error, Drop applies the failure disposition.
-        result
     }
 }
 
 impl Drop for KeyGuard {
     fn drop(&mut self) {
         if !self.finished {
-            unpublish();
-            let _ = self.on_failure.apply(self.key);
+            let disposition = self.on_failure;
+            let _ = self.finish_with(|key| disposition.apply(key));
         }
     }
 }
@@ -454,8 +567,10 @@ impl Failure {
     }
 }
 
-/// Ends a helper run: on failure logs it and finishes the key (if a guard is left) the failure's
-/// way; returns the exit code (`0` on success).
+/// Ends a helper run: on failure finishes the key (if a guard is left) the failure's way, then
+/// logs the failure; returns the exit code (`0` on success). The key comes first because logging
+/// can block (glibc's syslog waits while the `/dev/log` queue is full) and the requester waits on
+/// the key.
 #[must_use = "the exit code is what main returns"]
 pub fn report(result: Result<(), Failure>, guard: Option<KeyGuard>) -> ExitCode {
     match result {
@@ -464,14 +579,15 @@ pub fn report(result: Result<(), Failure>, guard: Option<KeyGuard>) -> ExitCode 
             ExitCode::SUCCESS
         }
         Err(failure) => {
-            log(failure.severity, &failure.message);
-            if let Some(mut guard) = guard {
+            let finished = guard.map(|mut guard| {
                 if let Some(disposition) = failure.disposition {
                     guard.set_failure(disposition);
                 }
-                if let Err(error) = guard.fail() {
-                    log(Severity::Error, &format!("could not finish the key: {error}"));
-                }
+                guard.fail()
+            });
+            log(failure.severity, &failure.message);
+            if let Some(Err(error)) = finished {
+                log(Severity::Error, &format!("could not finish the key: {error}"));
             }
             ExitCode::from(failure.exit_code)
         }
@@ -506,6 +622,56 @@ mod tests {
     fn secrets_never_print_their_content() {
         let secret = Secret("hunter2");
         assert_eq!(format!("{secret} {secret:?}"), "<redacted> <redacted>");
+    }
+
+    #[test]
+    fn dispositions_survive_packing() {
+        for disposition in [
+            Disposition::Negate { timeout_secs: 0 },
+            Disposition::Negate {
+                timeout_secs: u32::MAX,
+            },
+            Disposition::Reject {
+                timeout_secs: 60,
+                errno: 61,
+            },
+            Disposition::LeaveToKernel,
+        ] {
+            assert_eq!(unpack(pack(disposition)), disposition);
+        }
+    }
+
+    /// A guard finishing its key races the watchdog's claim: exactly one of them finishes it,
+    /// every time. (No syscalls: this drives the claim protocol alone, on made-up serials.)
+    #[test]
+    fn a_published_key_is_claimed_by_exactly_one_finisher() {
+        use std::sync::Barrier;
+        use std::sync::atomic::AtomicUsize;
+        for round in 1..=2_000 {
+            let key = KeySerial::new(1_000_000 + round);
+            publish(key, Disposition::Negate { timeout_secs: 1 });
+            let finishers = AtomicUsize::new(0);
+            let barrier = Barrier::new(2);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    if claim(key) == Claim::Mine {
+                        finishers.fetch_add(1, Ordering::SeqCst);
+                        release();
+                    }
+                });
+                scope.spawn(|| {
+                    barrier.wait();
+                    if let Some((claimed, _)) = claim_published() {
+                        assert_eq!(claimed, key);
+                        finishers.fetch_add(1, Ordering::SeqCst);
+                        release();
+                    }
+                });
+            });
+            assert_eq!(finishers.load(Ordering::SeqCst), 1, "round {round}");
+            assert_eq!(ACTIVE_KEY.load(Ordering::SeqCst), 0);
+        }
     }
 
     #[test]

@@ -154,6 +154,14 @@ pub fn kill(pid: i32, signal: Signal) -> io::Result<()> {
     }
 }
 
+/// Ends the whole process at once with `status` (`_exit(2)`): no atexit handlers, no stdio
+/// flushing, no destructors, and no waiting for locks other threads may hold. For a watchdog that
+/// must end the process whatever the other threads are blocked in.
+pub fn exit_immediately(status: u8) -> ! {
+    // SAFETY: _exit takes no pointers and has no preconditions; it does not return.
+    unsafe { libc::_exit(i32::from(status)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,10 @@ pub const PROGRAM: &str = "cifs.idmap";
 pub const DEFAULT_TIMEOUT: u32 = 600;
 /// How long a failed key stays negative: what the kernel does when the reference exits.
 pub const NEGATIVE_TIMEOUT: u32 = 60;
+/// The total deadline of one run (decisions.md 10, `docs/compat/cifs.idmap.md`): 30 s from
+/// start-up, then the key is negated for [`NEGATIVE_TIMEOUT`] and the helper exits 1.
+pub const DEADLINE: kup_runtime::deadline::Deadline =
+    kup_runtime::deadline::Deadline::new(kup_runtime::deadline::DEFAULT_LIMIT, 1);
 /// The usage line, written to stderr by `-h` and when the key serial is missing.
 pub const USAGE: &str = "Usage: cifs.idmap [-h] [-v] [-t timeout] key_serial\n";
 
@@ -387,7 +391,7 @@ where
     I: IntoIterator,
     I::Item: Into<OsString>,
 {
-    if helper::start(&StartOptions::daemon(IDENT)).is_err() {
+    if helper::start(&StartOptions::daemon(IDENT).with_deadline(DEADLINE)).is_err() {
         return ExitCode::from(1);
     }
     match parse_command_line(argv) {

@@ -42,6 +42,11 @@ const KERNEL_NEGATE_SECS: u32 = 60;
 /// reached, and we keep the observable 60 s.
 pub const REJECT_SECS: u32 = 60;
 
+/// The total deadline of one run (decisions.md 10, `docs/compat/key.dns_resolver.md`): 30 s from
+/// start-up, then the key is negated like the error path (1 s) and the helper exits 1.
+pub const DEADLINE: kup_runtime::deadline::Deadline =
+    kup_runtime::deadline::Deadline::new(kup_runtime::deadline::DEFAULT_LIMIT, EXIT_ERROR);
+
 /// The errno a rejected key carries (decisions.md 5): the mapping the reference intended,
 /// instead of its raw `h_errno` value (which requesters see as `EPERM`/`ENOENT`/`ESRCH`/`EINTR`).
 #[must_use]
@@ -63,7 +68,7 @@ mod libc_errno {
 /// The whole program: `main` calls this with `std::env::args_os()`.
 #[must_use]
 pub fn run(argv: Vec<OsString>) -> ExitCode {
-    let _ = helper::start(&StartOptions::daemon(c"key.dns_resolver"));
+    let _ = helper::start(&StartOptions::daemon(c"key.dns_resolver").with_deadline(DEADLINE));
     let command = cli::parse(argv);
     match command {
         Command::Version => {

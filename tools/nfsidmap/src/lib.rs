@@ -41,6 +41,10 @@ pub const DEFAULT_TIMEOUT: i32 = 600;
 /// The negative-key time the kernel applies when a helper leaves its key unfinished; ours
 /// negates with it itself (decisions.md #8).
 pub const NEGATIVE_TIMEOUT: u32 = 60;
+/// The total deadline of one run (decisions.md 10, `docs/compat/nfsidmap.md`): 30 s from start-up,
+/// then the key is negated for [`NEGATIVE_TIMEOUT`] and the helper exits 1.
+pub const DEADLINE: kup_runtime::deadline::Deadline =
+    kup_runtime::deadline::Deadline::new(kup_runtime::deadline::DEFAULT_LIMIT, 1);
 
 /// The options, in the reference's getopt string order `hdu:g:r:ct:vl`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,7 +273,7 @@ pub fn main() -> ExitCode {
     let ident: &'static std::ffi::CStr = Box::leak(ident.into_boxed_c_str());
     let options = StartOptions {
         log_options: syslog::OPTION_PID,
-        ..StartOptions::daemon(ident)
+        ..StartOptions::daemon(ident).with_deadline(DEADLINE)
     };
     if helper::start(&options).is_err() {
         return ExitCode::FAILURE;
