@@ -1,14 +1,14 @@
-//! The mapping library proper: libnfsidmap's init, its method chain and the three methods
-//! `nsswitch`, `static` and `regex` (nfs-utils 2.6.2 `support/nfsidmap/`).
+//! The mapping library proper: libnfsidmap's init and its method chain (nfs-utils 2.6.2
+//! `support/nfsidmap/`). Each translation method is a [`Method`]: [`nsswitch`](self::nsswitch)
+//! in its own module, `static` and `regex` below; `umich_ldap` is refused at init.
 //!
 //! [`Idmap::new`] reads the settings from a [`Config`], decides the domain, resolves
-//! `Nobody-User`/`Nobody-Group` and sets up the methods of `[Translation] Method` (and
+//! `Nobody-User`/`Nobody-Group` and loads the methods of `[Translation] Method` (and
 //! `GSS-Methods`). Lookups run the methods in order: "not found" (`ENOENT`) moves on to the next
-//! method, any other answer stops the chain. Rules reproduced, each with a unit test:
-//! case-insensitive domain comparison, stripping at the *last* `@`, numeric owner fallback with
-//! C `strtol`, the nobody fallback (`4294967294` when nothing resolves), No-Strip and
-//! Reformat-Group, Local-Realms (exact case), `[Static]` first-assignment-wins reverse mapping,
-//! regex capture/prefix rules, the 128-byte name buffer (`ENOMEM` beyond).
+//! method, any other answer stops the chain. Rules reproduced here, each with a unit test:
+//! numeric owner fallback with C `strtol`, the nobody fallback (`4294967294` when nothing
+//! resolves), the 128-byte name buffer (`ENOMEM` beyond), the 512-byte domain buffer (`ERANGE`);
+//! each method's module lists its own.
 //!
 //! Divergences (decisions.md #8, in `docs/compat/nfsidmap.md`): `regex` with a missing or bad
 //! regex fails init instead of crashing at the first lookup; `umich_ldap` is refused at init
@@ -20,6 +20,8 @@
 //! `kup_runtime::helper::Printable` (escaped, cut): names come from NFS servers and domains from
 //! DNS; the reference logs them raw.
 
+mod nsswitch;
+
 use std::cell::OnceCell;
 use std::fmt;
 
@@ -28,6 +30,7 @@ use kup_sys::passwd::Passwd;
 use kup_sys::posix_regex::Regex;
 use kup_sys::{Gid, Uid};
 
+use self::nsswitch::Nsswitch;
 use crate::conf::Config;
 use crate::domain::{self, Origin};
 use crate::system::{Accounts, HostNaming};
@@ -91,15 +94,12 @@ pub struct Idmap<A: Accounts> {
     config: Config,
     domain: Vec<u8>,
     origin: Origin,
-    methods: Vec<Method>,
-    gss_methods: Option<Vec<Method>>,
+    methods: Vec<Box<dyn Method>>,
+    gss_methods: Option<Vec<Box<dyn Method>>>,
     /// `Nobody-User`/`Nobody-Group` resolved on first use (the reference resolves them at init;
     /// the answers are the same, and the common path of a name that maps saves two NSS lookups).
     nobody_uid: OnceCell<Option<Uid>>,
     nobody_gid: OnceCell<Option<Gid>>,
-    no_strip_user: bool,
-    no_strip_group: bool,
-    reformat_group: bool,
     local_realms: Vec<Vec<u8>>,
     verbosity: u32,
     logger: Logger,
@@ -154,37 +154,74 @@ impl UmichSchema {
     }
 }
 
-enum Method {
-    Nsswitch,
-    Static(StaticTable),
-    Regex(RegexMethod),
+/// One translation method (an entry of `[Translation] Method`, libnfsidmap's plugin table), with
+/// the queries the library runs over the chain. Each answers `Ok` when the method maps the value,
+/// `Err(Errno::NOT_FOUND)` when it does not know it (the chain asks the next method), and any
+/// other `Err` to stop the chain with that error (e.g. nsswitch's `EINVAL` for a name outside the
+/// domain, `ENOMEM` for an answer that does not fit `capacity`).
+trait Method {
+    /// The name the chain's trace and the load message use.
+    fn name(&self) -> &'static str;
+    /// `name_to_uid`: an NFSv4 owner name to a uid.
+    fn name_to_uid(&self, services: &Services<'_>, name: &[u8]) -> Result<Uid, Errno>;
+    /// `name_to_gid`: an NFSv4 group name to a gid.
+    fn name_to_gid(&self, services: &Services<'_>, name: &[u8]) -> Result<Gid, Errno>;
+    /// `uid_to_name` in `domain` (the library's, known to fit its buffer), into `capacity` bytes
+    /// with the NUL.
+    fn uid_to_name(
+        &self,
+        services: &Services<'_>,
+        uid: Uid,
+        domain: &[u8],
+        capacity: usize,
+    ) -> Result<Vec<u8>, Errno>;
+    /// `gid_to_name`, as [`Method::uid_to_name`] for groups.
+    fn gid_to_name(
+        &self,
+        services: &Services<'_>,
+        gid: Gid,
+        domain: &[u8],
+        capacity: usize,
+    ) -> Result<Vec<u8>, Errno>;
+    /// `princ_to_ids`: a GSS principal of mechanism `secname` to a uid and primary gid.
+    fn principal_to_ids(
+        &self,
+        services: &Services<'_>,
+        secname: &[u8],
+        principal: &[u8],
+    ) -> Result<(Uid, Gid), Errno>;
+    /// `gss_princ_to_grouplist`: every group of the user a GSS principal maps to.
+    fn principal_to_groups(
+        &self,
+        services: &Services<'_>,
+        secname: &[u8],
+        principal: &[u8],
+    ) -> Result<Vec<Gid>, Errno>;
 }
 
-impl Method {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Nsswitch => "nsswitch",
-            Self::Static(_) => "static",
-            Self::Regex(_) => "regex",
+/// What the library lends a method for one query: the account database (the only effect a
+/// method has), the configuration, and the library's log at its current verbosity.
+struct Services<'a> {
+    accounts: &'a dyn Accounts,
+    config: &'a Config,
+    logger: &'a Logger,
+    verbosity: u32,
+}
+
+impl Services<'_> {
+    /// Writes `message` if `level` is within the library's verbosity.
+    fn log(&self, level: u32, message: &str) {
+        if level <= self.verbosity {
+            (self.logger)(message);
         }
     }
-}
 
-/// `[Static]` reverse tables, in the order the bindings took effect (first entry wins).
-struct StaticTable {
-    users: Vec<(Uid, Vec<u8>)>,
-    groups: Vec<(Gid, Vec<u8>)>,
-}
-
-struct RegexMethod {
-    user: Regex,
-    group: Regex,
-    no_prefix: Option<Regex>,
-    group_name_prefix: Vec<u8>,
-    user_prefix: Vec<u8>,
-    user_suffix: Vec<u8>,
-    group_prefix: Vec<u8>,
-    group_suffix: Vec<u8>,
+    /// The groups of a mapped user (`getgrouplist`; any failure is `ERANGE`).
+    fn group_list(&self, user: &Passwd) -> Result<Vec<Gid>, Errno> {
+        self.accounts
+            .group_list(&user.name, user.gid)
+            .map_err(|_| Errno::RANGE)
+    }
 }
 
 /// Which kind of id a chain resolves (for log texts and the nobody fallback).
@@ -206,31 +243,10 @@ impl<A: Accounts> Idmap<A> {
     ) -> Result<Self, InitError> {
         let mut notes = Vec::new();
         let (domain, origin) = domain::decide(config.get("General", b"Domain"), host, &mut notes);
-        let no_strip = config
-            .get("General", b"No-Strip")
-            .unwrap_or_else(|| b"none".to_vec());
-        let (no_strip_user, no_strip_group) = if no_strip.eq_ignore_ascii_case(b"both") {
-            (true, true)
-        } else {
-            (
-                no_strip.eq_ignore_ascii_case(b"user"),
-                no_strip.eq_ignore_ascii_case(b"group"),
-            )
-        };
-        let reformat_group = no_strip_group
-            && config.get("General", b"Reformat-Group").is_some_and(|value| {
-                [&b"true"[..], b"on", b"yes"]
-                    .iter()
-                    .any(|word| value.eq_ignore_ascii_case(word))
-            });
-        let local_realms = config.get_list("General", b"Local-Realms").unwrap_or_else(|| {
-            let nss_domain = if domain.len() < MAX_DOMAIN_LENGTH {
-                domain.clone()
-            } else {
-                Vec::new()
-            };
-            vec![nss_domain.to_ascii_uppercase()]
-        });
+        let local_realms = config
+            .get_list("General", b"Local-Realms")
+            .unwrap_or_else(|| vec![fitting_domain(&domain).to_ascii_uppercase()]);
+        let nsswitch = Nsswitch::new(&config, fitting_domain(&domain), &local_realms);
         let mut idmap = Self {
             accounts,
             config,
@@ -240,9 +256,6 @@ impl<A: Accounts> Idmap<A> {
             gss_methods: None,
             nobody_uid: OnceCell::new(),
             nobody_gid: OnceCell::new(),
-            no_strip_user,
-            no_strip_group,
-            reformat_group,
             local_realms,
             verbosity,
             logger,
@@ -266,9 +279,9 @@ impl<A: Accounts> Idmap<A> {
             .config
             .get_list("Translation", b"Method")
             .unwrap_or_else(|| vec![b"nsswitch".to_vec()]);
-        idmap.methods = idmap.load_methods(&method_names)?;
+        idmap.methods = idmap.load_methods(&method_names, &nsswitch)?;
         if let Some(names) = idmap.config.get_list("Translation", b"GSS-Methods") {
-            idmap.gss_methods = Some(idmap.load_methods(&names)?);
+            idmap.gss_methods = Some(idmap.load_methods(&names, &nsswitch)?);
         }
         Ok(idmap)
     }
@@ -308,19 +321,15 @@ impl<A: Accounts> Idmap<A> {
 
     /// `nfs4_name_to_uid`: the raw chain.
     pub fn name_to_uid(&self, name: &[u8]) -> Result<Uid, Errno> {
-        self.chain(false, "nfs4_name_to_uid", "name_to_uid", |method| match method {
-            Method::Nsswitch => self.nss_name_to_uid(name),
-            Method::Static(_) => self.static_name_to_user(name).map(|user| user.uid),
-            Method::Regex(regex) => self.regex_name_to_user(regex, name).map(|user| user.uid),
+        self.chain(false, "nfs4_name_to_uid", "name_to_uid", |method, services| {
+            method.name_to_uid(services, name)
         })
     }
 
     /// `nfs4_name_to_gid`: the raw chain.
     pub fn name_to_gid(&self, name: &[u8]) -> Result<Gid, Errno> {
-        self.chain(false, "nfs4_name_to_gid", "name_to_gid", |method| match method {
-            Method::Nsswitch => self.nss_name_to_gid(name),
-            Method::Static(_) => self.static_name_to_gid(name),
-            Method::Regex(regex) => self.regex_name_to_gid(regex, name),
+        self.chain(false, "nfs4_name_to_gid", "name_to_gid", |method, services| {
+            method.name_to_gid(services, name)
         })
     }
 
@@ -346,124 +355,29 @@ impl<A: Accounts> Idmap<A> {
     /// `nfs4_uid_to_name` into a buffer of `capacity` bytes (NUL included), with the default
     /// domain.
     pub fn uid_to_name(&self, uid: Uid, capacity: usize) -> Result<Vec<u8>, Errno> {
-        let domain = self.default_domain()?.to_vec();
-        self.chain(false, "nfs4_uid_to_name", "uid_to_name", |method| match method {
-            Method::Nsswitch => {
-                let user = self
-                    .accounts
-                    .user_by_uid(uid)
-                    .ok()
-                    .flatten()
-                    .ok_or(Errno::NOT_FOUND)?;
-                write_owner(&user.name, &domain, capacity, !self.no_strip_user)
-            }
-            Method::Static(table) => table
-                .users
-                .iter()
-                .find(|(id, _)| *id == uid)
-                .ok_or(Errno::NOT_FOUND)
-                .and_then(|(_, principal)| fit(principal.clone(), capacity)),
-            Method::Regex(regex) => {
-                let user = self
-                    .accounts
-                    .user_by_uid(uid)
-                    .ok()
-                    .flatten()
-                    .ok_or(Errno::NOT_FOUND)?;
-                fit(
-                    [regex.user_prefix.as_slice(), &user.name, &regex.user_suffix].concat(),
-                    capacity,
-                )
-            }
+        let domain = self.default_domain()?;
+        self.chain(false, "nfs4_uid_to_name", "uid_to_name", |method, services| {
+            method.uid_to_name(services, uid, domain, capacity)
         })
     }
 
     /// `nfs4_gid_to_name` into a buffer of `capacity` bytes, with the default domain.
     pub fn gid_to_name(&self, gid: Gid, capacity: usize) -> Result<Vec<u8>, Errno> {
-        let domain = self.default_domain()?.to_vec();
-        self.chain(false, "nfs4_gid_to_name", "gid_to_name", |method| match method {
-            Method::Nsswitch => {
-                let group = self
-                    .accounts
-                    .group_by_gid(gid)
-                    .map_err(Errno)?
-                    .ok_or(Errno::NOT_FOUND)?;
-                write_owner(&group.name, &domain, capacity, !self.no_strip_group)
-            }
-            Method::Static(table) => table
-                .groups
-                .iter()
-                .find(|(id, _)| *id == gid)
-                .ok_or(Errno::NOT_FOUND)
-                .and_then(|(_, principal)| fit(principal.clone(), capacity)),
-            Method::Regex(regex) => {
-                let group = self
-                    .accounts
-                    .group_by_gid(gid)
-                    .map_err(Errno)?
-                    .ok_or(Errno::NOT_FOUND)?;
-                let skip_prefix = regex.group_name_prefix.is_empty()
-                    || group.name.starts_with(&regex.group_name_prefix)
-                    || regex
-                        .no_prefix
-                        .as_ref()
-                        .is_some_and(|no_prefix| no_prefix.is_match(&group.name));
-                let name_prefix: &[u8] = if skip_prefix {
-                    b""
-                } else {
-                    &regex.group_name_prefix
-                };
-                fit(
-                    [
-                        regex.group_prefix.as_slice(),
-                        name_prefix,
-                        &group.name,
-                        &regex.group_suffix,
-                    ]
-                    .concat(),
-                    capacity,
-                )
-            }
+        let domain = self.default_domain()?;
+        self.chain(false, "nfs4_gid_to_name", "gid_to_name", |method, services| {
+            method.gid_to_name(services, gid, domain, capacity)
         })
     }
 
     /// `nfs4_gss_princ_to_ids(secname, principal)`: uid and primary gid, over `GSS-Methods`
     /// (default: `Method`).
     pub fn principal_to_ids(&self, secname: &[u8], principal: &[u8]) -> Result<(Uid, Gid), Errno> {
-        self.chain(true, "nfs4_gss_princ_to_ids", "princ_to_ids", |method| {
-            let user = match method {
-                Method::Nsswitch => {
-                    if secname == b"spkm3" {
-                        return Err(Errno::NOT_FOUND);
-                    }
-                    if secname != b"krb5" {
-                        return Err(Errno::INVALID);
-                    }
-                    let at = principal
-                        .iter()
-                        .position(|&byte| byte == b'@')
-                        .ok_or(Errno::INVALID)?;
-                    let realm = principal.get(at + 1..).unwrap_or_default();
-                    if !self.local_realms.iter().any(|local| local.as_slice() == realm) {
-                        self.log(
-                            1,
-                            &format!(
-                                "nss_gss_princ_to_ids: Local-Realm '{}': NOT FOUND",
-                                Printable(realm)
-                            ),
-                        );
-                        return Err(Errno::NOT_FOUND);
-                    }
-                    self.accounts
-                        .user_by_name(before_last_at(principal))
-                        .ok()
-                        .flatten()
-                        .ok_or(Errno::NOT_FOUND)?
-                }
-                table => self.principal_table_user(table, secname, principal)?,
-            };
-            Ok((user.uid, user.gid))
-        })
+        self.chain(
+            true,
+            "nfs4_gss_princ_to_ids",
+            "princ_to_ids",
+            |method, services| method.principal_to_ids(services, secname, principal),
+        )
     }
 
     /// `nfs4_gss_princ_to_grouplist(secname, principal)`: every group of the mapped user.
@@ -472,58 +386,40 @@ impl<A: Accounts> Idmap<A> {
             true,
             "nfs4_gss_princ_to_grouplist",
             "gss_princ_to_grouplist",
-            |method| {
-                let user = match method {
-                    Method::Nsswitch => {
-                        if secname != b"krb5" {
-                            return Err(Errno::INVALID);
-                        }
-                        self.accounts
-                            .user_by_name(before_last_at(principal))
-                            .ok()
-                            .flatten()
-                            .ok_or(Errno::NOT_FOUND)?
-                    }
-                    table => self.principal_table_user(table, secname, principal)?,
-                };
-                self.accounts
-                    .group_list(&user.name, user.gid)
-                    .map_err(|_| Errno::RANGE)
-            },
+            |method, services| method.principal_to_groups(services, secname, principal),
         )
     }
 
-    /// The static and regex methods map a GSS principal to a user the same way for ids and for
-    /// group lists (only nsswitch differs between the two): checked secname, then the table.
-    fn principal_table_user(
-        &self,
-        method: &Method,
-        secname: &[u8],
-        principal: &[u8],
-    ) -> Result<Passwd, Errno> {
-        gss_secname_ok(secname)?;
-        match method {
-            Method::Static(_) => self.static_name_to_user(principal),
-            Method::Regex(regex) => self.regex_name_to_user(regex, principal),
-            Method::Nsswitch => Err(Errno::INVALID),
+    /// What a method may use during a query.
+    fn services(&self) -> Services<'_> {
+        Services {
+            accounts: &self.accounts,
+            config: &self.config,
+            logger: &self.logger,
+            verbosity: self.verbosity,
         }
     }
 
     fn log(&self, level: u32, message: &str) {
-        if level <= self.verbosity {
-            (self.logger)(message);
-        }
+        self.services().log(level, message);
     }
 
-    fn load_methods(&self, names: &[Vec<u8>]) -> Result<Vec<Method>, InitError> {
+    /// Loads each named method in order; the first name that is no method fails init. The
+    /// only place a method name picks an implementation.
+    fn load_methods(
+        &self,
+        names: &[Vec<u8>],
+        nsswitch: &Nsswitch,
+    ) -> Result<Vec<Box<dyn Method>>, InitError> {
+        let services = self.services();
         let mut methods = Vec::new();
         for name in names {
-            let method = match name.as_slice() {
-                b"nsswitch" => Some(Method::Nsswitch),
-                b"static" => Some(Method::Static(self.static_init())),
-                b"regex" => self.regex_init().map(Method::Regex),
+            let method: Option<Box<dyn Method>> = match name.as_slice() {
+                b"nsswitch" => Some(Box::new(nsswitch.clone())),
+                b"static" => Some(Box::new(StaticMap::load(&services))),
+                b"regex" => RegexMap::load(&services).map(|regex| Box::new(regex) as Box<dyn Method>),
                 b"umich_ldap" => {
-                    self.log(
+                    services.log(
                         0,
                         "libnfsidmap: the umich_ldap method is not supported by this nfsidmap (its [UMICH_SCHEMA] options are read but LDAP lookups are not implemented)",
                     );
@@ -551,18 +447,19 @@ impl<A: Accounts> Idmap<A> {
         gss: bool,
         function: &str,
         operation: &str,
-        lookup: impl Fn(&Method) -> Result<T, Errno>,
+        lookup: impl Fn(&dyn Method, &Services<'_>) -> Result<T, Errno>,
     ) -> Result<T, Errno> {
         let methods = match (&self.gss_methods, gss) {
             (Some(gss_methods), true) => gss_methods,
             _ => &self.methods,
         };
+        let services = self.services();
         let mut result = Err(Errno::NOT_FOUND);
         for method in methods {
-            self.log(4, &format!("{function}: calling {}->{operation}", method.name()));
-            result = lookup(method);
+            services.log(4, &format!("{function}: calling {}->{operation}", method.name()));
+            result = lookup(method.as_ref(), &services);
             let code = result.as_ref().map_or_else(|error| -error.0, |_| 0);
-            self.log(
+            services.log(
                 4,
                 &format!("{function}: {}->{operation} returned {code}", method.name()),
             );
@@ -571,7 +468,7 @@ impl<A: Accounts> Idmap<A> {
             }
         }
         let code = result.as_ref().map_or_else(|error| -error.0, |_| 0);
-        self.log(4, &format!("{function}: final return value is {code}"));
+        services.log(4, &format!("{function}: final return value is {code}"));
         result
     }
 
@@ -621,184 +518,162 @@ impl<A: Accounts> Idmap<A> {
             }
         })
     }
+}
 
-    /// The domain the nsswitch method compares with (its own copy, empty if it did not fit).
-    fn nss_domain(&self) -> &[u8] {
-        self.default_domain().unwrap_or_default()
-    }
+/// `[Static]` with its reverse tables, in the order the bindings took effect.
+struct StaticMap {
+    users: Vec<(Uid, Vec<u8>)>,
+    groups: Vec<(Gid, Vec<u8>)>,
+}
 
-    fn nss_name_to_uid(&self, name: &[u8]) -> Result<Uid, Errno> {
-        let domain = self.nss_domain();
-        if self.no_strip_user {
-            if let Ok(Some(user)) = self.accounts.user_by_name(name) {
-                return Ok(user.uid);
-            }
-            self.log(
-                1,
-                &format!(
-                    "nss_getpwnam: name '{}' not found (domain not stripped)",
-                    Printable(name)
-                ),
-            );
-        }
-        let Some(local) = strip_domain(name, domain) else {
-            self.log(
-                0,
-                &format!(
-                    "nss_getpwnam: name '{}' does not map into domain '{}'",
-                    Printable(name),
-                    Printable(domain)
-                ),
-            );
-            return Err(Errno::INVALID);
-        };
-        self.log(
-            4,
-            &format!(
-                "nss_getpwnam: name '{}' domain '{}': resulting localname '{}'",
-                Printable(name),
-                Printable(domain),
-                Printable(local)
-            ),
-        );
-        match self.accounts.user_by_name(local) {
-            Ok(Some(user)) => {
-                self.log(
-                    4,
-                    &format!("nss_name_to_uid: name '{}' uid {}", Printable(name), user.uid),
-                );
-                Ok(user.uid)
-            }
-            Ok(None) => {
-                self.log(
-                    1,
-                    &format!(
-                        "nss_getpwnam: name '{}' not found in domain '{}'",
-                        Printable(local),
-                        Printable(domain)
-                    ),
-                );
-                Err(Errno::NOT_FOUND)
-            }
-            Err(error) => Err(Errno(error)),
-        }
-    }
-
-    fn nss_name_to_gid(&self, name: &[u8]) -> Result<Gid, Errno> {
-        let domain = self.nss_domain();
-        if self.no_strip_group {
-            let unstripped = if self.reformat_group {
-                reformat_group_name(name)
-            } else {
-                Some(name.to_vec())
-            };
-            match unstripped {
-                None => self.log(
-                    1,
-                    &format!("nss_name_to_gid: failed to reformat name '{}'", Printable(name)),
-                ),
-                Some(lookup) => {
-                    if let Ok(Some(group)) = self.accounts.group_by_name(&lookup) {
-                        return Ok(group.gid);
-                    }
-                }
-            }
-        }
-        let Some(local) = strip_domain(name, domain) else {
-            self.log(
-                0,
-                &format!(
-                    "nss_name_to_gid: name '{}' does not map into domain '{}'",
-                    Printable(name),
-                    Printable(domain)
-                ),
-            );
-            return Err(Errno::INVALID);
-        };
-        match self.accounts.group_by_name(local) {
-            Ok(Some(group)) => Ok(group.gid),
-            Ok(None) => {
-                self.log(
-                    1,
-                    &format!(
-                        "nss_name_to_gid: name '{}' not found in domain '{}'",
-                        Printable(local),
-                        Printable(domain)
-                    ),
-                );
-                Err(Errno::NOT_FOUND)
-            }
-            Err(error) => Err(Errno(error)),
-        }
-    }
-
-    /// `[Static]` setup: each principal whose value is a user/group is remembered for the
-    /// reverse direction; values that are not logged (at every start, as the reference does).
-    fn static_init(&self) -> StaticTable {
-        let mut table = StaticTable {
+impl StaticMap {
+    /// Builds the reverse tables: each `[Static]` principal whose value is a user, then each whose
+    /// value is a group (the misses are logged).
+    fn load(services: &Services<'_>) -> Self {
+        let mut table = Self {
             users: Vec::new(),
             groups: Vec::new(),
         };
-        let tags = self.config.tags("Static");
+        let tags = services.config.tags("Static");
         for tag in &tags {
-            if let Ok(user) = self.static_name_to_user(tag) {
+            if let Ok(user) = bound_user(services, tag) {
                 table.users.push((user.uid, tag.clone()));
             }
         }
         for tag in &tags {
-            if let Ok(gid) = self.static_name_to_gid(tag) {
+            if let Ok(gid) = bound_group_id(services, tag) {
                 table.groups.push((gid, tag.clone()));
             }
         }
         table
     }
+}
 
-    fn static_name_to_user(&self, name: &[u8]) -> Result<Passwd, Errno> {
-        let local = self.config.get("Static", name).ok_or(Errno::NOT_FOUND)?;
-        match self.accounts.user_by_name(&local) {
-            Ok(Some(user)) => Ok(user),
-            result => {
-                self.log(
-                    0,
-                    &format!(
-                        "static_getpwnam: localname '{}' for '{}' not found",
-                        Printable(&local),
-                        Printable(name)
-                    ),
-                );
-                Err(result.err().map_or(Errno::NOT_FOUND, Errno))
-            }
-        }
+impl Method for StaticMap {
+    fn name(&self) -> &'static str {
+        "static"
     }
 
-    fn static_name_to_gid(&self, name: &[u8]) -> Result<Gid, Errno> {
-        let local = self.config.get("Static", name).ok_or(Errno::NOT_FOUND)?;
-        match self.accounts.group_by_name(&local) {
-            Ok(Some(group)) => Ok(group.gid),
-            result => {
-                self.log(
-                    0,
-                    &format!(
-                        "static_getgrnam: local group '{}' for '{}' not found",
-                        Printable(&local),
-                        Printable(name)
-                    ),
-                );
-                Err(result.err().map_or(Errno::NOT_FOUND, Errno))
-            }
-        }
+    fn name_to_uid(&self, services: &Services<'_>, name: &[u8]) -> Result<Uid, Errno> {
+        bound_user(services, name).map(|user| user.uid)
     }
 
-    fn regex_init(&self) -> Option<RegexMethod> {
+    fn name_to_gid(&self, services: &Services<'_>, name: &[u8]) -> Result<Gid, Errno> {
+        bound_group_id(services, name)
+    }
+
+    fn uid_to_name(
+        &self,
+        _services: &Services<'_>,
+        uid: Uid,
+        _domain: &[u8],
+        capacity: usize,
+    ) -> Result<Vec<u8>, Errno> {
+        self.users
+            .iter()
+            .find(|(id, _)| *id == uid)
+            .ok_or(Errno::NOT_FOUND)
+            .and_then(|(_, principal)| fit(principal.clone(), capacity))
+    }
+
+    fn gid_to_name(
+        &self,
+        _services: &Services<'_>,
+        gid: Gid,
+        _domain: &[u8],
+        capacity: usize,
+    ) -> Result<Vec<u8>, Errno> {
+        self.groups
+            .iter()
+            .find(|(id, _)| *id == gid)
+            .ok_or(Errno::NOT_FOUND)
+            .and_then(|(_, principal)| fit(principal.clone(), capacity))
+    }
+
+    fn principal_to_ids(
+        &self,
+        services: &Services<'_>,
+        secname: &[u8],
+        principal: &[u8],
+    ) -> Result<(Uid, Gid), Errno> {
+        gss_secname_ok(secname)?;
+        let user = bound_user(services, principal)?;
+        Ok((user.uid, user.gid))
+    }
+
+    fn principal_to_groups(
+        &self,
+        services: &Services<'_>,
+        secname: &[u8],
+        principal: &[u8],
+    ) -> Result<Vec<Gid>, Errno> {
+        gss_secname_ok(secname)?;
+        services.group_list(&bound_user(services, principal)?)
+    }
+}
+
+/// The user `[Static]` binds `name` to.
+fn bound_user(services: &Services<'_>, name: &[u8]) -> Result<Passwd, Errno> {
+    let local = services.config.get("Static", name).ok_or(Errno::NOT_FOUND)?;
+    match services.accounts.user_by_name(&local) {
+        Ok(Some(user)) => Ok(user),
+        result => {
+            services.log(
+                0,
+                &format!(
+                    "static_getpwnam: localname '{}' for '{}' not found",
+                    Printable(&local),
+                    Printable(name)
+                ),
+            );
+            Err(result.err().map_or(Errno::NOT_FOUND, Errno))
+        }
+    }
+}
+
+/// The id of the group `[Static]` binds `name` to.
+fn bound_group_id(services: &Services<'_>, name: &[u8]) -> Result<Gid, Errno> {
+    let local = services.config.get("Static", name).ok_or(Errno::NOT_FOUND)?;
+    match services.accounts.group_by_name(&local) {
+        Ok(Some(group)) => Ok(group.gid),
+        result => {
+            services.log(
+                0,
+                &format!(
+                    "static_getgrnam: local group '{}' for '{}' not found",
+                    Printable(&local),
+                    Printable(name)
+                ),
+            );
+            Err(result.err().map_or(Errno::NOT_FOUND, Errno))
+        }
+    }
+}
+
+/// The compiled `[Regex]` settings.
+struct RegexMap {
+    user: Regex,
+    group: Regex,
+    no_prefix: Option<Regex>,
+    group_name_prefix: Vec<u8>,
+    user_prefix: Vec<u8>,
+    user_suffix: Vec<u8>,
+    group_prefix: Vec<u8>,
+    group_suffix: Vec<u8>,
+}
+
+impl RegexMap {
+    /// Compiles `[Regex]`; `None` (logged) when a regex is missing or does not compile.
+    fn load(services: &Services<'_>) -> Option<Self> {
         let compile = |tag: &str, what: &str| -> Option<Regex> {
-            let Some(pattern) = self.config.get("Regex", tag.as_bytes()) else {
-                self.log(0, &format!("regex_init: regex for {what} missing"));
+            let Some(pattern) = services.config.get("Regex", tag.as_bytes()) else {
+                services.log(0, &format!("regex_init: regex for {what} missing"));
                 return None;
             };
             match Regex::extended_case_insensitive(&pattern) {
                 Ok(regex) => Some(regex),
                 Err(status) => {
-                    self.log(
+                    services.log(
                         0,
                         &format!("regex_init: compiling regex for {what} failed with status {status}"),
                     );
@@ -808,12 +683,12 @@ impl<A: Accounts> Idmap<A> {
         };
         let user = compile("User-Regex", "user mapping")?;
         let group = compile("Group-Regex", "group mapping")?;
-        let no_prefix = match self.config.get("Regex", b"Group-Name-No-Prefix-Regex") {
+        let no_prefix = match services.config.get("Regex", b"Group-Name-No-Prefix-Regex") {
             None => None,
             Some(_) => Some(compile("Group-Name-No-Prefix-Regex", "group prefix exclusion")?),
         };
-        let text = |tag: &str| self.config.get("Regex", tag.as_bytes()).unwrap_or_default();
-        Some(RegexMethod {
+        let text = |tag: &str| services.config.get("Regex", tag.as_bytes()).unwrap_or_default();
+        Some(Self {
             user,
             group,
             no_prefix,
@@ -825,33 +700,122 @@ impl<A: Accounts> Idmap<A> {
         })
     }
 
-    fn regex_name_to_user(&self, regex: &RegexMethod, name: &[u8]) -> Result<Passwd, Errno> {
-        let local = first_capture(&regex.user, name).ok_or(Errno::NOT_FOUND)?;
-        match self.accounts.user_by_name(local) {
+    /// The user `User-Regex` captures from `name`.
+    fn user(&self, services: &Services<'_>, name: &[u8]) -> Result<Passwd, Errno> {
+        let local = first_capture(&self.user, name).ok_or(Errno::NOT_FOUND)?;
+        match services.accounts.user_by_name(local) {
             Ok(Some(user)) => Ok(user),
             Ok(None) => Err(Errno::NOT_FOUND),
             Err(error) => Err(Errno(error)),
         }
     }
+}
 
-    fn regex_name_to_gid(&self, regex: &RegexMethod, name: &[u8]) -> Result<Gid, Errno> {
-        let captured = first_capture(&regex.group, name).ok_or(Errno::NOT_FOUND)?;
+impl Method for RegexMap {
+    fn name(&self) -> &'static str {
+        "regex"
+    }
+
+    fn name_to_uid(&self, services: &Services<'_>, name: &[u8]) -> Result<Uid, Errno> {
+        self.user(services, name).map(|user| user.uid)
+    }
+
+    fn name_to_gid(&self, services: &Services<'_>, name: &[u8]) -> Result<Gid, Errno> {
+        let captured = first_capture(&self.group, name).ok_or(Errno::NOT_FOUND)?;
         let mut local = captured;
-        if !regex.group_name_prefix.is_empty() && captured.starts_with(&regex.group_name_prefix) {
-            let keep = regex
+        if !self.group_name_prefix.is_empty() && captured.starts_with(&self.group_name_prefix) {
+            let keep = self
                 .no_prefix
                 .as_ref()
                 .is_some_and(|no_prefix| no_prefix.is_match(captured));
             if !keep {
-                local = captured.get(regex.group_name_prefix.len()..).unwrap_or_default();
+                local = captured.get(self.group_name_prefix.len()..).unwrap_or_default();
             }
         }
-        match self.accounts.group_by_name(local) {
+        match services.accounts.group_by_name(local) {
             Ok(Some(group)) => Ok(group.gid),
             Ok(None) => Err(Errno::NOT_FOUND),
             Err(error) => Err(Errno(error)),
         }
     }
+
+    fn uid_to_name(
+        &self,
+        services: &Services<'_>,
+        uid: Uid,
+        _domain: &[u8],
+        capacity: usize,
+    ) -> Result<Vec<u8>, Errno> {
+        let user = services
+            .accounts
+            .user_by_uid(uid)
+            .ok()
+            .flatten()
+            .ok_or(Errno::NOT_FOUND)?;
+        fit(
+            [self.user_prefix.as_slice(), &user.name, &self.user_suffix].concat(),
+            capacity,
+        )
+    }
+
+    fn gid_to_name(
+        &self,
+        services: &Services<'_>,
+        gid: Gid,
+        _domain: &[u8],
+        capacity: usize,
+    ) -> Result<Vec<u8>, Errno> {
+        let group = services
+            .accounts
+            .group_by_gid(gid)
+            .map_err(Errno)?
+            .ok_or(Errno::NOT_FOUND)?;
+        let skip_prefix = self.group_name_prefix.is_empty()
+            || group.name.starts_with(&self.group_name_prefix)
+            || self
+                .no_prefix
+                .as_ref()
+                .is_some_and(|no_prefix| no_prefix.is_match(&group.name));
+        let name_prefix: &[u8] = if skip_prefix { b"" } else { &self.group_name_prefix };
+        fit(
+            [
+                self.group_prefix.as_slice(),
+                name_prefix,
+                &group.name,
+                &self.group_suffix,
+            ]
+            .concat(),
+            capacity,
+        )
+    }
+
+    fn principal_to_ids(
+        &self,
+        services: &Services<'_>,
+        secname: &[u8],
+        principal: &[u8],
+    ) -> Result<(Uid, Gid), Errno> {
+        gss_secname_ok(secname)?;
+        let user = self.user(services, principal)?;
+        Ok((user.uid, user.gid))
+    }
+
+    fn principal_to_groups(
+        &self,
+        services: &Services<'_>,
+        secname: &[u8],
+        principal: &[u8],
+    ) -> Result<Vec<Gid>, Errno> {
+        gss_secname_ok(secname)?;
+        services.group_list(&self.user(services, principal)?)
+    }
+}
+
+/// The first participating capture group (1..99) of a match.
+fn first_capture<'a>(regex: &Regex, text: &'a [u8]) -> Option<&'a [u8]> {
+    let captures = regex.captures(text)?;
+    let (start, end) = captures.iter().skip(1).find_map(|slot| *slot)?;
+    text.get(start..end)
 }
 
 /// libnfsidmap's `id_as_chars`: `strtol` non-zero, or exactly `0`; truncated to 32 bits.
@@ -867,45 +831,17 @@ pub fn numeric_id(name: &[u8]) -> Option<u32> {
     Some(id.cast_unsigned())
 }
 
-/// The part before the last `@` if the part after it equals `domain` case-insensitively.
-fn strip_domain<'a>(name: &'a [u8], domain: &[u8]) -> Option<&'a [u8]> {
-    let at = name.iter().rposition(|&byte| byte == b'@')?;
-    let after = name.get(at + 1..)?;
-    if !after.eq_ignore_ascii_case(domain) {
-        return None;
-    }
-    name.get(..at)
-}
-
-/// The part before the last `@` (all of it when there is none).
-fn before_last_at(name: &[u8]) -> &[u8] {
-    name.iter()
-        .rposition(|&byte| byte == b'@')
-        .and_then(|at| name.get(..at))
-        .unwrap_or(name)
-}
-
-/// `name@dom.ain` → `DOM\name` (first `@`, first label upper-cased).
-fn reformat_group_name(name: &[u8]) -> Option<Vec<u8>> {
-    let at = name.iter().position(|&byte| byte == b'@')?;
-    let domain = name.get(at + 1..)?;
-    let dot = domain.iter().position(|&byte| byte == b'.')?;
-    let mut result = domain.get(..dot)?.to_ascii_uppercase();
-    result.push(b'\\');
-    result.extend_from_slice(name.get(..at)?);
-    Some(result)
-}
-
-/// nsswitch's `write_name`: `local@domain`, or `local` as-is when not appending and it already
-/// holds an `@`; `ENOMEM` when it does not fit `capacity` with its NUL.
-fn write_owner(local: &[u8], domain: &[u8], capacity: usize, append: bool) -> Result<Vec<u8>, Errno> {
-    if append || !local.contains(&b'@') {
-        fit([local, b"@", domain].concat(), capacity)
+/// The domain as the methods see it: the library's, or empty when it does not fit the domain
+/// buffer (nsswitch keeps its own copy; `Local-Realms` defaults to it upper-cased).
+fn fitting_domain(domain: &[u8]) -> &[u8] {
+    if domain.len() < MAX_DOMAIN_LENGTH {
+        domain
     } else {
-        fit(local.to_vec(), capacity)
+        &[]
     }
 }
 
+/// `name` if it fits `capacity` bytes with its NUL, else `ENOMEM`.
 fn fit(name: Vec<u8>, capacity: usize) -> Result<Vec<u8>, Errno> {
     if name.len() < capacity {
         Ok(name)
@@ -914,19 +850,13 @@ fn fit(name: Vec<u8>, capacity: usize) -> Result<Vec<u8>, Errno> {
     }
 }
 
+/// The mechanisms the static and regex methods accept for principals (`EINVAL` otherwise).
 fn gss_secname_ok(secname: &[u8]) -> Result<(), Errno> {
     if secname == b"krb5" || secname == b"spkm3" {
         Ok(())
     } else {
         Err(Errno::INVALID)
     }
-}
-
-/// The first participating capture group (1..99) of a match.
-fn first_capture<'a>(regex: &Regex, text: &'a [u8]) -> Option<&'a [u8]> {
-    let captures = regex.captures(text)?;
-    let (start, end) = captures.iter().skip(1).find_map(|slot| *slot)?;
-    text.get(start..end)
 }
 
 #[cfg(test)]
