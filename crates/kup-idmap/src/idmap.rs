@@ -1,6 +1,7 @@
 //! The mapping library proper: libnfsidmap's init and its method chain (nfs-utils 2.6.2
-//! `support/nfsidmap/`). Each translation method is a [`Method`]: [`nsswitch`](self::nsswitch)
-//! in its own module, `static` and `regex` below; `umich_ldap` is refused at init.
+//! `support/nfsidmap/`). Each translation method implements one `Method` trait in its own
+//! module: `nsswitch`, `static_map` (`static`), `regex` and `umich` (`umich_ldap`, refused at
+//! init).
 //!
 //! [`Idmap::new`] reads the settings from a [`Config`], decides the domain, resolves
 //! `Nobody-User`/`Nobody-Group` and loads the methods of `[Translation] Method` (and
@@ -21,16 +22,21 @@
 //! DNS; the reference logs them raw.
 
 mod nsswitch;
+mod regex;
+mod static_map;
+mod umich;
 
 use std::cell::OnceCell;
 use std::fmt;
 
 use kup_runtime::helper::Printable;
 use kup_sys::passwd::Passwd;
-use kup_sys::posix_regex::Regex;
 use kup_sys::{Gid, Uid};
 
 use self::nsswitch::Nsswitch;
+use self::regex::RegexMap;
+use self::static_map::StaticMap;
+pub use self::umich::{UMICH_SCHEMA_TAGS, UmichSchema};
 use crate::conf::Config;
 use crate::domain::{self, Origin};
 use crate::system::{Accounts, HostNaming};
@@ -103,55 +109,6 @@ pub struct Idmap<A: Accounts> {
     local_realms: Vec<Vec<u8>>,
     verbosity: u32,
     logger: Logger,
-}
-
-/// The `[UMICH_SCHEMA]` options, read so a config using them is understood; the method itself
-/// is not implemented yet (selecting it fails init).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UmichSchema {
-    /// Every `[UMICH_SCHEMA]` tag the reference reads, with its value when set.
-    pub options: Vec<(&'static str, Option<Vec<u8>>)>,
-}
-
-/// The tags umich_ldap reads from `[UMICH_SCHEMA]`.
-pub const UMICH_SCHEMA_TAGS: [&str; 24] = [
-    "LDAP_server",
-    "LDAP_port",
-    "LDAP_base",
-    "LDAP_people_base",
-    "LDAP_group_base",
-    "LDAP_use_ssl",
-    "LDAP_CA_CERT",
-    "LDAP_tls_reqcert",
-    "LDAP_sasl_mech",
-    "LDAP_sasl_realm",
-    "LDAP_user_dn",
-    "LDAP_passwd",
-    "LDAP_timeout_seconds",
-    "NFSv4_person_objectclass",
-    "NFSv4_name_attr",
-    "NFSv4_uid_attr",
-    "GSS_principal_attr",
-    "NFSv4_acctname_attr",
-    "NFSv4_group_objectclass",
-    "NFSv4_gid_attr",
-    "NFSv4_group_attr",
-    "NFSv4_member_attr",
-    "NFSv4_member_of_attr",
-    "NFSv4_grouplist_filter",
-];
-
-impl UmichSchema {
-    /// Reads every `[UMICH_SCHEMA]` option.
-    #[must_use]
-    pub fn read(config: &Config) -> Self {
-        Self {
-            options: UMICH_SCHEMA_TAGS
-                .iter()
-                .map(|&tag| (tag, config.get("UMICH_SCHEMA", tag.as_bytes())))
-                .collect(),
-        }
-    }
 }
 
 /// One translation method (an entry of `[Translation] Method`, libnfsidmap's plugin table), with
@@ -419,10 +376,7 @@ impl<A: Accounts> Idmap<A> {
                 b"static" => Some(Box::new(StaticMap::load(&services))),
                 b"regex" => RegexMap::load(&services).map(|regex| Box::new(regex) as Box<dyn Method>),
                 b"umich_ldap" => {
-                    services.log(
-                        0,
-                        "libnfsidmap: the umich_ldap method is not supported by this nfsidmap (its [UMICH_SCHEMA] options are read but LDAP lookups are not implemented)",
-                    );
+                    umich::refuse(&services);
                     None
                 }
                 _ => None,
@@ -518,304 +472,6 @@ impl<A: Accounts> Idmap<A> {
             }
         })
     }
-}
-
-/// `[Static]` with its reverse tables, in the order the bindings took effect.
-struct StaticMap {
-    users: Vec<(Uid, Vec<u8>)>,
-    groups: Vec<(Gid, Vec<u8>)>,
-}
-
-impl StaticMap {
-    /// Builds the reverse tables: each `[Static]` principal whose value is a user, then each whose
-    /// value is a group (the misses are logged).
-    fn load(services: &Services<'_>) -> Self {
-        let mut table = Self {
-            users: Vec::new(),
-            groups: Vec::new(),
-        };
-        let tags = services.config.tags("Static");
-        for tag in &tags {
-            if let Ok(user) = bound_user(services, tag) {
-                table.users.push((user.uid, tag.clone()));
-            }
-        }
-        for tag in &tags {
-            if let Ok(gid) = bound_group_id(services, tag) {
-                table.groups.push((gid, tag.clone()));
-            }
-        }
-        table
-    }
-}
-
-impl Method for StaticMap {
-    fn name(&self) -> &'static str {
-        "static"
-    }
-
-    fn name_to_uid(&self, services: &Services<'_>, name: &[u8]) -> Result<Uid, Errno> {
-        bound_user(services, name).map(|user| user.uid)
-    }
-
-    fn name_to_gid(&self, services: &Services<'_>, name: &[u8]) -> Result<Gid, Errno> {
-        bound_group_id(services, name)
-    }
-
-    fn uid_to_name(
-        &self,
-        _services: &Services<'_>,
-        uid: Uid,
-        _domain: &[u8],
-        capacity: usize,
-    ) -> Result<Vec<u8>, Errno> {
-        self.users
-            .iter()
-            .find(|(id, _)| *id == uid)
-            .ok_or(Errno::NOT_FOUND)
-            .and_then(|(_, principal)| fit(principal.clone(), capacity))
-    }
-
-    fn gid_to_name(
-        &self,
-        _services: &Services<'_>,
-        gid: Gid,
-        _domain: &[u8],
-        capacity: usize,
-    ) -> Result<Vec<u8>, Errno> {
-        self.groups
-            .iter()
-            .find(|(id, _)| *id == gid)
-            .ok_or(Errno::NOT_FOUND)
-            .and_then(|(_, principal)| fit(principal.clone(), capacity))
-    }
-
-    fn principal_to_ids(
-        &self,
-        services: &Services<'_>,
-        secname: &[u8],
-        principal: &[u8],
-    ) -> Result<(Uid, Gid), Errno> {
-        gss_secname_ok(secname)?;
-        let user = bound_user(services, principal)?;
-        Ok((user.uid, user.gid))
-    }
-
-    fn principal_to_groups(
-        &self,
-        services: &Services<'_>,
-        secname: &[u8],
-        principal: &[u8],
-    ) -> Result<Vec<Gid>, Errno> {
-        gss_secname_ok(secname)?;
-        services.group_list(&bound_user(services, principal)?)
-    }
-}
-
-/// The user `[Static]` binds `name` to.
-fn bound_user(services: &Services<'_>, name: &[u8]) -> Result<Passwd, Errno> {
-    let local = services.config.get("Static", name).ok_or(Errno::NOT_FOUND)?;
-    match services.accounts.user_by_name(&local) {
-        Ok(Some(user)) => Ok(user),
-        result => {
-            services.log(
-                0,
-                &format!(
-                    "static_getpwnam: localname '{}' for '{}' not found",
-                    Printable(&local),
-                    Printable(name)
-                ),
-            );
-            Err(result.err().map_or(Errno::NOT_FOUND, Errno))
-        }
-    }
-}
-
-/// The id of the group `[Static]` binds `name` to.
-fn bound_group_id(services: &Services<'_>, name: &[u8]) -> Result<Gid, Errno> {
-    let local = services.config.get("Static", name).ok_or(Errno::NOT_FOUND)?;
-    match services.accounts.group_by_name(&local) {
-        Ok(Some(group)) => Ok(group.gid),
-        result => {
-            services.log(
-                0,
-                &format!(
-                    "static_getgrnam: local group '{}' for '{}' not found",
-                    Printable(&local),
-                    Printable(name)
-                ),
-            );
-            Err(result.err().map_or(Errno::NOT_FOUND, Errno))
-        }
-    }
-}
-
-/// The compiled `[Regex]` settings.
-struct RegexMap {
-    user: Regex,
-    group: Regex,
-    no_prefix: Option<Regex>,
-    group_name_prefix: Vec<u8>,
-    user_prefix: Vec<u8>,
-    user_suffix: Vec<u8>,
-    group_prefix: Vec<u8>,
-    group_suffix: Vec<u8>,
-}
-
-impl RegexMap {
-    /// Compiles `[Regex]`; `None` (logged) when a regex is missing or does not compile.
-    fn load(services: &Services<'_>) -> Option<Self> {
-        let compile = |tag: &str, what: &str| -> Option<Regex> {
-            let Some(pattern) = services.config.get("Regex", tag.as_bytes()) else {
-                services.log(0, &format!("regex_init: regex for {what} missing"));
-                return None;
-            };
-            match Regex::extended_case_insensitive(&pattern) {
-                Ok(regex) => Some(regex),
-                Err(status) => {
-                    services.log(
-                        0,
-                        &format!("regex_init: compiling regex for {what} failed with status {status}"),
-                    );
-                    None
-                }
-            }
-        };
-        let user = compile("User-Regex", "user mapping")?;
-        let group = compile("Group-Regex", "group mapping")?;
-        let no_prefix = match services.config.get("Regex", b"Group-Name-No-Prefix-Regex") {
-            None => None,
-            Some(_) => Some(compile("Group-Name-No-Prefix-Regex", "group prefix exclusion")?),
-        };
-        let text = |tag: &str| services.config.get("Regex", tag.as_bytes()).unwrap_or_default();
-        Some(Self {
-            user,
-            group,
-            no_prefix,
-            group_name_prefix: text("Group-Name-Prefix"),
-            user_prefix: text("Prepend-Before-User"),
-            user_suffix: text("Append-After-User"),
-            group_prefix: text("Prepend-Before-Group"),
-            group_suffix: text("Append-After-Group"),
-        })
-    }
-
-    /// The user `User-Regex` captures from `name`.
-    fn user(&self, services: &Services<'_>, name: &[u8]) -> Result<Passwd, Errno> {
-        let local = first_capture(&self.user, name).ok_or(Errno::NOT_FOUND)?;
-        match services.accounts.user_by_name(local) {
-            Ok(Some(user)) => Ok(user),
-            Ok(None) => Err(Errno::NOT_FOUND),
-            Err(error) => Err(Errno(error)),
-        }
-    }
-}
-
-impl Method for RegexMap {
-    fn name(&self) -> &'static str {
-        "regex"
-    }
-
-    fn name_to_uid(&self, services: &Services<'_>, name: &[u8]) -> Result<Uid, Errno> {
-        self.user(services, name).map(|user| user.uid)
-    }
-
-    fn name_to_gid(&self, services: &Services<'_>, name: &[u8]) -> Result<Gid, Errno> {
-        let captured = first_capture(&self.group, name).ok_or(Errno::NOT_FOUND)?;
-        let mut local = captured;
-        if !self.group_name_prefix.is_empty() && captured.starts_with(&self.group_name_prefix) {
-            let keep = self
-                .no_prefix
-                .as_ref()
-                .is_some_and(|no_prefix| no_prefix.is_match(captured));
-            if !keep {
-                local = captured.get(self.group_name_prefix.len()..).unwrap_or_default();
-            }
-        }
-        match services.accounts.group_by_name(local) {
-            Ok(Some(group)) => Ok(group.gid),
-            Ok(None) => Err(Errno::NOT_FOUND),
-            Err(error) => Err(Errno(error)),
-        }
-    }
-
-    fn uid_to_name(
-        &self,
-        services: &Services<'_>,
-        uid: Uid,
-        _domain: &[u8],
-        capacity: usize,
-    ) -> Result<Vec<u8>, Errno> {
-        let user = services
-            .accounts
-            .user_by_uid(uid)
-            .ok()
-            .flatten()
-            .ok_or(Errno::NOT_FOUND)?;
-        fit(
-            [self.user_prefix.as_slice(), &user.name, &self.user_suffix].concat(),
-            capacity,
-        )
-    }
-
-    fn gid_to_name(
-        &self,
-        services: &Services<'_>,
-        gid: Gid,
-        _domain: &[u8],
-        capacity: usize,
-    ) -> Result<Vec<u8>, Errno> {
-        let group = services
-            .accounts
-            .group_by_gid(gid)
-            .map_err(Errno)?
-            .ok_or(Errno::NOT_FOUND)?;
-        let skip_prefix = self.group_name_prefix.is_empty()
-            || group.name.starts_with(&self.group_name_prefix)
-            || self
-                .no_prefix
-                .as_ref()
-                .is_some_and(|no_prefix| no_prefix.is_match(&group.name));
-        let name_prefix: &[u8] = if skip_prefix { b"" } else { &self.group_name_prefix };
-        fit(
-            [
-                self.group_prefix.as_slice(),
-                name_prefix,
-                &group.name,
-                &self.group_suffix,
-            ]
-            .concat(),
-            capacity,
-        )
-    }
-
-    fn principal_to_ids(
-        &self,
-        services: &Services<'_>,
-        secname: &[u8],
-        principal: &[u8],
-    ) -> Result<(Uid, Gid), Errno> {
-        gss_secname_ok(secname)?;
-        let user = self.user(services, principal)?;
-        Ok((user.uid, user.gid))
-    }
-
-    fn principal_to_groups(
-        &self,
-        services: &Services<'_>,
-        secname: &[u8],
-        principal: &[u8],
-    ) -> Result<Vec<Gid>, Errno> {
-        gss_secname_ok(secname)?;
-        services.group_list(&self.user(services, principal)?)
-    }
-}
-
-/// The first participating capture group (1..99) of a match.
-fn first_capture<'a>(regex: &Regex, text: &'a [u8]) -> Option<&'a [u8]> {
-    let captures = regex.captures(text)?;
-    let (start, end) = captures.iter().skip(1).find_map(|slot| *slot)?;
-    text.get(start..end)
 }
 
 /// libnfsidmap's `id_as_chars`: `strtol` non-zero, or exactly `0`; truncated to 32 bits.

@@ -8,8 +8,9 @@
 //! - [`numbers`]: C `strtol`/`atoi`/`strverscmp` rules the reference's behaviour depends on.
 //! - [`description`]: `id_resolver` key descriptions (`uid:`, `gid:`, `user:`, `group:`).
 //! - [`domain`]: the NFSv4 domain decision (config, host name, DNS TXT, `localdomain`).
-//! - [`idmap`]: the library: init from a config, the method chain, nsswitch/static/regex,
-//!   principal mapping for the server side.
+//! - [`idmap`]: the library: init from a config and the method chain over one `Method` trait,
+//!   each method (nsswitch, static, regex; umich_ldap refused) in its own submodule; principal
+//!   mapping for the server side.
 //! - [`system`]: the traits the library uses for NSS and DNS, with the libc implementation.
 //!
 //! Pure modules (`conf`, `numbers`, `description`) do no `unsafe` and no I/O except reading
