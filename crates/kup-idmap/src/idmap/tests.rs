@@ -1,7 +1,7 @@
 //! Unit tests of the mapping rules with a hand-written account table (Debian-like: `nobody`
 //! 65534, group `nogroup` 65534, no group `nobody`) and a fixed host.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -442,4 +442,103 @@ fn numeric_id_follows_strtol() {
     assert_eq!(numeric_id(b"abc"), None);
     assert_eq!(numeric_id(b"4294967296"), Some(0));
     assert_eq!(numeric_id(b"99999999999999999999"), Some(u32::MAX));
+}
+
+/// A method that gives one fixed answer to every query and counts the queries it was asked.
+struct Fixed {
+    answer: Result<u32, Errno>,
+    asked: Rc<Cell<usize>>,
+}
+
+impl Fixed {
+    fn boxed(answer: Result<u32, Errno>) -> (Box<dyn Method>, Rc<Cell<usize>>) {
+        let asked = Rc::new(Cell::new(0));
+        let method = Self {
+            answer,
+            asked: Rc::clone(&asked),
+        };
+        (Box::new(method), asked)
+    }
+
+    fn answer(&self) -> Result<u32, Errno> {
+        self.asked.set(self.asked.get() + 1);
+        self.answer
+    }
+}
+
+impl Method for Fixed {
+    fn name(&self) -> &'static str {
+        "fixed"
+    }
+    fn name_to_uid(&self, _: &Services<'_>, _: &[u8]) -> Result<Uid, Errno> {
+        self.answer().map(Uid::new)
+    }
+    fn name_to_gid(&self, _: &Services<'_>, _: &[u8]) -> Result<Gid, Errno> {
+        self.answer().map(Gid::new)
+    }
+    fn uid_to_name(&self, _: &Services<'_>, _: Uid, _: &[u8], _: usize) -> Result<Vec<u8>, Errno> {
+        self.answer().map(|id| id.to_string().into_bytes())
+    }
+    fn gid_to_name(&self, _: &Services<'_>, _: Gid, _: &[u8], _: usize) -> Result<Vec<u8>, Errno> {
+        self.answer().map(|id| id.to_string().into_bytes())
+    }
+    fn principal_to_ids(&self, _: &Services<'_>, _: &[u8], _: &[u8]) -> Result<(Uid, Gid), Errno> {
+        self.answer().map(|id| (Uid::new(id), Gid::new(id)))
+    }
+    fn principal_to_groups(&self, _: &Services<'_>, _: &[u8], _: &[u8]) -> Result<Vec<Gid>, Errno> {
+        self.answer().map(|id| vec![Gid::new(id)])
+    }
+}
+
+#[test]
+fn chain_asks_the_next_method_only_after_not_found() {
+    let mut map = idmap("[General]\nDomain = d.test\n");
+    let (missing, missing_asked) = Fixed::boxed(Err(Errno::NOT_FOUND));
+    let (found, found_asked) = Fixed::boxed(Ok(7));
+    let (unreached, unreached_asked) = Fixed::boxed(Ok(8));
+    map.methods = vec![missing, found, unreached];
+    assert_eq!(map.name_to_uid(b"x"), Ok(Uid::new(7)));
+    assert_eq!(map.name_to_gid(b"x"), Ok(Gid::new(7)));
+    assert_eq!(user(&map, 1).unwrap(), "7");
+    assert_eq!(group_name(&map, 1).unwrap(), "7");
+    assert_eq!(
+        map.principal_to_ids(b"krb5", b"p@R"),
+        Ok((Uid::new(7), Gid::new(7)))
+    );
+    assert_eq!(map.principal_to_groups(b"krb5", b"p@R"), Ok(vec![Gid::new(7)]));
+    assert_eq!((missing_asked.get(), found_asked.get()), (6, 6));
+    assert_eq!(unreached_asked.get(), 0);
+}
+
+#[test]
+fn chain_stops_at_the_first_error_other_than_not_found() {
+    let mut map = idmap("[General]\nDomain = d.test\n");
+    let (failing, failing_asked) = Fixed::boxed(Err(Errno::INVALID));
+    let (unreached, unreached_asked) = Fixed::boxed(Ok(8));
+    map.methods = vec![failing, unreached];
+    assert_eq!(map.name_to_uid(b"x"), Err(Errno::INVALID));
+    assert_eq!(user(&map, 1), Err(Errno::INVALID));
+    assert_eq!(uid(&map, "x"), NOBODY_FALLBACK);
+    assert_eq!(uid(&map, "12"), 12);
+    assert_eq!(failing_asked.get(), 5);
+    assert_eq!(unreached_asked.get(), 0);
+    let (missing, _) = Fixed::boxed(Err(Errno::NOT_FOUND));
+    map.methods = vec![missing];
+    assert_eq!(map.name_to_uid(b"x"), Err(Errno::NOT_FOUND));
+}
+
+#[test]
+fn gss_methods_chain_serves_principals_and_method_chain_names() {
+    let mut map = idmap("[General]\nDomain = d.test\n");
+    let (names, names_asked) = Fixed::boxed(Ok(1));
+    let (principals, principals_asked) = Fixed::boxed(Ok(2));
+    map.methods = vec![names];
+    map.gss_methods = Some(vec![principals]);
+    assert_eq!(map.name_to_uid(b"x"), Ok(Uid::new(1)));
+    assert_eq!(
+        map.principal_to_ids(b"krb5", b"p@R"),
+        Ok((Uid::new(2), Gid::new(2)))
+    );
+    assert_eq!(map.principal_to_groups(b"krb5", b"p@R"), Ok(vec![Gid::new(2)]));
+    assert_eq!((names_asked.get(), principals_asked.get()), (1, 2));
 }
