@@ -852,7 +852,7 @@ impl<A: Accounts> Idmap<A> {
 /// libnfsidmap's `id_as_chars`: `strtol` non-zero, or exactly `0`; truncated to 32 bits.
 #[must_use]
 pub fn numeric_id(name: &[u8]) -> Option<u32> {
-    let value = crate::numbers::strtol(name);
+    let value = kup_text::strtol(name, kup_text::Radix::DECIMAL).value;
     if value == 0 && name != b"0" {
         return None;
     }

@@ -222,7 +222,7 @@ pub fn plan(argv: &[OsString]) -> Invocation {
     } else if let [key, description] = parsed.operands.as_slice() {
         // strtol then the implicit conversion to key_serial_t: truncation is the reference's.
         #[allow(clippy::cast_possible_truncation)]
-        let key = KeySerial::new(kup_idmap::numbers::strtol(key.as_bytes()) as i32);
+        let key = KeySerial::new(cli::strtol(key.as_bytes(), cli::Radix::DECIMAL).value as i32);
         Mode::Upcall {
             key,
             description: description.as_bytes().to_vec(),
