@@ -35,7 +35,7 @@ fn main() -> ExitCode {
             Err(
                 Failure::new(4, "probe reject").with_disposition(Disposition::Reject {
                     timeout_secs: 9,
-                    errno: libc_econnrefused(),
+                    errno: kup_sys::errno::ECONNREFUSED,
                 }),
             ),
             Some(guard),
@@ -54,8 +54,4 @@ fn main() -> ExitCode {
 fn early_return(guard: KeyGuard) -> ExitCode {
     let _guard = guard;
     ExitCode::from(5)
-}
-
-const fn libc_econnrefused() -> i32 {
-    111
 }

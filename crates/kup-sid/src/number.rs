@@ -18,26 +18,18 @@ use std::fmt;
 
 use kup_text::{Radix, strtoul};
 
-/// Why a number was refused; the C tool returns the matching errno value as its exit status.
+/// Why a number was refused; the C tool returns the matching errno value (`EINVAL`, `EOVERFLOW`)
+/// as its exit status, which the tool maps (this crate has no errno numbers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NumberError {
-    /// Text after the number (`EINVAL`, exit status 22).
+    /// Text after the number (`EINVAL`).
     Invalid,
-    /// The value does not fit an `unsigned int` (`EOVERFLOW`, exit status 75).
+    /// The value does not fit an `unsigned int` (`EOVERFLOW`).
     Overflow,
 }
 
 impl NumberError {
-    /// The errno value the reference uses for this error (and exits with).
-    #[must_use]
-    pub const fn errno(self) -> i32 {
-        match self {
-            Self::Invalid => 22,
-            Self::Overflow => 75,
-        }
-    }
-
-    /// `strerror` text of [`Self::errno`] (glibc wording), for log messages.
+    /// `strerror` text of the matching errno (glibc wording), for log messages.
     #[must_use]
     pub const fn description(self) -> &'static str {
         match self {
@@ -126,9 +118,7 @@ mod tests {
     }
 
     #[test]
-    fn errno_values_match_linux() {
-        assert_eq!(NumberError::Invalid.errno(), 22);
-        assert_eq!(NumberError::Overflow.errno(), 75);
+    fn overflow_reads_like_strerror_eoverflow() {
         assert_eq!(
             NumberError::Overflow.to_string(),
             "Value too large for defined data type"

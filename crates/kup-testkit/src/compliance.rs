@@ -29,7 +29,7 @@ use crate::syslog::{SyslogCapture, SyslogLine};
 use crate::upcall::{DEFAULT_HELPER_TIMEOUT, Route, UpcallStatus};
 
 /// `ENOKEY`: what a requester sees for a negated key.
-pub const ENOKEY: i32 = libc::ENOKEY;
+pub const ENOKEY: i32 = kup_sys::errno::ENOKEY;
 
 /// What one real upcall must produce.
 #[derive(Clone, Debug)]
@@ -632,7 +632,11 @@ mod tests {
         let good = observation(Err(ENOKEY), Some((true, Expiry::In(Duration::from_secs(59)))), 1);
         assert_eq!(check(&expect, &good), Ok(()));
         for bad in [
-            observation(Err(61), Some((true, Expiry::In(Duration::from_secs(59)))), 1),
+            observation(
+                Err(libc::ENODATA),
+                Some((true, Expiry::In(Duration::from_secs(59)))),
+                1,
+            ),
             observation(Err(ENOKEY), Some((false, Expiry::In(Duration::from_secs(59)))), 1),
             observation(Err(ENOKEY), Some((true, Expiry::In(Duration::from_secs(61)))), 1),
             observation(Err(ENOKEY), None, 1),

@@ -36,11 +36,7 @@ const SERVER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 83, 0, 53));
 /// The crafted-answer server (hostile messages).
 const CRAFTED: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 83, 0, 54));
 const ZONE: &str = "kup.test";
-const EINTR: i32 = 4;
-const EAGAIN: i32 = 11;
-const ENODATA: i32 = 61;
-const ECONNREFUSED: i32 = 111;
-const ENOKEY: i32 = compliance::ENOKEY;
+use kup_sys::errno::{EAGAIN, ECONNREFUSED, EINTR, ENODATA, ENOKEY};
 
 /// The label of exactly `length` bytes used for long names.
 fn label(fill: char, length: usize) -> String {
