@@ -472,14 +472,6 @@ impl Runner {
         &self.tool
     }
 
-    /// `theirs` for the reference, `ours` for kup: a divergence recorded in `docs/compat`.
-    pub fn pick<T>(&self, theirs: T, ours: T) -> T {
-        match self.under {
-            UnderTest::Theirs => theirs,
-            UnderTest::Ours => ours,
-        }
-    }
-
     /// Whether the command line selects the case `name` (`cargo test -- WORD`: the suite's or
     /// the case's name contains a word; `--list` selects nothing).
     #[must_use]
