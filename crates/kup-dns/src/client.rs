@@ -42,17 +42,6 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// The `h_errno` value.
-    #[must_use]
-    pub fn h_errno(self) -> i32 {
-        match self {
-            Self::HostNotFound => 1,
-            Self::TryAgain => 2,
-            Self::NoRecovery => 3,
-            Self::NoData => 4,
-        }
-    }
-
     /// `hstrerror` text.
     #[must_use]
     pub fn message(self) -> &'static str {

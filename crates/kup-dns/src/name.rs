@@ -1,8 +1,9 @@
 //! Domain names: wire form (RFC 1035 §3.1, §4.1.4 compression) and the presentation text the
 //! BIND-derived resolver in glibc produces (`ns_name_ntop`) and accepts (`ns_name_pton`).
 //!
-//! Pure: no I/O. Every loop is bounded by the 255-byte wire limit and a pointer-hop limit, so a
-//! hostile message (pointer loops, labels running past the end) yields an error, never a hang.
+//! Pure: no I/O. Every loop is bounded by the 255-byte wire limit and, for pointers, by the
+//! message's length (glibc's loop rule), so a hostile message (pointer loops, labels running past
+//! the end) yields an error, never a hang.
 
 use std::fmt;
 
@@ -12,9 +13,6 @@ use crate::DecodeError;
 pub const MAX_WIRE_LENGTH: usize = 255;
 /// Longest label.
 pub const MAX_LABEL_LENGTH: usize = 63;
-/// Compression pointers followed before a name is declared looping. A legitimate name has at most
-/// 127 labels, so it never needs more pointers than that.
-const MAX_POINTER_HOPS: usize = 127;
 
 /// A domain name as a list of labels (bytes, case preserved), without the root label.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -123,7 +121,10 @@ impl Name {
         let mut labels = Vec::new();
         let mut position = start;
         let mut end_of_name = None;
-        let mut hops = 0usize;
+        // glibc's loop rule (`ns_name_unpack`): a name whose labels and pointers add up to as many
+        // bytes as the message holds must have visited some byte twice. A chain of pointers
+        // without a loop is followed however long it is.
+        let mut examined = 0usize;
         let mut wire_length = 1usize;
         loop {
             let length_byte = *message
@@ -140,6 +141,7 @@ impl Name {
                         .get(position + 1..position + 1 + length)
                         .ok_or(DecodeError::truncated("label", position))?;
                     wire_length += length + 1;
+                    examined += length + 1;
                     if wire_length > MAX_WIRE_LENGTH {
                         return Err(DecodeError::malformed("name longer than 255 bytes", start));
                     }
@@ -151,8 +153,8 @@ impl Name {
                         .get(position + 1)
                         .ok_or(DecodeError::truncated("compression pointer", position))?;
                     let target = usize::from(length_byte & 0x3f) << 8 | usize::from(low);
-                    hops += 1;
-                    if hops > MAX_POINTER_HOPS {
+                    examined += 2;
+                    if examined >= message.len() {
                         return Err(DecodeError::malformed("compression pointer loop", position));
                     }
                     if target >= message.len() {
@@ -348,6 +350,40 @@ mod tests {
         assert!(Name::decode(message, 0).is_err());
         let message = b"\x01a\xc0\x00";
         assert!(Name::decode(message, 0).is_err());
+    }
+
+    // Observed with glibc 2.36's dn_expand (a gcc-compiled program): a chain of 200 pointers,
+    // each to the next, ending in the root label, expands (2 bytes consumed); a name of 255 wire
+    // bytes before the root label does not, one of 254 does.
+    #[test]
+    fn long_pointer_chains_without_a_loop_are_followed_like_glibc() {
+        let mut message = Vec::new();
+        for index in 0..200_u16 {
+            message.extend_from_slice(&(0xc000 | (2 * (index + 1))).to_be_bytes());
+        }
+        message.push(0);
+        let (name, end) = Name::decode(&message, 0).unwrap();
+        assert_eq!((name, end), (Name::root(), 2));
+        // The root label becomes a pointer back to the start: a loop.
+        let root = message.len() - 1;
+        message[root] = 0xc0;
+        message.push(0);
+        assert!(Name::decode(&message, 0).is_err());
+    }
+
+    #[test]
+    fn names_of_255_wire_bytes_before_the_root_are_refused_like_glibc() {
+        let name = |sizes: &[usize]| {
+            let mut message = Vec::new();
+            for &size in sizes {
+                message.push(u8::try_from(size).unwrap());
+                message.extend(std::iter::repeat_n(b'a', size));
+            }
+            message.push(0);
+            message
+        };
+        assert!(Name::decode(&name(&[63, 63, 63, 62]), 0).is_err());
+        assert_eq!(Name::decode(&name(&[63, 63, 63, 61]), 0).unwrap().1, 255);
     }
 
     #[test]

@@ -193,7 +193,7 @@ impl Config {
     #[must_use]
     pub fn get_number(&self, section: &str, tag: &[u8], default: i32) -> i32 {
         self.get(section, tag)
-            .map_or(default, |value| crate::numbers::atoi(&value))
+            .map_or(default, |value| kup_text::atoi(&value))
     }
 
     fn warn(&mut self, message: String) {

@@ -4,7 +4,11 @@
 //! first string of a `_nfsv4idmapdomain.<that domain>` TXT record when one exists; else
 //! `localdomain` (also when the host name does not resolve: that is nfs-utils 2.6.2). The DNS answer is parsed here (pure); the query itself is [`HostNaming`]'s.
 //! Divergence: the reference reads the answer without bounds checks; a malformed answer here is
-//! "no TXT record" (the derived domain is used).
+//! "no TXT record" (the derived domain is used). The DNS wire walking (header, name skipping and
+//! expansion with glibc's limits) is `kup-dns`'s, the one DNS codec of the workspace.
+
+use kup_dns::message::{HEADER_LENGTH, Header};
+use kup_dns::name::Name;
 
 use crate::system::HostNaming;
 
@@ -64,69 +68,26 @@ fn from_host(host: &dyn HostNaming) -> Option<Vec<u8>> {
 }
 
 /// The first character-string of the first answer record of a DNS message, cut at its first NUL
-/// (the reference copies it into a C string). No check of the record's type, as in the reference.
+/// (the reference copies it into a C string). No check of the record's type, as in the reference,
+/// nor of the question count: the reference skips one question name and its type and class, then
+/// insists that the answer's owner name expands (`dn_expand`), skips it, its type, class, TTL and
+/// data length, and reads the length-prefixed string. The wire walking is `kup-dns`'s.
 #[must_use]
 pub fn first_txt_string(message: &[u8]) -> Option<Vec<u8>> {
-    let answer_count = u16::from_be_bytes([*message.get(6)?, *message.get(7)?]);
-    if answer_count < 1 {
+    if Header::decode(message).ok()?.answer_count < 1 {
         return None;
     }
-    let mut at = 12;
-    at = skip_name(message, at)? + 4;
-    // The reference insists the answer's owner name expands; then skips it.
-    expand_name_ok(message, at)?;
-    at = skip_name(message, at)? + 2 + 2 + 4;
-    let _record_length = u16::from_be_bytes([*message.get(at)?, *message.get(at + 1)?]);
-    at += 2;
-    let length = usize::from(*message.get(at)?);
-    let text = message.get(at + 1..at + 1 + length)?;
+    // Question: name, type, class.
+    let owner = Name::skip(message, HEADER_LENGTH).ok()?.checked_add(4)?;
+    Name::decode(message, owner).ok()?;
+    // Answer: owner name, type, class, TTL, then the data length (read, not checked).
+    let data_length = Name::skip(message, owner).ok()?.checked_add(8)?;
+    message.get(data_length..data_length.checked_add(2)?)?;
+    let string = data_length.checked_add(2)?;
+    let length = usize::from(*message.get(string)?);
+    let text = message.get(string.checked_add(1)?..string.checked_add(1 + length)?)?;
     let end = text.iter().position(|&byte| byte == 0).unwrap_or(text.len());
     Some(text.get(..end)?.to_vec())
-}
-
-/// `dn_skipname`: the offset after the (possibly compressed) name at `at`.
-fn skip_name(message: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let length = *message.get(at)?;
-        match length & 0xc0 {
-            0x00 if length == 0 => return Some(at + 1),
-            0x00 => at += 1 + usize::from(length),
-            0xc0 => {
-                message.get(at + 1)?;
-                return Some(at + 2);
-            }
-            _ => return None,
-        }
-    }
-}
-
-/// `dn_expand` succeeds: labels and pointers stay inside the message, no loops, ≤ 255 bytes.
-fn expand_name_ok(message: &[u8], mut at: usize) -> Option<()> {
-    let mut total = 0_usize;
-    let mut jumps = 0;
-    loop {
-        let length = *message.get(at)?;
-        match length & 0xc0 {
-            0x00 if length == 0 => return Some(()),
-            0x00 => {
-                message.get(at + 1..=at + usize::from(length))?;
-                total += usize::from(length) + 1;
-                if total > 255 {
-                    return None;
-                }
-                at += 1 + usize::from(length);
-            }
-            0xc0 => {
-                let low = *message.get(at + 1)?;
-                at = (usize::from(length & 0x3f) << 8) | usize::from(low);
-                jumps += 1;
-                if jumps > message.len() {
-                    return None;
-                }
-            }
-            _ => return None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -218,6 +179,34 @@ mod tests {
         looping[owner] = 0xc0;
         looping[owner + 1] = u8::try_from(owner).unwrap();
         assert_eq!(first_txt_string(&looping), None);
+    }
+
+    /// Answers whose owner name glibc 2.36's `dn_expand` refuses (observed with a gcc-compiled
+    /// program), which the reference therefore treats as "no TXT record": 255 wire bytes before
+    /// the root label, and a name whose labels overlap until it has examined as many bytes as the
+    /// message holds (found by comparing the previous reader with this one on 3 million mutated
+    /// corpus inputs: the only difference, and glibc sides with this one).
+    #[test]
+    fn owner_names_dn_expand_refuses_give_no_txt() {
+        let mut message = vec![0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0x10, 0, 1];
+        for size in [63_u8, 63, 63, 62] {
+            message.push(size);
+            message.extend(std::iter::repeat_n(b'a', usize::from(size)));
+        }
+        message.extend_from_slice(&[0, 0, 0x10, 0, 1, 0, 0, 0, 0, 0, 2, 1, b'x']);
+        assert_eq!(first_txt_string(&message), None);
+        // One byte less in the last label: the name expands and the string is read.
+        message.remove(17 + 64 * 3 + 1);
+        message[17 + 64 * 3] = 61;
+        assert_eq!(first_txt_string(&message).unwrap(), b"x");
+        let overlapping = [
+            0x12, 0x30, 0x07, 0x65, 0xff, 0xff, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x05,
+            0x05, 0x03, 0x03, 0x03, 0x03, 0x03, 0x18, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03,
+            0x03, 0xc0, 0x01, 0x03, 0x03, 0x03, 0xff, 0x00, 0x03, 0x7e, 0x03, 0x03, 0x03, 0x03, 0x03, 0x6f,
+            0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x01, 0x03, 0x03, 0x03, 0xff, 0x00,
+            0x03, 0x7e, 0x03, 0x03, 0x03, 0x03, 0x03, 0x6f, 0xc0, 0x00, 0x05,
+        ];
+        assert_eq!(first_txt_string(&overlapping), None);
     }
 
     #[test]

@@ -47,13 +47,13 @@ pub struct Errno(pub i32);
 
 impl Errno {
     /// `ENOENT`: not found; the chain tries the next method.
-    pub const NOT_FOUND: Self = Self(2);
+    pub const NOT_FOUND: Self = Self(kup_sys::errno::ENOENT);
     /// `ENOMEM`: the answer does not fit the caller's buffer.
-    pub const NO_MEMORY: Self = Self(12);
+    pub const NO_MEMORY: Self = Self(kup_sys::errno::ENOMEM);
     /// `EINVAL`: the name cannot be mapped by this method (stops the chain).
-    pub const INVALID: Self = Self(22);
+    pub const INVALID: Self = Self(kup_sys::errno::EINVAL);
     /// `ERANGE`: too many groups / domain longer than the caller's buffer.
-    pub const RANGE: Self = Self(34);
+    pub const RANGE: Self = Self(kup_sys::errno::ERANGE);
 }
 
 impl fmt::Display for Errno {
@@ -477,7 +477,7 @@ impl<A: Accounts> Idmap<A> {
 /// libnfsidmap's `id_as_chars`: `strtol` non-zero, or exactly `0`; truncated to 32 bits.
 #[must_use]
 pub fn numeric_id(name: &[u8]) -> Option<u32> {
-    let value = crate::numbers::strtol(name);
+    let value = kup_text::strtol(name, kup_text::Radix::DECIMAL).value;
     if value == 0 && name != b"0" {
         return None;
     }

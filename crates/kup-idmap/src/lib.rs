@@ -5,7 +5,8 @@
 //!   here rather than in a separate crate because libnfsidmap is its only consumer today; it has
 //!   no dependency on the rest of this crate and can move out unchanged when rpc.idmapd or
 //!   nfs.conf readers need it.
-//! - [`numbers`]: C `strtol`/`atoi`/`strverscmp` rules the reference's behaviour depends on.
+//! - [`numbers`]: C `strverscmp` order the reference's behaviour depends on (C number parsing
+//!   is `kup-text`'s).
 //! - [`description`]: `id_resolver` key descriptions (`uid:`, `gid:`, `user:`, `group:`).
 //! - [`domain`]: the NFSv4 domain decision (config, host name, DNS TXT, `localdomain`).
 //! - [`idmap`]: the library: init from a config and the method chain over one `Method` trait,

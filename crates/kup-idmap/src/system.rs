@@ -37,11 +37,7 @@ pub trait HostNaming {
 pub struct SystemAccounts;
 
 fn errno(error: &std::io::Error) -> i32 {
-    error.raw_os_error().unwrap_or(libc_eio())
-}
-
-const fn libc_eio() -> i32 {
-    5
+    error.raw_os_error().unwrap_or(kup_sys::errno::EIO)
 }
 
 impl Accounts for SystemAccounts {

@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         "hang-reject" => {
             guard.set_failure(Disposition::Reject {
                 timeout_secs: 9,
-                errno: libc_econnrefused(),
+                errno: kup_sys::errno::ECONNREFUSED,
             });
             hang()
         }
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
             Err(
                 Failure::new(4, "probe reject").with_disposition(Disposition::Reject {
                     timeout_secs: 9,
-                    errno: libc_econnrefused(),
+                    errno: kup_sys::errno::ECONNREFUSED,
                 }),
             ),
             Some(guard),
@@ -91,8 +91,4 @@ fn hang() -> ! {
 fn early_return(guard: KeyGuard) -> ExitCode {
     let _guard = guard;
     ExitCode::from(5)
-}
-
-const fn libc_econnrefused() -> i32 {
-    111
 }

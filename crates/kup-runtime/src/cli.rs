@@ -1,5 +1,5 @@
-//! A getopt / `getopt_long` compatible argument parser (pure: no I/O, no environment access) and
-//! the C number parsers the tools' options need.
+//! A getopt / `getopt_long` compatible argument parser (pure: no I/O, no environment access) and,
+//! re-exported from `kup-text`, the C number parsers the tools' options need.
 //!
 //! One [`Flag`] table per tool drives parsing ([`parse`], [`Parser`]), the `--help` option
 //! list ([`render_options`], [`synopsis`]) and documentation checks ([`undocumented`],
@@ -42,12 +42,11 @@
 )]
 
 mod help;
-mod num;
 mod parse;
 mod table;
 
 pub use help::{long_options, optstring, render_options, spellings, synopsis, table_problems, undocumented};
-pub use num::{CNumber, Radix, atoi, atol, strtol, strtoul};
+pub use kup_text::number::{CNumber, Radix, atoi, atol, strtol, strtoul};
 pub use parse::{CliError, ErrorLine, Opt, Parsed, Parser, Spelling, parse};
 pub use table::{ArgKind, Flag, Ordering, Spec, Style};
 

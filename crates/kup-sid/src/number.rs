@@ -1,5 +1,6 @@
 //! Unsigned numbers the way cifs.idmap 7.0 reads them: C `strtoul(text, &end, 0)` on a 64-bit
-//! `unsigned long`, then "the whole string was consumed" and "the value fits `unsigned int`".
+//! `unsigned long` (`kup-text`'s glibc model), then "the whole string was consumed" and "the
+//! value fits `unsigned int`".
 //!
 //! Reproduced C behaviour (glibc 2.36, C locale), each with a test below:
 //! - leading white space (space, `\t`, `\n`, `\v`, `\f`, `\r`) is skipped, then one optional `+`
@@ -15,26 +16,20 @@
 
 use std::fmt;
 
-/// Why a number was refused; the C tool returns the matching errno value as its exit status.
+use kup_text::{Radix, strtoul};
+
+/// Why a number was refused; the C tool returns the matching errno value (`EINVAL`, `EOVERFLOW`)
+/// as its exit status, which the tool maps (this crate has no errno numbers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NumberError {
-    /// Text after the number (`EINVAL`, exit status 22).
+    /// Text after the number (`EINVAL`).
     Invalid,
-    /// The value does not fit an `unsigned int` (`EOVERFLOW`, exit status 75).
+    /// The value does not fit an `unsigned int` (`EOVERFLOW`).
     Overflow,
 }
 
 impl NumberError {
-    /// The errno value the reference uses for this error (and exits with).
-    #[must_use]
-    pub const fn errno(self) -> i32 {
-        match self {
-            Self::Invalid => 22,
-            Self::Overflow => 75,
-        }
-    }
-
-    /// `strerror` text of [`Self::errno`] (glibc wording), for log messages.
+    /// `strerror` text of the matching errno (glibc wording), for log messages.
     #[must_use]
     pub const fn description(self) -> &'static str {
         match self {
@@ -50,80 +45,16 @@ impl fmt::Display for NumberError {
     }
 }
 
-/// Parses `text` as cifs.idmap's `str_to_uint` does: `strtoul(text, &end, 0)`, then `*end` must
-/// be the end of the string (else [`NumberError::Invalid`]) and the value at most `UINT_MAX` (else
-/// [`NumberError::Overflow`]). The end check comes first, as in the reference.
+/// Parses `text` as cifs.idmap's `str_to_uint` does: `strtoul(text, &end, 0)` (`kup-text`'s
+/// glibc model), then `*end` must be the end of the string (else [`NumberError::Invalid`]) and
+/// the value at most `UINT_MAX` (else [`NumberError::Overflow`]). The end check comes first, as in
+/// the reference.
 pub fn parse_c_uint(text: &[u8]) -> Result<u32, NumberError> {
-    let (value, consumed) = strtoul_base0(text);
-    if consumed != text.len() {
+    let number = strtoul(text, Radix::AUTO);
+    if number.end != text.len() {
         return Err(NumberError::Invalid);
     }
-    u32::try_from(value).map_err(|_| NumberError::Overflow)
-}
-
-/// C `strtoul(text, &end, 0)` for a 64-bit `unsigned long`: returns the value and the number of
-/// bytes consumed (`end - text`).
-#[must_use]
-pub fn strtoul_base0(text: &[u8]) -> (u64, usize) {
-    let mut position = text
-        .iter()
-        .position(|&byte| !is_c_space(byte))
-        .unwrap_or(text.len());
-    let negative = match text.get(position) {
-        Some(b'-') => {
-            position = position.saturating_add(1);
-            true
-        }
-        Some(b'+') => {
-            position = position.saturating_add(1);
-            false
-        }
-        _ => false,
-    };
-    let base: u32 = match (text.get(position), text.get(position.saturating_add(1))) {
-        (Some(b'0'), Some(b'x' | b'X'))
-            if text
-                .get(position.saturating_add(2))
-                .is_some_and(u8::is_ascii_hexdigit) =>
-        {
-            position = position.saturating_add(2);
-            16
-        }
-        (Some(b'0'), _) => 8,
-        _ => 10,
-    };
-    let mut value: u64 = 0;
-    let mut overflow = false;
-    let mut digits = 0usize;
-    for &byte in text.get(position..).unwrap_or_default() {
-        let Some(digit) = char::from(byte).to_digit(base) else {
-            break;
-        };
-        digits = digits.saturating_add(1);
-        match value
-            .checked_mul(u64::from(base))
-            .and_then(|shifted| shifted.checked_add(u64::from(digit)))
-        {
-            Some(next) => value = next,
-            None => overflow = true,
-        }
-    }
-    if digits == 0 {
-        return (0, 0);
-    }
-    let end = position.saturating_add(digits);
-    if overflow {
-        (u64::MAX, end)
-    } else if negative {
-        (value.wrapping_neg(), end)
-    } else {
-        (value, end)
-    }
-}
-
-/// `isspace()` in the C locale.
-const fn is_c_space(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+    u32::try_from(number.value).map_err(|_| NumberError::Overflow)
 }
 
 #[cfg(test)]
@@ -187,17 +118,7 @@ mod tests {
     }
 
     #[test]
-    fn strtoul_reports_how_much_it_consumed() {
-        assert_eq!(strtoul_base0(b"0x"), (0, 1));
-        assert_eq!(strtoul_base0(b"  12z"), (12, 4));
-        assert_eq!(strtoul_base0(b"z"), (0, 0));
-        assert_eq!(strtoul_base0(b"-"), (0, 0));
-    }
-
-    #[test]
-    fn errno_values_match_linux() {
-        assert_eq!(NumberError::Invalid.errno(), 22);
-        assert_eq!(NumberError::Overflow.errno(), 75);
+    fn overflow_reads_like_strerror_eoverflow() {
         assert_eq!(
             NumberError::Overflow.to_string(),
             "Value too large for defined data type"

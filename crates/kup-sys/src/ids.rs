@@ -14,20 +14,10 @@ pub struct KeySerial(i32);
 impl KeySerial {
     /// `KEY_SPEC_THREAD_KEYRING`: the calling thread's keyring.
     pub const THREAD_KEYRING: Self = Self(-1);
-    /// `KEY_SPEC_PROCESS_KEYRING`: the calling process's keyring.
-    pub const PROCESS_KEYRING: Self = Self(-2);
     /// `KEY_SPEC_SESSION_KEYRING`: the calling thread's session keyring.
     pub const SESSION_KEYRING: Self = Self(-3);
-    /// `KEY_SPEC_USER_KEYRING`: the caller's UID-specific keyring.
-    pub const USER_KEYRING: Self = Self(-4);
-    /// `KEY_SPEC_USER_SESSION_KEYRING`: the caller's UID-session keyring.
-    pub const USER_SESSION_KEYRING: Self = Self(-5);
-    /// `KEY_SPEC_GROUP_KEYRING`: the caller's GID-specific keyring (never implemented by Linux).
-    pub const GROUP_KEYRING: Self = Self(-6);
     /// `KEY_SPEC_REQKEY_AUTH_KEY`: the authorisation key of the key under construction.
     pub const REQKEY_AUTH_KEY: Self = Self(-7);
-    /// `KEY_SPEC_REQUESTOR_KEYRING`: the requester's destination keyring.
-    pub const REQUESTOR_KEYRING: Self = Self(-8);
     /// `0`: "no keyring" where a destination is optional (instantiate, negate, reject).
     pub const NONE: Self = Self(0);
 
@@ -112,9 +102,6 @@ impl fmt::Display for Gid {
 pub struct KeyPerm(u32);
 
 impl KeyPerm {
-    /// `KEY_POS_ALL | KEY_USR_VIEW | KEY_USR_READ`, what `keyctl newring`-style callers often use.
-    pub const POSSESSOR_ALL_USER_VIEW_READ: Self = Self(0x3f03_0000);
-
     /// Wraps a raw permission word.
     #[must_use]
     pub const fn new(raw: u32) -> Self {

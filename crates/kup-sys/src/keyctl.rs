@@ -33,9 +33,6 @@ mod command {
     pub(super) const INVALIDATE: i32 = 21;
 }
 
-/// Largest payload the kernel accepts for `instantiate/update/add_key` (`1 MiB - 1`).
-pub const MAX_PAYLOAD: usize = 0x000f_ffff;
-
 /// The parsed form of `KEYCTL_DESCRIBE`'s `type;uid;gid;perm;description` string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyDescription {

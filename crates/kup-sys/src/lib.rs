@@ -10,6 +10,7 @@
 //! pure crates and in the tools.
 
 pub mod entry;
+pub mod errno;
 pub mod hostname;
 pub mod ids;
 pub mod keyctl;

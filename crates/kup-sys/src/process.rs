@@ -9,7 +9,7 @@ use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::ids::{Gid, Uid};
+use crate::ids::Uid;
 
 /// Makes sure fds 0, 1 and 2 are open, pointing any closed one at `/dev/null`.
 pub fn ensure_standard_fds() -> io::Result<()> {
@@ -114,13 +114,6 @@ pub fn user_ids() -> io::Result<UserIds> {
         effective: Uid::new(effective),
         saved: Uid::new(saved),
     })
-}
-
-/// The effective group id.
-#[must_use]
-pub fn effective_gid() -> Gid {
-    // SAFETY: getegid cannot fail.
-    Gid::new(unsafe { libc::getegid() })
 }
 
 /// The id of the calling thread (`gettid(2)`).

@@ -7,14 +7,8 @@ use std::ffi::{CStr, CString};
 
 /// `LOG_DAEMON`: what cifs.upcall, cifs.idmap, nfsidmap and `key.dns_resolver` log under.
 pub const FACILITY_DAEMON: i32 = libc::LOG_DAEMON;
-/// `LOG_AUTHPRIV`: request-key's facility.
-pub const FACILITY_AUTHPRIV: i32 = libc::LOG_AUTHPRIV;
-/// `LOG_USER`.
-pub const FACILITY_USER: i32 = libc::LOG_USER;
 /// `LOG_PID`: include the pid in every line.
 pub const OPTION_PID: i32 = libc::LOG_PID;
-/// `LOG_CONS`: fall back to the console when the log daemon is unreachable.
-pub const OPTION_CONS: i32 = libc::LOG_CONS;
 
 /// Syslog severities, numerically as in `<syslog.h>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

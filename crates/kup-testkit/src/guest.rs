@@ -56,8 +56,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Default cache and run directory (`KUP_GUEST_WORK` overrides it).
 pub const DEFAULT_WORK_DIR: &str = "/var/tmp/kup-guest";
-/// Where the exchange directory is mounted in the guest (also `$KUP_XCHG` there).
-pub const GUEST_XCHG: &str = "/xchg";
 /// How long building the kernel and initramfs may take (download included).
 const BUILD_DEADLINE: Duration = Duration::from_mins(15);
 /// How long after the guest's own timeout the harness kills `guest.sh boot` itself.
@@ -155,15 +153,6 @@ impl Guest {
         self.add_file(name.as_ref(), contents.into(), 0o644)
     }
 
-    /// Puts an executable file (mode 0755) into the exchange directory, like [`Guest::with_file`].
-    ///
-    /// # Panics
-    /// As [`Guest::with_file`].
-    #[must_use]
-    pub fn with_executable(self, name: impl AsRef<Path>, contents: impl Into<Vec<u8>>) -> Self {
-        self.add_file(name.as_ref(), contents.into(), 0o755)
-    }
-
     fn add_file(mut self, name: &Path, contents: Vec<u8>, mode: u32) -> Self {
         let plain = name.components().all(|c| matches!(c, Component::Normal(_)));
         let reserved = name
@@ -207,15 +196,6 @@ impl Guest {
         S: Into<String>,
     {
         self.args = args.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Shares another host directory read-only at the same path in the guest. The path must be
-    /// absolute, an existing directory, and free of whitespace, `,`, `=`, `:` and `"` (it
-    /// travels on the kernel command line).
-    #[must_use]
-    pub fn with_share(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.shares.push(dir.into());
         self
     }
 

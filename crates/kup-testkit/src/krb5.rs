@@ -193,12 +193,6 @@ impl Realm {
         self.port
     }
 
-    /// The KDC's address (`127.0.0.1:<port>`).
-    #[must_use]
-    pub fn kdc_addr(&self) -> SocketAddr {
-        SocketAddr::V4(SocketAddrV4::new(LOOPBACK, self.port))
-    }
-
     /// The KDC's process id.
     #[must_use]
     pub fn kdc_pid(&self) -> Option<u32> {

@@ -6,6 +6,8 @@
 //! - [`krb5`]: a throw-away MIT Kerberos realm (`krb5kdc` on a loopback port, in a temp dir).
 //! - [`guest`]: a QEMU guest running Debian's own kernel with the cifs, nfsv4, nfsd and
 //!   `dns_resolver` modules, booted with the host's userland, running a test script.
+//! - [`compliance`]: the one runner of the tools' compliance suites: a case model (argv, key
+//!   request, expectation with recorded divergences), one observation of a real upcall, one check.
 //! - [`corpus`]: replays the fuzz corpora through their property checks in `cargo test`.
 //! - [`syslog`]: binds `/dev/log` for a test, drains it while helpers log, and parses the lines.
 //! - [`man`]: checks that a tool's man page documents exactly the options its flag table accepts.
@@ -17,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod compliance;
 pub mod corpus;
 pub mod guest;
 pub mod krb5;

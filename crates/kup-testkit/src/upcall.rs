@@ -212,25 +212,6 @@ impl Route {
         fs::write(self.dir.join("timeout"), timeout.as_millis().to_string())
     }
 
-    /// Keeps the helper's stderr in `<route dir>/stderr` instead of `/dev/null` (diagnosis only: it
-    /// changes what the helper sees).
-    pub fn capture_stderr(&self, enable: bool) -> io::Result<()> {
-        let flag = self.dir.join("capture-stderr");
-        if enable {
-            fs::write(flag, b"")
-        } else {
-            fs::remove_file(flag).or_else(|error| match error.kind() {
-                io::ErrorKind::NotFound => Ok(()),
-                _ => Err(error),
-            })
-        }
-    }
-
-    /// The helper's captured stderr (see [`Route::capture_stderr`]).
-    pub fn captured_stderr(&self) -> io::Result<Vec<u8>> {
-        fs::read(self.dir.join("stderr"))
-    }
-
     /// The route id (the session keyring is named `kuptest:<id>`).
     #[must_use]
     pub fn id(&self) -> &str {

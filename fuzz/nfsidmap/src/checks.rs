@@ -11,10 +11,11 @@ use kup_idmap::conf::Config;
 use kup_idmap::description::{Description, Refusal, reference_split};
 use kup_idmap::domain::first_txt_string;
 use kup_idmap::idmap::{Idmap, NAME_BUFFER};
-use kup_idmap::numbers::{atoi, strtol, version_compare};
+use kup_idmap::numbers::version_compare;
 use kup_idmap::system::{Accounts, HostNaming};
 use kup_sys::passwd::{Group, Passwd};
 use kup_sys::{Gid, Uid};
+use kup_text::{Radix, atoi, strtol};
 
 /// Descriptions: an accepted one is exactly `type:value` with no further `:` and agrees with the
 /// reference's `strtok` reading; a refusal is exactly where the reference has no value
@@ -63,7 +64,7 @@ pub fn txt_answer(data: &[u8]) {
 /// C number rules and the version order: no panic, `atoi` is `strtol` truncated, the order is
 /// antisymmetric and reflexive.
 pub fn numbers(data: &[u8]) {
-    let value = strtol(data);
+    let value = strtol(data, Radix::DECIMAL).value;
     #[allow(clippy::cast_possible_truncation)]
     let truncated = value as i32;
     assert_eq!(atoi(data), truncated);

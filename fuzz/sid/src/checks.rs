@@ -4,9 +4,9 @@
 // `pub` for the fuzz crate; the same file is a private module of the corpus replay test.
 #![allow(unreachable_pub)]
 
-use kup_runtime::cli::{Radix, strtoul};
 use kup_sid::request::{self, RequestKind, reference_pick};
 use kup_sid::{NumberError, Request, Sid, parse_c_uint};
+use kup_text::{Radix, strtoul};
 
 /// SID text: `parse` accepts exactly the canonical spelling (so `Display` gives the input back),
 /// and the binary form round-trips.
@@ -65,7 +65,8 @@ pub fn description(data: &[u8]) {
     }
 }
 
-/// `parse_c_uint` against the independent glibc `strtoul` model in `kup-runtime::cli`.
+/// `parse_c_uint` against the glibc `strtoul` model in `kup-text` (tested against glibc itself):
+/// the end check and the 32-bit range.
 pub fn number(data: &[u8]) {
     if data.contains(&0) {
         // C strings end at the first NUL; callers never pass one (argv, describe strings).

@@ -52,7 +52,7 @@ pub const DEADLINE: kup_runtime::deadline::Deadline =
 pub const USAGE: &str = "Usage: cifs.idmap [-h] [-v] [-t timeout] key_serial\n";
 
 /// `-EINVAL` as the reference returns it when the plugin answered with the wrong id type.
-const WRONG_TYPE: i32 = -22;
+const WRONG_TYPE: i32 = -kup_sys::errno::EINVAL;
 
 /// Our options, one row per option of the reference (`getopt_long`, `"ht:v"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,7 +130,7 @@ where
                 timeout = parse_c_uint(value).map_err(|error| UsageError {
                     stderr: Vec::new(),
                     log: Some(format!("bad timeout value {}: {error}", Printable(value))),
-                    exit_code: exit_byte(error.errno()),
+                    exit_code: exit_byte(number_errno(error)),
                 })?;
             }
         }
@@ -139,7 +139,7 @@ where
         return Err(UsageError {
             stderr: bytes,
             log: Some("unknown option: ?".to_owned()),
-            exit_code: exit_byte(NumberError::Invalid.errno()),
+            exit_code: exit_byte(number_errno(NumberError::Invalid)),
         });
     }
     let Some(operand) = parsed.operands.first() else {
@@ -197,6 +197,14 @@ impl IdMapper for IdmapPlugin {
     }
 }
 
+/// The errno the reference returns (and exits with) for a refused number.
+fn number_errno(error: NumberError) -> i32 {
+    match error {
+        NumberError::Invalid => kup_sys::errno::EINVAL,
+        NumberError::Overflow => kup_sys::errno::EOVERFLOW,
+    }
+}
+
 /// The reference's exit status for a C `int` return value: its low 8 bits (`-5` → 251).
 #[must_use]
 pub fn exit_byte(code: i32) -> u8 {
@@ -222,7 +230,7 @@ pub fn answer(describe: &[u8], mapper: &dyn IdMapper) -> Result<Vec<u8>, Failure
             format!("Invalid key: {} ({error})", Printable(describe)),
         ),
         RequestError::BadId { error: number, .. } => failure(
-            exit_byte(number.errno()),
+            exit_byte(number_errno(number)),
             Severity::Error,
             format!(
                 "Unable to convert {} to {}: {number}",

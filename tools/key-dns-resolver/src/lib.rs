@@ -52,17 +52,10 @@ pub const DEADLINE: kup_runtime::deadline::Deadline =
 #[must_use]
 pub fn reject_errno(status: Failure) -> i32 {
     match status {
-        Failure::HostNotFound | Failure::NoData => libc_errno::ENODATA,
-        Failure::TryAgain => libc_errno::EAGAIN,
-        Failure::NoRecovery => libc_errno::ECONNREFUSED,
+        Failure::HostNotFound | Failure::NoData => kup_sys::errno::ENODATA,
+        Failure::TryAgain => kup_sys::errno::EAGAIN,
+        Failure::NoRecovery => kup_sys::errno::ECONNREFUSED,
     }
-}
-
-/// Linux errno values (x86-64, aarch64, riscv: asm-generic numbering).
-mod libc_errno {
-    pub(crate) const EAGAIN: i32 = 11;
-    pub(crate) const ENODATA: i32 = 61;
-    pub(crate) const ECONNREFUSED: i32 = 111;
 }
 
 /// The whole program: `main` calls this with `std::env::args_os()`.

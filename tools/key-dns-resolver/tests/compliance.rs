@@ -17,37 +17,26 @@ mod crafted_dns;
 mod loopback_dns;
 
 use std::fmt::Write as _;
-use std::io;
 use std::net::{IpAddr, Ipv4Addr};
-use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::time::Duration;
 
-use kup_sys::keyctl;
 use kup_sys::netdb::{self, Family};
-use kup_sys::proc_keys::{self, Expiry};
-use kup_testkit::reference::{self, Tool, UnderTest};
-use kup_testkit::syslog::{SyslogCapture, SyslogLine};
-use kup_testkit::upcall::{Route, UpcallStatus};
+use kup_testkit::compliance::{self, Case, Expect, Lifetime, Payload, Request, Runner};
+use kup_testkit::reference::Tool;
+use kup_testkit::syslog::SyslogLine;
+use kup_testkit::upcall::Route;
 
-/// `println!` through a locked stdout (the workspace denies `print_stdout`).
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
+use crafted_dns::{CraftedDns, Mode};
+use loopback_dns::LoopbackDns;
 
 const SERVER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 83, 0, 53));
 /// The crafted-answer server (hostile messages).
 const CRAFTED: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 83, 0, 54));
 const ZONE: &str = "kup.test";
-const EINTR: i32 = 4;
-const EAGAIN: i32 = 11;
-const ENODATA: i32 = 61;
-const ECONNREFUSED: i32 = 111;
-const ENOKEY: i32 = 126;
+use kup_sys::errno::{EAGAIN, ECONNREFUSED, EINTR, ENODATA, ENOKEY};
 
 /// The label of exactly `length` bytes used for long names.
 fn label(fill: char, length: usize) -> String {
@@ -113,58 +102,119 @@ fn zone_text() -> String {
     zone
 }
 
-/// What a case must observe.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Expect {
-    /// Positive key with this payload, this expiry (`None`: never expires), exit 0.
-    Positive { payload: String, expiry: Option<u64> },
-    /// Positive key holding a binary v1 server list: (server name, port, address count) per server.
-    ServerList {
-        servers: Vec<(String, u16, usize)>,
-        expiry: u64,
-    },
-    /// Requester gets `errno`; the key is negative for about `timeout` s; the helper exits `exit`.
-    Negative { errno: i32, timeout: u64, exit: i32 },
-}
-
+/// A positive key with this payload expiring in about `expiry` s; exit 0.
 fn positive(payload: impl Into<String>, expiry: u64) -> Expect {
-    Expect::Positive {
-        payload: payload.into(),
-        expiry: Some(expiry),
-    }
+    Expect::payload(payload.into().into_bytes(), Lifetime::about(expiry))
 }
 
+/// The requester gets `errno`; the key is negative for about `timeout` s; the helper exits `exit`.
 fn negative(errno: i32, timeout: u64, exit: i32) -> Expect {
-    Expect::Negative { errno, timeout, exit }
+    Expect::negative(errno, Lifetime::about(timeout), exit)
 }
 
-/// A rejected lookup: the reference passes the raw `h_errno` `NO_DATA` (= `EINTR`) as errno,
-/// ours the intended errno (decisions.md 5). Timeout 60 s, exit 0 for both.
-fn rejected(ours_errno: i32, under: UnderTest) -> Expect {
-    match under {
-        UnderTest::Theirs => negative(EINTR, 60, 0),
-        UnderTest::Ours => negative(ours_errno, 60, 0),
+/// A rejected lookup as the reference ends it: the raw `h_errno` `NO_DATA` (= `EINTR`) as
+/// errno, 60 s, exit 0. Ours passes the intended errno (decisions.md 5): see [`rejected_ours`].
+fn rejected() -> Expect {
+    negative(EINTR, 60, 0)
+}
+
+/// A rejected lookup as ours ends it: the intended errno, 60 s, exit 0 (decisions.md 5).
+fn rejected_ours(errno: i32) -> Expect {
+    negative(errno, 60, 0)
+}
+
+/// A positive key holding a binary v1 server list: (server name, port, address count) per
+/// server.
+fn server_list(servers: Vec<(String, u16, usize)>, expiry: u64) -> Expect {
+    Expect::Positive {
+        payload: Payload::Satisfies {
+            what: format!("the v1 server list {servers:?}"),
+            check: Rc::new(move |bytes| {
+                let decoded = key_dns_resolver::server_list::decode(bytes)
+                    .ok_or_else(|| format!("not a v1 server list: {bytes:02x?}"))?;
+                let summary: Vec<(String, u16, usize)> = decoded
+                    .iter()
+                    .map(|server| {
+                        (
+                            String::from_utf8_lossy(&server.name).into_owned(),
+                            server.port,
+                            server.addresses.len(),
+                        )
+                    })
+                    .collect();
+                if summary == servers {
+                    Ok(())
+                } else {
+                    Err(format!("got servers {summary:?}"))
+                }
+            }),
+        },
+        lifetime: Lifetime::about(expiry),
     }
 }
 
-/// What a run observed.
-#[derive(Debug)]
-struct Observed {
-    outcome: Result<Vec<u8>, i32>,
-    expiry: Option<Expiry>,
-    negative: bool,
-    exit: Option<UpcallStatus>,
+/// Where a case's answers come from: knotd's zone, or the crafted server (hostile messages) in
+/// this mode.
+#[derive(Clone, Copy)]
+enum Answers {
+    Zone,
+    Crafted(Mode),
 }
 
-struct Case {
-    /// Answers come from the crafted server (hostile messages) instead of knotd.
-    crafted: Option<crafted_dns::Mode>,
-    sentence: &'static str,
-    description: String,
-    callout: &'static str,
-    /// Extra arguments before `%k`.
-    arguments: Vec<String>,
-    expect: Expect,
+/// Builds the cases: `helper [arguments] %k` on a `dns_resolver` key, `resolv.conf` pointed at
+/// the case's server first, the upcall bounded.
+struct Cases {
+    helper: PathBuf,
+    server: Rc<LoopbackDns>,
+    crafted: Rc<CraftedDns>,
+}
+
+impl Cases {
+    fn case(
+        &self,
+        answers: Answers,
+        sentence: &str,
+        description: &str,
+        callout: &str,
+        expect: Expect,
+    ) -> Case {
+        self.with_arguments(answers, sentence, description, callout, &[], expect)
+    }
+
+    fn with_arguments(
+        &self,
+        answers: Answers,
+        sentence: &str,
+        description: &str,
+        callout: &str,
+        arguments: &[String],
+        expect: Expect,
+    ) -> Case {
+        let mut argv = vec![self.helper.display().to_string()];
+        argv.extend(arguments.iter().cloned());
+        argv.push("%k".into());
+        let (server, crafted) = (Rc::clone(&self.server), Rc::clone(&self.crafted));
+        Case::new(
+            sentence,
+            &argv,
+            Request::new("dns_resolver", description).callout(callout),
+            expect,
+        )
+        .helper_timeout(Duration::from_mins(1))
+        // Every case must end within the resolver's own bounds (timeout:1 attempts:1 for the
+        // crafted server: two queries and the target lookups).
+        .bounded(Duration::from_secs(15))
+        .setup(move || {
+            match answers {
+                Answers::Crafted(mode) => {
+                    crafted.set_mode(mode);
+                    server.point_resolv_conf(&format!("nameserver {CRAFTED}\noptions timeout:1 attempts:1\n"))
+                }
+                Answers::Zone => server.point_resolv_conf(&format!("nameserver {SERVER}\n")),
+            }
+            .map_err(|error| format!("rewriting resolv.conf: {error}"))
+        })
+    }
 }
 
 /// The addresses of `host` as `getaddrinfo` orders them (deduplicated): the oracle for list
@@ -181,14 +231,9 @@ fn system_order(host: &str, family: Family) -> Vec<String> {
 }
 
 #[allow(clippy::too_many_lines)] // one table of cases reads best in one place
-fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
-    let case = |sentence, description: &str, callout, expect| Case {
-        crafted: None,
-        sentence,
-        description: description.to_owned(),
-        callout,
-        arguments: Vec::new(),
-        expect,
+fn cases(build: &Cases, config_dir: &Path) -> Vec<Case> {
+    let case = |sentence, description: &str, callout, expect| {
+        build.case(Answers::Zone, sentence, description, callout, expect)
     };
     let multi_all = system_order("multi.kup.test", Family::Any).join(",");
     let cell1_any: Vec<String> = system_order("vl1.cell1.kup.test", Family::Any)
@@ -282,18 +327,9 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
             "",
             positive("192.0.2.250", 5),
         ),
-        case(
-            "an empty name after a prefix is rejected",
-            "a:",
-            "",
-            rejected(ENODATA, under),
-        ),
-        case(
-            "an empty afs cell is rejected",
-            "afsdb:",
-            "srv=1",
-            rejected(EAGAIN, under),
-        ),
+        case("an empty name after a prefix is rejected", "a:", "", rejected())
+            .diverging(rejected_ours(ENODATA)),
+        case("an empty afs cell is rejected", "afsdb:", "srv=1", rejected()).diverging(rejected_ours(EAGAIN)),
         case(
             "a description with semicolons is cut after the last one",
             "ignored;host1.kup.test",
@@ -304,32 +340,37 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
             "a name longer than dns allows is rejected",
             &format!("{}.{}", label('x', 63), long_name()),
             "",
-            rejected(ENODATA, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(ENODATA)),
         case(
             "an afs cell longer than dns allows is rejected",
             &format!("afsdb:{}.{}", label('x', 63), long_name()),
             "",
-            rejected(ECONNREFUSED, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(ECONNREFUSED)),
         case(
             "legacy mode on an ipv6 only name is rejected",
             "v6only.kup.test",
             "",
-            rejected(ENODATA, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(ENODATA)),
         case(
             "a name without addresses is rejected",
             "nodata.kup.test",
             "",
-            rejected(ENODATA, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(ENODATA)),
         case(
             "a name that does not exist is rejected",
             "nosuch.kup.test",
             "list",
-            rejected(ENODATA, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(ENODATA)),
         case(
             "an unsupported query type is negated for a second",
             "srv:host1.kup.test",
@@ -370,10 +411,7 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
             "afs srv ttl zero gives a key that never expires",
             "afsdb:cell3.kup.test",
             "",
-            Expect::Positive {
-                payload: "192.0.2.41+7003".into(),
-                expiry: None,
-            },
+            Expect::payload("192.0.2.41+7003", Lifetime::Permanent),
         ),
         case(
             "afs ttl includes a target that does not resolve",
@@ -385,140 +423,130 @@ fn cases(under: UnderTest, config_dir: &Path) -> Vec<Case> {
             "afs srv name that is a cname without srv does not fall back to afsdb",
             "afsdb:cell5.kup.test",
             "",
-            rejected(ENODATA, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(ENODATA)),
         case(
             "afs cell without srv or afsdb records is rejected",
             "afsdb:nosuch.kup.test",
             "srv=1",
-            rejected(ENODATA, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(ENODATA)),
         case(
             "afs cell outside any zone is rejected as a temporary failure",
             "afsdb:kup-refused.invalid",
             "",
-            rejected(EAGAIN, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(EAGAIN)),
         // decisions.md 7: the reference's 512-byte buffer fails on this 12-server answer.
         case(
             "afs answer larger than 512 bytes is read whole",
             "afsdb:cell6.kup.test",
             "srv=1",
-            match under {
-                UnderTest::Theirs => negative(ENOKEY, 1, 1),
-                UnderTest::Ours => positive(
-                    (1..=12)
-                        .map(|index| format!("192.0.2.{}+7003", 100 + index))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    60,
-                ),
-            },
-        ),
+            negative(ENOKEY, 1, 1),
+        )
+        .diverging(positive(
+            (1..=12)
+                .map(|index| format!("192.0.2.{}+7003", 100 + index))
+                .collect::<Vec<_>>()
+                .join(","),
+            60,
+        )),
         // decisions.md 8: ours keeps 15 servers and logs the rest; the reference's answer does
         // not fit its buffer here (it would overflow its 15-slot table if it did).
         case(
             "afs answer with twenty servers keeps fifteen",
             "afsdb:cell7.kup.test",
             "srv=1",
-            match under {
-                UnderTest::Theirs => negative(ENOKEY, 1, 1),
-                UnderTest::Ours => positive(
-                    (1..=15)
-                        .map(|index| format!("192.0.3.{index}+7003"))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    60,
-                ),
-            },
-        ),
+            negative(ENOKEY, 1, 1),
+        )
+        .diverging(positive(
+            (1..=15)
+                .map(|index| format!("192.0.3.{index}+7003"))
+                .collect::<Vec<_>>()
+                .join(","),
+            60,
+        )),
     ];
-    cases.extend(crafted_cases(under));
-    cases.push(Case {
-        crafted: None,
-        sentence: "configured default ttl sets the expiry of address keys",
-        description: "host1.kup.test".into(),
-        callout: "",
-        arguments: vec!["-c".into(), ttl_60.display().to_string()],
-        expect: positive("192.0.2.1", 60),
-    });
-    cases.push(Case {
-        crafted: None,
-        sentence: "configured default ttl does not change afs expiry",
-        description: "afsdb:cell2.kup.test".into(),
-        callout: "",
-        arguments: vec!["-c".into(), ttl_60.display().to_string()],
-        expect: positive("192.0.2.31,192.0.2.32", 40),
-    });
+    cases.extend(crafted_cases(build));
+    let configured = |sentence, description, callout, arguments: &[String], expect| {
+        build.with_arguments(Answers::Zone, sentence, description, callout, arguments, expect)
+    };
+    let with_config = |path: &Path| vec!["-c".to_owned(), path.display().to_string()];
+    cases.push(configured(
+        "configured default ttl sets the expiry of address keys",
+        "host1.kup.test",
+        "",
+        &with_config(&ttl_60),
+        positive("192.0.2.1", 60),
+    ));
+    cases.push(configured(
+        "configured default ttl does not change afs expiry",
+        "afsdb:cell2.kup.test",
+        "",
+        &with_config(&ttl_60),
+        positive("192.0.2.31,192.0.2.32", 40),
+    ));
     // Ours only: the optional binary answer kafs prefers. The reference warns about the unknown
     // option and answers in text.
-    cases.push(Case {
-        crafted: None,
-        sentence: "the optional v1 server list answers afs srv=1 requests in binary",
-        description: "afsdb:cell1.kup.test".into(),
-        callout: "srv=1",
-        arguments: vec!["-c".into(), v1.display().to_string()],
-        expect: match under {
-            UnderTest::Theirs => positive(cell1_any.join(","), 100),
-            UnderTest::Ours => Expect::ServerList {
-                servers: vec![
-                    (
-                        "vl1.cell1.kup.test".into(),
-                        7003,
-                        system_order("vl1.cell1.kup.test", Family::Any).len(),
-                    ),
-                    ("vl2.cell1.kup.test".into(), 7004, 1),
-                ],
-                expiry: 100,
-            },
-        },
-    });
-    cases.push(Case {
-        crafted: None,
-        sentence: "the v1 option leaves requests without srv in text",
-        description: "afsdb:cell1.kup.test".into(),
-        callout: "ipv4",
-        arguments: vec!["-c".into(), v1.display().to_string()],
-        expect: positive("192.0.2.21+7003,192.0.2.22+7004", 100),
-    });
-    cases.push(Case {
-        crafted: None,
-        sentence: "a config error leaves a key negative for sixty seconds",
-        description: "host1.kup.test".into(),
-        callout: "",
-        arguments: vec!["-c".into(), broken.display().to_string()],
-        expect: negative(ENOKEY, 60, 1),
-    });
-    cases.push(Case {
-        crafted: None,
-        sentence: "a missing named config file leaves a key negative for sixty seconds",
-        description: "host1.kup.test".into(),
-        callout: "",
-        arguments: vec!["-c".into(), config_dir.join("absent.conf").display().to_string()],
-        expect: negative(ENOKEY, 60, 1),
-    });
-    cases.push(Case {
-        crafted: None,
-        sentence: "long config option without argument fails like the reference",
-        description: "host1.kup.test".into(),
-        callout: "",
-        arguments: vec!["--config".into()],
-        expect: negative(ENOKEY, 60, 1),
-    });
+    cases.push(
+        configured(
+            "the optional v1 server list answers afs srv=1 requests in binary",
+            "afsdb:cell1.kup.test",
+            "srv=1",
+            &with_config(&v1),
+            positive(cell1_any.join(","), 100),
+        )
+        .diverging(server_list(
+            vec![
+                (
+                    "vl1.cell1.kup.test".into(),
+                    7003,
+                    system_order("vl1.cell1.kup.test", Family::Any).len(),
+                ),
+                ("vl2.cell1.kup.test".into(), 7004, 1),
+            ],
+            100,
+        )),
+    );
+    cases.push(configured(
+        "the v1 option leaves requests without srv in text",
+        "afsdb:cell1.kup.test",
+        "ipv4",
+        &with_config(&v1),
+        positive("192.0.2.21+7003,192.0.2.22+7004", 100),
+    ));
+    cases.push(configured(
+        "a config error leaves a key negative for sixty seconds",
+        "host1.kup.test",
+        "",
+        &with_config(&broken),
+        negative(ENOKEY, 60, 1),
+    ));
+    cases.push(configured(
+        "a missing named config file leaves a key negative for sixty seconds",
+        "host1.kup.test",
+        "",
+        &with_config(&config_dir.join("absent.conf")),
+        negative(ENOKEY, 60, 1),
+    ));
+    cases.push(configured(
+        "long config option without argument fails like the reference",
+        "host1.kup.test",
+        "",
+        &["--config".to_owned()],
+        negative(ENOKEY, 60, 1),
+    ));
     cases
 }
 
 /// Hostile or broken answers from `support/crafted_dns.rs` (A queries get 192.0.2.77 there):
 /// where the reference behaves sanely, ours must end the key the same way.
-fn crafted_cases(under: UnderTest) -> Vec<Case> {
-    use crafted_dns::Mode;
-    let case = |mode, sentence, expect| Case {
-        crafted: Some(mode),
-        sentence,
-        description: "afsdb:crafted.test".to_owned(),
-        callout: "",
-        arguments: Vec::new(),
-        expect,
+fn crafted_cases(build: &Cases) -> Vec<Case> {
+    let case = |mode, sentence, expect| {
+        build.case(Answers::Crafted(mode), sentence, "afsdb:crafted.test", "", expect)
     };
     vec![
         case(
@@ -534,8 +562,9 @@ fn crafted_cases(under: UnderTest) -> Vec<Case> {
         case(
             Mode::LoopingTarget,
             "an srv target that is a compression loop is skipped and the key rejected",
-            rejected(ENODATA, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(ENODATA)),
         case(
             Mode::LoopingOwnerThenGood,
             "a record whose owner name loops is skipped and the next one used",
@@ -544,47 +573,16 @@ fn crafted_cases(under: UnderTest) -> Vec<Case> {
         case(
             Mode::TruncatedWithoutTcp,
             "a truncated answer with no tcp service is a temporary failure",
-            rejected(EAGAIN, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(EAGAIN)),
         case(
             Mode::WrongId,
             "answers with the wrong id are ignored until the resolver times out",
-            rejected(EAGAIN, under),
-        ),
+            rejected(),
+        )
+        .diverging(rejected_ours(EAGAIN)),
     ]
-}
-
-fn observe(helper: &Path, case: &Case) -> io::Result<Observed> {
-    let mut argv: Vec<String> = vec![helper.display().to_string()];
-    argv.extend(case.arguments.iter().cloned());
-    argv.push("%k".into());
-    let route = Route::with_timeout(&argv, Duration::from_mins(1))?;
-    let requested = route.request(
-        "dns_resolver",
-        case.description.as_bytes(),
-        case.callout.as_bytes(),
-    );
-    let (outcome, key) = match requested {
-        Ok(key) => (Ok(keyctl::read(key)?), Some(key)),
-        Err(error) => (Err(error.raw_os_error().unwrap_or(-1)), None),
-    };
-    // The key (positive or negative) is linked into the route's session keyring.
-    let members = keyctl::keyring_members(route.session())?;
-    let mut found = None;
-    for serial in members.into_iter().chain(key) {
-        if let Some(entry) = proc_keys::find(serial)?
-            && entry.key_type.starts_with("dns_reso")
-        {
-            found = Some(entry);
-        }
-    }
-    let exit = route.upcalls()?.first().map(|upcall| upcall.status.clone());
-    Ok(Observed {
-        outcome,
-        expiry: found.as_ref().map(|entry| entry.expiry),
-        negative: found.as_ref().is_some_and(|entry| entry.flags.negative),
-        exit,
-    })
 }
 
 /// The kernel matches `dns_resolver` descriptions case-insensitively and ignores one trailing
@@ -614,8 +612,7 @@ fn cached_answer_is_shared(helper: &Path) -> Result<(), String> {
 /// touch an existing `/dev/log`; waits a little if another test holds it.
 fn syslog_lines_match(helper: &Path) -> Result<(), String> {
     // Other tests (nfsidmap, cifs.idmap) bind it for a few seconds too: wait up to 60 s.
-    let capture = SyslogCapture::start(Duration::from_mins(1)).map_err(|error| error.to_string())?;
-    let upcalls = (|| -> Result<(), String> {
+    let ((), lines) = compliance::logged(Duration::from_mins(1), || {
         let plain = [helper.display().to_string(), "%k".into()];
         let verbose = [helper.display().to_string(), "-v".into(), "%k".into()];
         for (argv, description) in [
@@ -628,9 +625,7 @@ fn syslog_lines_match(helper: &Path) -> Result<(), String> {
             let _ = route.request("dns_resolver", description.as_bytes(), b"");
         }
         Ok(())
-    })();
-    let lines = capture.finish();
-    upcalls?;
+    })?;
     // /dev/log is machine-wide: keep only our tag's lines (the ident, without a pid).
     let lines: Vec<SyslogLine> = lines
         .into_iter()
@@ -653,230 +648,54 @@ fn syslog_lines_match(helper: &Path) -> Result<(), String> {
     wanted.then_some(()).ok_or(format!("log lines {lines:?}"))
 }
 
-/// `/proc/keys` shows `Ns` under a minute, `Nm` under an hour, `Nh` under a day.
-fn shown(seconds: u64) -> u64 {
-    match seconds {
-        0..60 => seconds,
-        60..3600 => seconds / 60 * 60,
-        3600..86_400 => seconds / 3600 * 3600,
-        _ => seconds / 86_400 * 86_400,
-    }
-}
-
-fn expiry_matches(expiry: Option<Expiry>, expected_secs: u64) -> bool {
-    match expiry {
-        Some(Expiry::In(left)) => {
-            let left = left.as_secs();
-            left <= shown(expected_secs) && left >= shown(expected_secs.saturating_sub(4))
-        }
-        // A 1 s negative key may already be expired (and reaped) when /proc/keys is read.
-        Some(Expiry::Expired) | None => expected_secs <= 1,
-        Some(Expiry::Permanent) => false,
-    }
-}
-
-fn check(case: &Case, observed: &Observed) -> Result<(), String> {
-    match &case.expect {
-        Expect::Positive { payload, expiry } => {
-            if observed.outcome.as_deref() != Ok(payload.as_bytes()) {
-                return Err(format!(
-                    "expected payload {payload:?}, got {:?}",
-                    observed
-                        .outcome
-                        .as_ref()
-                        .map(|bytes| String::from_utf8_lossy(bytes))
-                ));
-            }
-            let expiry_ok = match expiry {
-                None => observed.expiry == Some(Expiry::Permanent),
-                Some(seconds) => expiry_matches(observed.expiry, *seconds),
-            };
-            if !expiry_ok {
-                return Err(format!(
-                    "expected expiry {expiry:?} s, /proc/keys shows {:?}",
-                    observed.expiry
-                ));
-            }
-            if observed.exit != Some(UpcallStatus::Exited(0)) {
-                return Err(format!("expected exit 0, got {:?}", observed.exit));
-            }
-        }
-        Expect::ServerList { servers, expiry } => {
-            let Ok(bytes) = &observed.outcome else {
-                return Err(format!("expected a server list, got {:?}", observed.outcome));
-            };
-            let decoded = key_dns_resolver::server_list::decode(bytes)
-                .ok_or_else(|| format!("not a v1 server list: {bytes:02x?}"))?;
-            let summary: Vec<(String, u16, usize)> = decoded
-                .iter()
-                .map(|server| {
-                    (
-                        String::from_utf8_lossy(&server.name).into_owned(),
-                        server.port,
-                        server.addresses.len(),
-                    )
-                })
-                .collect();
-            if &summary != servers {
-                return Err(format!("expected servers {servers:?}, got {summary:?}"));
-            }
-            if !expiry_matches(observed.expiry, *expiry) {
-                return Err(format!(
-                    "expected expiry {expiry} s, /proc/keys shows {:?}",
-                    observed.expiry
-                ));
-            }
-            if observed.exit != Some(UpcallStatus::Exited(0)) {
-                return Err(format!("expected exit 0, got {:?}", observed.exit));
-            }
-        }
-        Expect::Negative { errno, timeout, exit } => {
-            if observed.outcome != Err(*errno) {
-                return Err(format!("expected errno {errno}, got {:?}", observed.outcome));
-            }
-            if *timeout > 1 && !observed.negative {
-                return Err("expected a negative key".into());
-            }
-            if !expiry_matches(observed.expiry, *timeout) {
-                return Err(format!(
-                    "expected negative for {timeout} s, /proc/keys shows {:?}",
-                    observed.expiry
-                ));
-            }
-            if observed.exit != Some(UpcallStatus::Exited(*exit)) {
-                return Err(format!("expected exit {exit}, got {:?}", observed.exit));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Points `resolv.conf` at the case's server, runs it and checks it, within the time bound.
-fn run_case(
-    helper: &Path,
-    server: &loopback_dns::LoopbackDns,
-    crafted: &crafted_dns::CraftedDns,
-    case: &Case,
-) -> Result<(), String> {
-    match case.crafted {
-        Some(mode) => {
-            crafted.set_mode(mode);
-            server.point_resolv_conf(&format!("nameserver {CRAFTED}\noptions timeout:1 attempts:1\n"))
-        }
-        None => server.point_resolv_conf(&format!("nameserver {SERVER}\n")),
-    }
-    .map_err(|error| format!("rewriting resolv.conf: {error}"))?;
-    let started = std::time::Instant::now();
-    panic::catch_unwind(AssertUnwindSafe(|| {
-        observe(helper, case)
-            .map_err(|error| format!("harness error: {error}"))
-            .and_then(|observed| check(case, &observed))
-    }))
-    .unwrap_or_else(|_| Err("panicked".into()))?;
-    // Every case must end within the resolver's own bounds (timeout:1 attempts:1 for the crafted
-    // server: two queries and the target lookups).
-    let elapsed = started.elapsed();
-    if elapsed > Duration::from_secs(15) {
-        return Err(format!("took {elapsed:?}"));
-    }
-    Ok(())
-}
-
 fn main() -> ExitCode {
-    let under = match reference::under_test() {
-        Ok(under) => under,
+    let mut runner = match Runner::start("key.dns_resolver", Tool::KeyDnsResolver) {
+        Ok(runner) => runner,
         Err(error) => {
-            say!("error: {error}");
+            compliance::say(&format!("error: {error}"));
             return ExitCode::FAILURE;
         }
     };
-    let helper = match reference::tool_path(Tool::KeyDnsResolver) {
-        Ok(path) => path,
+    let server = match LoopbackDns::start(SERVER, ZONE, &zone_text()) {
+        Ok(server) => Rc::new(server),
         Err(error) => {
-            say!("error: {error}");
-            return ExitCode::FAILURE;
+            runner.fail("starting the loopback DNS server", error);
+            return runner.finish();
         }
     };
-    let server = match loopback_dns::LoopbackDns::start(SERVER, ZONE, &zone_text()) {
-        Ok(server) => server,
-        Err(error) => {
-            say!("error: starting the loopback DNS server: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let crafted = match crafted_dns::CraftedDns::start(CRAFTED) {
-        Ok(crafted) => crafted,
-        Err(error) => {
-            say!("error: starting the crafted DNS server: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    say!("running {under:?} key.dns_resolver: {}", helper.display());
-    let cases = cases(under, server.dir());
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
-    let (mut passed, mut failed) = (0, 0);
-    for case in &cases {
-        if !filter.is_empty() && !filter.iter().any(|word| case.sentence.contains(word.as_str())) {
-            continue;
-        }
-        let result = run_case(&helper, &server, &crafted, case);
-        match result {
-            Ok(()) => {
-                passed += 1;
-                say!("test {} ... ok", case.sentence);
-            }
-            Err(message) => {
-                failed += 1;
-                say!(
-                    "test {} ... FAILED\n    {} / {:?}: {message}",
-                    case.sentence,
-                    case.description,
-                    case.callout
-                );
+    match CraftedDns::start(CRAFTED) {
+        Ok(crafted) => {
+            let build = Cases {
+                helper: runner.tool().to_path_buf(),
+                server: Rc::clone(&server),
+                crafted: Rc::new(crafted),
+            };
+            for case in cases(&build, server.dir()) {
+                runner.run(&case);
             }
         }
+        Err(error) => runner.fail("starting the crafted DNS server", error),
     }
-    if filter.is_empty() {
-        if let Err(error) = server.point_resolv_conf(&format!("nameserver {SERVER}\n")) {
-            say!("error: rewriting resolv.conf: {error}");
-            failed += 1;
-        }
-        for (sentence, result) in [
-            (
+    match server.point_resolv_conf(&format!("nameserver {SERVER}\n")) {
+        Ok(()) => {
+            let helper = runner.tool().to_path_buf();
+            runner.case(
                 "a differently cased name with a dot is answered from the cached key",
-                cached_answer_is_shared(&helper),
-            ),
-            (
+                |_| cached_answer_is_shared(&helper),
+            );
+            runner.case(
                 "syslog lines use the ident key.dns_resolver, facility daemon and the reference's texts",
-                syslog_lines_match(&helper),
-            ),
-        ] {
-            match result {
-                Ok(()) => {
-                    passed += 1;
-                    say!("test {sentence} ... ok");
-                }
-                Err(message) => {
-                    failed += 1;
-                    say!("test {sentence} ... FAILED\n    {message}");
-                }
-            }
+                |_| syslog_lines_match(&helper),
+            );
         }
+        Err(error) => runner.fail("rewriting resolv.conf", error),
     }
-    if let Err(error) = server.stop() {
-        say!("error: restoring resolv.conf: {error}");
-        failed += 1;
+    // The cases (and their setups, which hold the server) are gone: stop it, restoring
+    // resolv.conf.
+    match Rc::try_unwrap(server).map(LoopbackDns::stop) {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => runner.fail("restoring resolv.conf", error),
+        Err(_) => runner.fail("restoring resolv.conf", "the server is still shared"),
     }
-    say!(
-        "\ntest result: {}. {passed} passed; {failed} failed ({under:?})",
-        if failed == 0 { "ok" } else { "FAILED" }
-    );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    runner.finish()
 }

@@ -234,7 +234,7 @@ pub fn plan(argv: &[OsString]) -> Invocation {
     } else if let [key, description] = parsed.operands.as_slice() {
         // strtol then the implicit conversion to key_serial_t: truncation is the reference's.
         #[allow(clippy::cast_possible_truncation)]
-        let key = KeySerial::new(kup_idmap::numbers::strtol(key.as_bytes()) as i32);
+        let key = KeySerial::new(cli::strtol(key.as_bytes(), cli::Radix::DECIMAL).value as i32);
         Mode::Upcall {
             key,
             description: description.as_bytes().to_vec(),
@@ -517,7 +517,7 @@ fn instantiate_id(guard: &mut KeyGuard, payload: &[u8], output: &Output) -> Resu
         Err(error)
             if matches!(
                 error.raw_os_error(),
-                Some(libc_errno::EDQUOT | libc_errno::ENFILE | libc_errno::ENOMEM)
+                Some(kup_sys::errno::EDQUOT | kup_sys::errno::ENFILE | kup_sys::errno::ENOMEM)
             ) =>
         {
             // As the reference's keyring_clear: a missing keyring is not an error, the retry
@@ -547,15 +547,6 @@ fn instantiate_id(guard: &mut KeyGuard, payload: &[u8], output: &Output) -> Resu
         }
         Err(_) => Err(()),
     }
-}
-
-/// errno values used here (kept local to avoid a libc dependency for three constants).
-mod libc_errno {
-    pub(crate) const ENOMEM: i32 = 12;
-    pub(crate) const ENFILE: i32 = 23;
-    pub(crate) const EOPNOTSUPP: i32 = 95;
-    pub(crate) const EDQUOT: i32 = 122;
-    pub(crate) const EKEYEXPIRED: i32 = 127;
 }
 
 /// keyutils' `find_key_by_type_and_desc("keyring", ".id_resolver", 0)`: a non-upcalling
@@ -617,7 +608,7 @@ fn list_keyring(output: &Output) -> ExitCode {
                 let _ = stdout.write_all(after_last_semicolon(&described));
                 let _ = stdout.write_all(b"\n");
             }
-            Err(error) if error.raw_os_error() == Some(libc_errno::EKEYEXPIRED) => {
+            Err(error) if error.raw_os_error() == Some(kup_sys::errno::EKEYEXPIRED) => {
                 let _ = writeln!(stdout, "Expired key not displayed");
             }
             Err(error) => {
@@ -673,7 +664,7 @@ fn invalidate(name: &[u8], kinds: KeyKinds, verbose: bool, output: &Output) -> E
         let serial = u32::from_str_radix(&String::from_utf8_lossy(serial_text), 16).unwrap_or(0);
         let serial = KeySerial::new(serial.cast_signed());
         if let Err(error) = keyctl::invalidate(serial) {
-            if error.raw_os_error() != Some(libc_errno::EOPNOTSUPP) {
+            if error.raw_os_error() != Some(kup_sys::errno::EOPNOTSUPP) {
                 return output.fail(&format!(
                     "keyctl_invalidate(0x{:x}) failed: {}",
                     serial.get(),

@@ -74,7 +74,7 @@ impl Differ {
             Ok(key) => {
                 keyctl::read(key).map_or_else(|error| Outcome::Failed(error.to_string()), Outcome::Payload)
             }
-            Err(error) if error.raw_os_error() == Some(126) => Outcome::Negative,
+            Err(error) if error.raw_os_error() == Some(kup_sys::errno::ENOKEY) => Outcome::Negative,
             Err(error) => Outcome::Failed(error.to_string()),
         };
         let status = self

@@ -1,7 +1,6 @@
 //! Unit tests of the parser with tool-shaped tables (one row per option, short and long form
-//! together), the result helpers, the texts generated from tables, and the number parsers
-//! against values observed from glibc 2.36 (Debian 12) with a gcc-compiled program; the same
-//! values are re-checked live by `tests/cli_glibc.rs`.
+//! together), the result helpers and the texts generated from tables. The number parsers'
+//! tests live with them in `kup-text`.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -419,95 +418,6 @@ fn undocumented_reports_spellings_missing_from_a_text_without_matching_inside_lo
         undocumented(CIFS_UPCALL, "-tv --trustdns"),
         spellings(CIFS_UPCALL)
     );
-}
-
-// Values below observed from glibc 2.36 (Debian 12, x86-64) with a gcc-compiled program
-// calling atoi/strtol/strtoul on each string; re-checked live in tests/cli_glibc.rs.
-
-#[test]
-fn atoi_skips_white_space_stops_at_garbage_and_truncates_the_saturated_long() {
-    assert_eq!(atoi(b" -12abc"), -12);
-    assert_eq!(atoi(b"abc"), 0);
-    assert_eq!(atoi(b""), 0);
-    assert_eq!(atoi(b"  +"), 0);
-    assert_eq!(atoi(b"-0x10"), 0);
-    assert_eq!(atoi(b"010"), 10);
-    assert_eq!(atoi(b"4294967296"), 0);
-    assert_eq!(atoi(b"2147483648"), i32::MIN);
-    assert_eq!(atoi(b"99999999999999999999"), -1);
-    assert_eq!(atoi(b"-1"), -1);
-    assert_eq!(atol(b"99999999999999999999"), i64::MAX);
-}
-
-#[test]
-fn strtol_with_base_zero_detects_hex_and_octal_prefixes() {
-    let r = strtol(b"0x1f", Radix::AUTO);
-    assert_eq!((r.value, r.end, r.overflow), (31, 4, false));
-    let r = strtol(b"010", Radix::AUTO);
-    assert_eq!((r.value, r.end), (8, 3));
-    let r = strtol(b"08", Radix::AUTO);
-    assert_eq!((r.value, r.end), (0, 1));
-    assert_eq!(r.rest(b"08"), b"8");
-    let r = strtol(b"-0x10", Radix::AUTO);
-    assert_eq!((r.value, r.end), (-16, 5));
-}
-
-#[test]
-fn strtol_leaves_end_on_the_x_when_0x_has_no_hex_digit() {
-    for s in [&b"0x"[..], b"0xg", b"0x-1"] {
-        let r = strtol(s, Radix::AUTO);
-        assert_eq!((r.value, r.end), (0, 1), "{s:?}");
-        assert!(r.converted());
-        assert!(!r.consumed_all(s));
-    }
-}
-
-#[test]
-fn strtol_without_digits_converts_nothing_and_reports_end_zero() {
-    for s in [&b""[..], b"  ", b"  +", b"-", b"abc"] {
-        let r = strtol(s, Radix::DECIMAL);
-        assert_eq!((r.value, r.end, r.overflow), (0, 0, false), "{s:?}");
-        assert!(!r.converted());
-    }
-    assert!(strtol(b"", Radix::DECIMAL).consumed_all(b""));
-}
-
-#[test]
-fn strtol_saturates_and_flags_overflow_at_the_64_bit_limits() {
-    let r = strtol(b"9223372036854775808", Radix::DECIMAL);
-    assert_eq!((r.value, r.end, r.overflow), (i64::MAX, 19, true));
-    let r = strtol(b"-9223372036854775808", Radix::DECIMAL);
-    assert_eq!((r.value, r.overflow), (i64::MIN, false));
-    let r = strtol(b"-9223372036854775809x", Radix::DECIMAL);
-    assert_eq!((r.value, r.end, r.overflow), (i64::MIN, 20, true));
-}
-
-#[test]
-fn strtoul_negates_in_unsigned_arithmetic_and_saturates_only_above_u64_max() {
-    assert_eq!(strtoul(b"-1", Radix::DECIMAL).value, u64::MAX);
-    assert_eq!(
-        strtoul(b" -12abc", Radix::DECIMAL).value,
-        18_446_744_073_709_551_604
-    );
-    let r = strtoul(b"-18446744073709551615", Radix::DECIMAL);
-    assert_eq!((r.value, r.overflow), (1, false));
-    let r = strtoul(b"-18446744073709551616", Radix::DECIMAL);
-    assert_eq!((r.value, r.overflow), (u64::MAX, true));
-    let r = strtoul(b"0xffffffffffffffff", Radix::AUTO);
-    assert_eq!((r.value, r.end, r.overflow), (u64::MAX, 18, false));
-    let r = strtoul(b"4294967296", Radix::AUTO);
-    assert!(r.consumed_all(b"4294967296") && r.value > u64::from(u32::MAX));
-}
-
-#[test]
-fn radix_accepts_only_the_bases_c_accepts() {
-    assert_eq!(Radix::new(0), Some(Radix::AUTO));
-    assert_eq!(Radix::new(1), None);
-    assert_eq!(Radix::new(37), None);
-    assert_eq!(Radix::new(36).map(Radix::get), Some(36));
-    assert_eq!(strtol(b"Zz", Radix::new(36).unwrap()).value, 35 * 36 + 35);
-    assert_eq!(strtol(b"0x10", Radix::HEX).value, 16);
-    assert_eq!(strtol(b"0b101", Radix::new(2).unwrap()).value, 0);
 }
 
 #[test]

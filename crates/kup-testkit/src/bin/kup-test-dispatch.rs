@@ -142,22 +142,13 @@ fn run_route(dir: &Path, request: &Request<'_>) -> ExitCode {
     let base_name = Path::new(&program)
         .file_name()
         .map_or_else(|| program.clone(), OsStr::to_os_string);
-    let stderr = if dir.join("capture-stderr").exists() {
-        fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("stderr"))
-            .map_or_else(|_| Stdio::null(), Stdio::from)
-    } else {
-        Stdio::null()
-    };
     let started = Instant::now();
     let spawned = Command::new(&program)
         .arg0(&base_name)
         .args(&argv)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(stderr)
+        .stderr(Stdio::null())
         .process_group(0)
         .spawn();
     let mut recorded_argv = vec![base_name];
