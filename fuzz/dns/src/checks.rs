@@ -4,7 +4,6 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use key_dns_resolver::config;
-use key_dns_resolver::log::Log;
 use key_dns_resolver::payload::Payload;
 use key_dns_resolver::request;
 use key_dns_resolver::resolve::{self, MAX_TARGET_LOOKUPS, Outcome, Resolve};
@@ -125,7 +124,7 @@ pub fn afs_answer(data: &[u8]) {
         answer: Some(message),
         lookups: 0,
     };
-    let outcome = resolve::afs_request(&mut resolver, &Log::capture(0), b"cell", Family::Any, 5);
+    let outcome = resolve::afs_request(&mut resolver, b"cell", Family::Any, 5);
     assert!(resolver.lookups <= MAX_TARGET_LOOKUPS);
     match outcome {
         Outcome::Instantiate { payload, .. } => {

@@ -8,6 +8,8 @@
 //! read like `sscanf("%u")` (wrapping to 32 bits) that must be 1..=2147483647; unknown keys are
 //! warnings. Every error is fatal. Pure: the caller reads the file.
 
+use std::fmt;
+
 use kup_runtime::cli::{Radix, strtoul};
 
 /// The path the reference reads (its man page names `/etc/key.dns_resolver.conf`, wrongly).
@@ -37,14 +39,42 @@ impl Default for Config {
     }
 }
 
-/// The result of parsing: warnings (in file order) and the settings or the fatal error message
-/// (without the `Error: ` prefix the caller adds).
+/// The result of parsing: warnings (in file order) and the settings or the fatal error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parsed {
     /// `<path>:<line>: Unknown option '<key>'` lines.
     pub warnings: Vec<String>,
-    /// The settings, or the error text.
-    pub result: Result<Config, String>,
+    /// The settings, or the error.
+    pub result: Result<Config, ConfigError>,
+}
+
+/// A fatal error in the file: its `Display` is the reference's text without the `Error: ` prefix
+/// (`<path>:<line>: …`). The file is root's, not an attacker's: keys are shown as the reference
+/// shows them (lossily, not escaped), which `tests/cli.rs` compares byte for byte.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    path: String,
+    line: usize,
+    kind: LineError,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { path, line, kind } = self;
+        match kind {
+            LineError::MissingNewline => {
+                write!(formatter, "{path}:{line}: line missing newline or too long")
+            }
+            LineError::UnspecifiedKey => write!(formatter, "{path}:{line}: Unspecified key"),
+            LineError::IncompleteEscape => write!(formatter, "{path}:{line}: Incomplete escape"),
+            LineError::UnclosedQuotes => write!(formatter, "{path}:{line}: Unclosed quotes"),
+            LineError::Keyed(key, text) => write!(
+                formatter,
+                "{path}:{line}: {}: {text}",
+                String::from_utf8_lossy(key)
+            ),
+        }
+    }
 }
 
 /// Parses the file contents; `path` only appears in messages.
@@ -62,23 +92,14 @@ pub fn parse(contents: &[u8], path: &str) -> Parsed {
             )),
             Line::DefaultTtl(ttl) => config.default_ttl = ttl,
             Line::ServerListV1(enabled) => config.afs_server_list_v1 = enabled,
-            Line::Error(error) => {
-                let message = match error {
-                    LineError::MissingNewline => {
-                        format!("{path}:{line_number}: line missing newline or too long")
-                    }
-                    LineError::UnspecifiedKey => format!("{path}:{line_number}: Unspecified key"),
-                    LineError::IncompleteEscape => {
-                        format!("{path}:{line_number}: Incomplete escape")
-                    }
-                    LineError::UnclosedQuotes => format!("{path}:{line_number}: Unclosed quotes"),
-                    LineError::Keyed(key, text) => {
-                        format!("{path}:{line_number}: {}: {text}", String::from_utf8_lossy(&key))
-                    }
-                };
+            Line::Error(kind) => {
                 return Parsed {
                     warnings,
-                    result: Err(message),
+                    result: Err(ConfigError {
+                        path: path.to_owned(),
+                        line: line_number,
+                        kind,
+                    }),
                 };
             }
         }
@@ -97,6 +118,7 @@ enum Line {
     Error(LineError),
 }
 
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum LineError {
     MissingNewline,
     UnspecifiedKey,
@@ -253,6 +275,7 @@ mod tests {
         parse(text.as_bytes(), PATH)
             .result
             .map(|config| config.default_ttl)
+            .map_err(|error| error.to_string())
     }
 
     #[test]
@@ -342,6 +365,7 @@ mod tests {
             parse(text.as_bytes(), PATH)
                 .result
                 .map(|config| config.afs_server_list_v1)
+                .map_err(|error| error.to_string())
         };
         assert_eq!(v1(""), Ok(false));
         assert_eq!(v1("afs_server_list_v1 = 1\n"), Ok(true));

@@ -1,129 +1,160 @@
-//! `key.dns_resolver`'s output rules: errors and warnings to stderr when it is a terminal, else to
-//! syslog; info (`-v`) and debug (`-vv`) lines to stdout with `I: `/`D: ` when stdout is a
-//! terminal, else to syslog. Under request-key nothing is a terminal, so everything goes to
-//! syslog (ident `key.dns_resolver`, `LOG_DAEMON`).
+//! `key.dns_resolver`'s output rules, over the runtime logger (`kup_runtime::helper::log`: the
+//! per-process line budget, syslog opened by `helper::start` with ident `key.dns_resolver`,
+//! `LOG_DAEMON`): errors and warnings to stderr when it is a terminal, else to syslog; info (`-v`)
+//! and debug (`-vv`) lines to stdout with `I: `/`D: ` when stdout is a terminal, else to syslog.
+//! Under request-key nothing is a terminal, so everything goes to syslog.
 //!
-//! Every syslog line goes through `kup_runtime::helper::syslog_line` (the per-process line
-//! budget). A capturing variant records lines for unit tests instead.
+//! [`init`] decides the sinks once per run; before it (and in programs that never call it, such as
+//! the fuzz targets) lines go only to the runtime logger, which writes nothing until
+//! `helper::start` has run. Unit tests read what was logged with `captured()`.
 
-use std::cell::{Cell, RefCell};
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::OnceLock;
+use std::sync::atomic::AtomicU32;
 
 use kup_runtime::helper;
 use kup_sys::syslog::Severity;
 
-/// Where lines go.
-#[derive(Debug)]
-pub struct Log {
-    verbosity: Cell<u32>,
-    stdout_terminal: bool,
-    stderr_terminal: bool,
-    captured: Option<RefCell<Vec<(Severity, String)>>>,
+/// The `-v` count (the reference's `verbose`).
+#[cfg_attr(test, allow(dead_code, reason = "unit tests keep it per thread"))]
+static VERBOSITY: AtomicU32 = AtomicU32::new(0);
+/// Whether stdout and stderr are terminals, decided by [`init`].
+static TERMINALS: OnceLock<Terminals> = OnceLock::new();
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Terminals {
+    stdout: bool,
+    stderr: bool,
 }
 
-impl Log {
-    /// The process's real sinks.
-    #[must_use]
-    pub fn system(verbosity: u32) -> Self {
-        Self {
-            verbosity: Cell::new(verbosity),
-            stdout_terminal: std::io::stdout().is_terminal(),
-            stderr_terminal: std::io::stderr().is_terminal(),
-            captured: None,
-        }
-    }
+/// Sets the verbosity and looks at which of stdout and stderr are terminals.
+pub fn init(verbosity: u32) {
+    let _ = TERMINALS.set(Terminals {
+        stdout: std::io::stdout().is_terminal(),
+        stderr: std::io::stderr().is_terminal(),
+    });
+    set_verbosity(verbosity);
+}
 
-    /// Records lines in memory (tests).
-    #[must_use]
-    pub fn capture(verbosity: u32) -> Self {
-        Self {
-            verbosity: Cell::new(verbosity),
-            stdout_terminal: false,
-            stderr_terminal: false,
-            captured: Some(RefCell::new(Vec::new())),
-        }
-    }
+/// Changes the verbosity (the reference forces 1 when dumping the payload in `-D` mode).
+pub fn set_verbosity(verbosity: u32) {
+    store_verbosity(verbosity);
+    helper::set_verbosity(verbosity);
+}
 
-    /// Lines recorded by a capturing log.
-    #[must_use]
-    pub fn lines(&self) -> Vec<(Severity, String)> {
-        self.captured
-            .as_ref()
-            .map(|captured| captured.borrow().clone())
-            .unwrap_or_default()
-    }
+/// Whether stderr is a terminal (as [`init`] saw it).
+#[must_use]
+pub fn stderr_terminal() -> bool {
+    terminals().stderr
+}
 
-    /// Whether stderr is a terminal.
-    #[must_use]
-    pub fn stderr_terminal(&self) -> bool {
-        self.stderr_terminal
-    }
+/// An error line.
+pub fn error(message: &str) {
+    to_stderr_or_syslog(Severity::Error, message);
+}
 
-    /// The `-v` count.
-    #[must_use]
-    pub fn verbosity(&self) -> u32 {
-        self.verbosity.get()
-    }
+/// A warning line.
+pub fn warning(message: &str) {
+    to_stderr_or_syslog(Severity::Warning, message);
+}
 
-    /// Changes the verbosity (the reference forces 1 when dumping the payload in `-D` mode).
-    pub fn set_verbosity(&self, verbosity: u32) {
-        self.verbosity.set(verbosity);
+/// An info line (verbosity 1 and up).
+pub fn info(message: &str) {
+    if verbosity() >= 1 {
+        to_stdout_or_syslog(Severity::Info, "I: ", message);
     }
+}
 
-    /// An error line.
-    pub fn error(&self, message: &str) {
-        self.to_stderr_or_syslog(Severity::Error, message);
+/// A debug line (verbosity 2 and up).
+pub fn debug(message: &str) {
+    if verbosity() >= 2 {
+        to_stdout_or_syslog(Severity::Debug, "D: ", message);
     }
+}
 
-    /// A warning line.
-    pub fn warning(&self, message: &str) {
-        self.to_stderr_or_syslog(Severity::Warning, message);
+/// The resolver-failure line: `NS:<domain>: <text>.` on a terminal, else syslog info.
+pub fn name_service_error(domain: &str, text: &str) {
+    let line = format!("{domain}: {text}");
+    if capture(Severity::Info, &line) {
+        return;
     }
+    if terminals().stderr {
+        let _ = writeln!(std::io::stderr().lock(), "NS:{line}.");
+    } else {
+        helper::log(Severity::Info, &line);
+    }
+}
 
-    /// An info line (verbosity 1 and up).
-    pub fn info(&self, message: &str) {
-        if self.verbosity.get() >= 1 {
-            self.to_stdout_or_syslog(Severity::Info, "I: ", message);
-        }
-    }
+fn terminals() -> Terminals {
+    TERMINALS.get().copied().unwrap_or_default()
+}
 
-    /// A debug line (verbosity 2 and up).
-    pub fn debug(&self, message: &str) {
-        if self.verbosity.get() >= 2 {
-            self.to_stdout_or_syslog(Severity::Debug, "D: ", message);
-        }
+fn to_stderr_or_syslog(severity: Severity, message: &str) {
+    if capture(severity, message) {
+        return;
     }
+    if terminals().stderr {
+        let _ = writeln!(std::io::stderr().lock(), "{message}");
+    } else {
+        helper::log(severity, message);
+    }
+}
 
-    /// The resolver-failure line: `NS:<domain>: <text>.` on a terminal, else syslog info.
-    pub fn name_service_error(&self, domain: &str, text: &str) {
-        if let Some(captured) = &self.captured {
-            captured
-                .borrow_mut()
-                .push((Severity::Info, format!("{domain}: {text}")));
-        } else if self.stderr_terminal {
-            let _ = writeln!(std::io::stderr().lock(), "NS:{domain}: {text}.");
-        } else {
-            helper::syslog_line(Severity::Info, &format!("{domain}: {text}"));
-        }
+fn to_stdout_or_syslog(severity: Severity, prefix: &str, message: &str) {
+    if capture(severity, message) {
+        return;
     }
+    if terminals().stdout {
+        let _ = writeln!(std::io::stdout().lock(), "{prefix}{message}");
+    } else {
+        helper::log(severity, message);
+    }
+}
 
-    fn to_stderr_or_syslog(&self, severity: Severity, message: &str) {
-        if let Some(captured) = &self.captured {
-            captured.borrow_mut().push((severity, message.to_owned()));
-        } else if self.stderr_terminal {
-            let _ = writeln!(std::io::stderr().lock(), "{message}");
-        } else {
-            helper::syslog_line(severity, message);
-        }
-    }
+#[cfg(not(test))]
+fn verbosity() -> u32 {
+    VERBOSITY.load(std::sync::atomic::Ordering::Relaxed)
+}
 
-    fn to_stdout_or_syslog(&self, severity: Severity, prefix: &str, message: &str) {
-        if let Some(captured) = &self.captured {
-            captured.borrow_mut().push((severity, message.to_owned()));
-        } else if self.stdout_terminal {
-            let _ = writeln!(std::io::stdout().lock(), "{prefix}{message}");
-        } else {
-            helper::syslog_line(severity, message);
-        }
-    }
+#[cfg(not(test))]
+fn store_verbosity(verbosity: u32) {
+    VERBOSITY.store(verbosity, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[cfg(not(test))]
+fn capture(_severity: Severity, _message: &str) -> bool {
+    false
+}
+
+#[cfg(test)]
+thread_local! {
+    static CAPTURED: std::cell::RefCell<Vec<(Severity, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static TEST_VERBOSITY: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Unit tests run in parallel threads: each has its own verbosity.
+#[cfg(test)]
+fn verbosity() -> u32 {
+    TEST_VERBOSITY.with(std::cell::Cell::get)
+}
+
+#[cfg(test)]
+fn store_verbosity(verbosity: u32) {
+    TEST_VERBOSITY.with(|cell| cell.set(verbosity));
+}
+
+/// Unit tests: every line is recorded for this thread instead of written.
+#[cfg(test)]
+fn capture(severity: Severity, message: &str) -> bool {
+    CAPTURED.with(|captured| captured.borrow_mut().push((severity, message.to_owned())));
+    true
+}
+
+/// Unit tests: the lines this thread logged since the last call (verbosity set to `verbosity`
+/// for what follows).
+#[cfg(test)]
+pub(crate) fn captured(verbosity: u32) -> Vec<(Severity, String)> {
+    store_verbosity(verbosity);
+    CAPTURED.with(|captured| std::mem::take(&mut *captured.borrow_mut()))
 }

@@ -4,4 +4,4 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), no_main)]
 
-kup_sys::entry!(|| key_dns_resolver::run(std::env::args_os().collect()));
+kup_sys::entry!(|| key_dns_resolver::main(std::env::args_os()));

@@ -1,10 +1,11 @@
 //! What the kernel asks: the describe string and callout info of a `dns_resolver` key, turned
 //! into a [`Query`] exactly as keyutils 1.6.3 does (facts: `docs/compat/key.dns_resolver.md`).
 //!
-//! Pure: bytes in, typed request or an error message out.
+//! Pure: bytes in, typed request or an [`Error`] out.
 
 use kup_dns::address::Family;
-use kup_runtime::helper::Printable;
+
+use crate::error::{Error, Malformed, Refused};
 
 /// The key type this helper serves.
 pub const KEY_TYPE: &[u8] = b"dns_resolver";
@@ -37,10 +38,6 @@ pub struct AddressOptions {
     pub first_only: bool,
 }
 
-/// A request the reference refuses through its error path (negate for 1 s, exit 1).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestError(pub String);
-
 /// The C code treats describe strings and callout info as C strings: text after a NUL is
 /// invisible.
 #[must_use]
@@ -56,33 +53,24 @@ pub fn debug_describe(description: &[u8]) -> Vec<u8> {
 
 /// Checks the key type and returns the name part: the text after the **last** `;` (the
 /// reference's rule; request-key uses the fourth `;`).
-pub fn key_name(describe: &[u8]) -> Result<&[u8], RequestError> {
+pub fn key_name(describe: &[u8]) -> Result<&[u8], Error> {
     let describe = c_string(describe);
     let Some(first) = describe.iter().position(|&byte| byte == b';') else {
-        return Err(RequestError(format!(
-            "Badly formatted key description '{}'",
-            String::from_utf8_lossy(describe)
-        )));
+        return Err(Malformed::Description(describe.to_vec()).into());
     };
     let key_type = describe.get(..first).unwrap_or_default();
     if key_type != KEY_TYPE {
-        return Err(RequestError(format!(
-            "Key type is not supported: '{}'",
-            String::from_utf8_lossy(key_type)
-        )));
+        return Err(Refused::KeyType(key_type.to_vec()).into());
     }
     let rest = describe.get(first + 1..).unwrap_or_default();
     let Some(last) = rest.iter().rposition(|&byte| byte == b';') else {
-        return Err(RequestError(format!(
-            "Invalid key description: {}",
-            String::from_utf8_lossy(describe)
-        )));
+        return Err(Malformed::NoName(describe.to_vec()).into());
     };
     Ok(rest.get(last + 1..).unwrap_or_default())
 }
 
 /// Splits `[type:]name` and parses the callout options for that type.
-pub fn parse_query(name: &[u8], callout: &[u8]) -> Result<Query, RequestError> {
+pub fn parse_query(name: &[u8], callout: &[u8]) -> Result<Query, Error> {
     let callout = c_string(callout);
     let Some(colon) = name.iter().position(|&byte| byte == b':') else {
         return Ok(Query::Address {
@@ -105,10 +93,7 @@ pub fn parse_query(name: &[u8], callout: &[u8]) -> Result<Query, RequestError> {
                 _ => Family::Any,
             },
         }),
-        other => Err(RequestError(format!(
-            "Query type: \"{}\" is not supported",
-            Printable(other)
-        ))),
+        other => Err(Refused::QueryType(other.to_vec()).into()),
     }
 }
 
@@ -137,7 +122,7 @@ pub fn query_type(name: &[u8]) -> Option<&[u8]> {
 /// space-separated words, starting from "both families, first address": `ipv4`, `ipv6` (last
 /// one wins), `list`; `k=v` compares only `k`; unknown words are ignored; a word with a comma is
 /// an error.
-pub fn address_options(callout: &[u8]) -> Result<AddressOptions, RequestError> {
+pub fn address_options(callout: &[u8]) -> Result<AddressOptions, Error> {
     let callout = c_string(callout);
     if callout.is_empty() {
         return Ok(AddressOptions {
@@ -154,10 +139,7 @@ pub fn address_options(callout: &[u8]) -> Result<AddressOptions, RequestError> {
         .filter(|word| !word.is_empty())
     {
         if word.contains(&b',') {
-            return Err(RequestError(format!(
-                "Option name '{}' contains a comma",
-                Printable(word)
-            )));
+            return Err(Malformed::OptionComma(word.to_vec()).into());
         }
         let key = word.split(|&byte| byte == b'=').next().unwrap_or_default();
         match key {
@@ -236,8 +218,8 @@ mod tests {
     #[test]
     fn a_comma_in_a_word_is_refused() {
         assert_eq!(
-            address_options(b"list,ipv4").unwrap_err(),
-            RequestError("Option name 'list,ipv4' contains a comma".into())
+            address_options(b"list,ipv4").unwrap_err().to_string(),
+            "Option name 'list,ipv4' contains a comma"
         );
         assert!(address_options(b"ipv4 a=b,c").is_err());
     }
@@ -261,10 +243,13 @@ mod tests {
     fn unsupported_types_are_refused_case_sensitively() {
         for name in ["srv:foo", "A:host", "AFSDB:cell", ":host", "afs:x"] {
             let error = parse_query(name.as_bytes(), b"").unwrap_err();
-            assert!(error.0.starts_with("Query type: \""), "{name}: {error:?}");
+            assert!(
+                error.to_string().starts_with("Query type: \""),
+                "{name}: {error:?}"
+            );
         }
         assert_eq!(
-            parse_query(b"srv:foo", b"").unwrap_err().0,
+            parse_query(b"srv:foo", b"").unwrap_err().to_string(),
             "Query type: \"srv\" is not supported"
         );
     }
@@ -288,19 +273,19 @@ mod tests {
     #[test]
     fn wrong_key_types_and_shapes_are_refused() {
         assert_eq!(
-            key_name(b"user;0;0;3f010000;host").unwrap_err().0,
+            key_name(b"user;0;0;3f010000;host").unwrap_err().to_string(),
             "Key type is not supported: 'user'"
         );
         assert_eq!(
-            key_name(b"dns_resolverx;0;0;0;host").unwrap_err().0,
+            key_name(b"dns_resolverx;0;0;0;host").unwrap_err().to_string(),
             "Key type is not supported: 'dns_resolverx'"
         );
         assert_eq!(
-            key_name(b"dns_resolver").unwrap_err().0,
+            key_name(b"dns_resolver").unwrap_err().to_string(),
             "Badly formatted key description 'dns_resolver'"
         );
         assert_eq!(
-            key_name(b"dns_resolver;host").unwrap_err().0,
+            key_name(b"dns_resolver;host").unwrap_err().to_string(),
             "Invalid key description: dns_resolver;host"
         );
     }

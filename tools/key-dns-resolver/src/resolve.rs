@@ -12,12 +12,13 @@
 
 use std::net::IpAddr;
 
+use kup_dns::DecodeError;
 use kup_dns::address::{self, Family, LookupError};
 use kup_dns::client::{Failure, QueryError, Resolver};
 use kup_dns::message::{Message, RecordData, RecordType};
 use kup_runtime::helper::Printable;
 
-use crate::log::Log;
+use crate::log;
 use crate::payload::{Payload, Pushed};
 use crate::request::AddressOptions;
 use crate::server_list::{SOURCE_AFSDB, SOURCE_SRV, Server};
@@ -75,23 +76,22 @@ pub enum Outcome {
         /// A timeout the reference sets before rejecting (AFS path).
         timeout_before: Option<u32>,
     },
-    /// The reference's error path: negate for 1 s, exit 1.
-    Error(String),
+    /// A positive answer that does not decode: the reference's error path (negate for 1 s,
+    /// exit 1).
+    Error(DecodeError),
 }
 
 /// An address request.
 pub fn address_request(
     resolver: &mut dyn Resolve,
-    log: &Log,
     name: &[u8],
     options: AddressOptions,
     default_ttl: u32,
 ) -> Outcome {
-    log.debug(&format!("Get A/AAAA RR for hostname:'{}'", Printable(name)));
+    log::debug(&format!("Get A/AAAA RR for hostname:'{}'", Printable(name)));
     let mut payload = Payload::new();
     if let Err(error) = append_host(
         resolver,
-        log,
         name,
         options.family,
         options.first_only,
@@ -119,24 +119,17 @@ pub fn address_request(
 }
 
 /// An `afsdb:` request.
-pub fn afs_request(
-    resolver: &mut dyn Resolve,
-    log: &Log,
-    cell: &[u8],
-    family: Family,
-    default_ttl: u32,
-) -> Outcome {
+pub fn afs_request(resolver: &mut dyn Resolve, cell: &[u8], family: Family, default_ttl: u32) -> Outcome {
     let mut payload = Payload::new();
     let mut servers = Vec::new();
     let mut expiry = default_ttl;
     let srv_name = [b"_afs3-vlserver._udp.".as_slice(), cell].concat();
-    log.debug(&format!("Get VL SRV RR for name:'{}'", Printable(&srv_name)));
+    log::debug(&format!("Get VL SRV RR for name:'{}'", Printable(&srv_name)));
     let mut status = Failure::NoData;
     match resolver.query(&srv_name, RecordType::SRV) {
         Ok(message) => {
             expiry = servers_from_answer(
                 resolver,
-                log,
                 &message,
                 RecordType::SRV,
                 family,
@@ -144,15 +137,14 @@ pub fn afs_request(
                 &mut servers,
             );
         }
-        Err(QueryError::Malformed(error)) => return Outcome::Error(format!("ns_initparse: {error}")),
+        Err(QueryError::Malformed(error)) => return Outcome::Error(error),
         Err(QueryError::Lookup(failure)) => {
-            log.name_service_error(&Printable(cell).to_string(), failure.message());
-            log.debug(&format!("Get AFSDB RR for cell name:'{}'", Printable(cell)));
+            log::name_service_error(&Printable(cell).to_string(), failure.message());
+            log::debug(&format!("Get AFSDB RR for cell name:'{}'", Printable(cell)));
             match resolver.query(cell, RecordType::AFSDB) {
                 Ok(message) => {
                     expiry = servers_from_answer(
                         resolver,
-                        log,
                         &message,
                         RecordType::AFSDB,
                         family,
@@ -161,10 +153,10 @@ pub fn afs_request(
                     );
                 }
                 Err(QueryError::Malformed(error)) => {
-                    return Outcome::Error(format!("ns_initparse: {error}"));
+                    return Outcome::Error(error);
                 }
                 Err(QueryError::Lookup(failure)) => {
-                    log.name_service_error(&Printable(cell).to_string(), failure.message());
+                    log::name_service_error(&Printable(cell).to_string(), failure.message());
                     status = failure;
                 }
             }
@@ -188,7 +180,6 @@ pub fn afs_request(
 /// smallest TTL of those records (`u32::MAX` when there are none).
 fn servers_from_answer(
     resolver: &mut dyn Resolve,
-    log: &Log,
     message: &Message,
     wanted: RecordType,
     family: Family,
@@ -203,7 +194,7 @@ fn servers_from_answer(
         let record = match slot {
             Ok(record) => record,
             Err(error) => {
-                log.error(&format!("ns_parserr failed : {error}"));
+                log::error(&format!("ns_parserr failed : {error}"));
                 continue;
             }
         };
@@ -217,7 +208,7 @@ fn servers_from_answer(
                 port,
                 target,
             } => {
-                log.info(&format!("rdata {priority} {weight} {port}"));
+                log::info(&format!("rdata {priority} {weight} {port}"));
                 (target, Some(*port), *priority, *weight, SOURCE_SRV)
             }
             RecordData::Afsdb { hostname, .. } => (hostname, None, 0, 0, SOURCE_AFSDB),
@@ -230,7 +221,7 @@ fn servers_from_answer(
         }
         if seen_targets.len() >= MAX_TARGETS || lookups >= MAX_TARGET_LOOKUPS {
             if !bounded {
-                log.warning(&format!(
+                log::warning(&format!(
                     "more than {MAX_TARGETS} servers or {MAX_TARGET_LOOKUPS} lookups in the answer; ignoring '{}' and later ones",
                     Printable(&text)
                 ));
@@ -239,7 +230,7 @@ fn servers_from_answer(
             continue;
         }
         lookups += 1;
-        match append_host(resolver, log, &text, family, false, port, payload) {
+        match append_host(resolver, &text, family, false, port, payload) {
             Ok(addresses) => {
                 servers.push(Server {
                     name: text.clone(),
@@ -251,26 +242,25 @@ fn servers_from_answer(
                 });
                 seen_targets.push(text);
             }
-            Err(_) => log.debug(&format!("server name '{}' can't be resolved", Printable(&text))),
+            Err(_) => log::debug(&format!("server name '{}' can't be resolved", Printable(&text))),
         }
     }
-    log.info(&format!("ttl: {ttl}"));
+    log::info(&format!("ttl: {ttl}"));
     ttl
 }
 
 /// Looks `host` up and appends its addresses (with `+port` when given).
 fn append_host(
     resolver: &mut dyn Resolve,
-    log: &Log,
     host: &[u8],
     family: Family,
     first_only: bool,
     port: Option<u16>,
     payload: &mut Payload,
 ) -> Result<Vec<IpAddr>, LookupError> {
-    log.debug(&format!("Resolve '{}'", Printable(host)));
+    log::debug(&format!("Resolve '{}'", Printable(host)));
     let addresses = resolver.addresses(host, family).inspect_err(|error| {
-        log.info(&format!(
+        log::info(&format!(
             "unable to resolve hostname: {} [{}]",
             Printable(host),
             error.message
@@ -294,9 +284,9 @@ fn append_host(
             text.push('+');
             text.push_str(&port.to_string());
         }
-        log.debug(&format!("append '{text}'"));
+        log::debug(&format!("append '{text}'"));
         if payload.push(text) == Pushed::Full {
-            log.debug("payload full (128 addresses): address dropped");
+            log::debug("payload full (128 addresses): address dropped");
         }
         if first_only {
             break;
@@ -454,7 +444,7 @@ mod tests {
     #[test]
     fn legacy_mode_gives_the_first_ipv4_address_and_the_default_ttl() {
         let mut table = Table::default().host("h", &["2001:db8::1", "192.0.2.1", "192.0.2.2"]);
-        let outcome = address_request(&mut table, &Log::capture(0), b"h", LEGACY, 5);
+        let outcome = address_request(&mut table, b"h", LEGACY, 5);
         assert_eq!(instantiated(outcome), ("192.0.2.1".into(), 5));
     }
 
@@ -464,7 +454,7 @@ mod tests {
             "h",
             &["192.0.2.1", "192.0.2.1", "2001:db8::1", "192.0.2.1", "192.0.2.2"],
         );
-        let outcome = address_request(&mut table, &Log::capture(0), b"h", LIST, 60);
+        let outcome = address_request(&mut table, b"h", LIST, 60);
         assert_eq!(
             instantiated(outcome),
             ("192.0.2.1,2001:db8::1,192.0.2.2".into(), 60)
@@ -473,7 +463,7 @@ mod tests {
 
     #[test]
     fn unknown_host_is_rejected_as_not_found() {
-        let outcome = address_request(&mut Table::default(), &Log::capture(0), b"nosuch", LEGACY, 5);
+        let outcome = address_request(&mut Table::default(), b"nosuch", LEGACY, 5);
         assert_eq!(
             outcome,
             Outcome::Reject {
@@ -491,9 +481,7 @@ mod tests {
             family: Family::Ipv6,
             first_only: true,
         };
-        let Outcome::Reject { status, .. } =
-            address_request(&mut table, &Log::capture(0), b"localhost", options, 5)
-        else {
+        let Outcome::Reject { status, .. } = address_request(&mut table, b"localhost", options, 5) else {
             panic!("not rejected");
         };
         assert_eq!(status, Failure::NoData);
@@ -503,8 +491,7 @@ mod tests {
     fn temporary_failure_is_rejected_as_try_again() {
         let mut table = Table::default();
         table.hosts.insert(b"h".to_vec(), Err(-3));
-        let Outcome::Reject { status, .. } = address_request(&mut table, &Log::capture(0), b"h", LEGACY, 5)
-        else {
+        let Outcome::Reject { status, .. } = address_request(&mut table, b"h", LEGACY, 5) else {
             panic!("not rejected");
         };
         assert_eq!(status, Failure::TryAgain);
@@ -523,7 +510,7 @@ mod tests {
             )
             .host("vl1.example.org", &["192.0.2.1", "2001:db8::1"])
             .host("vl2.example.org", &["192.0.2.2"]);
-        let outcome = afs_request(&mut table, &Log::capture(0), b"example.org", Family::Any, 5);
+        let outcome = afs_request(&mut table, b"example.org", Family::Any, 5);
         assert_eq!(
             instantiated(outcome),
             ("192.0.2.1+7003,2001:db8::1+7003,192.0.2.2+7004".into(), 100)
@@ -544,9 +531,7 @@ mod tests {
             )
             .host("vl1.c", &["192.0.2.1", "192.0.2.1", "2001:db8::1"])
             .host("vl2.c", &["192.0.2.2"]);
-        let Outcome::Instantiate { servers, .. } =
-            afs_request(&mut table, &Log::capture(0), b"c", Family::Any, 5)
-        else {
+        let Outcome::Instantiate { servers, .. } = afs_request(&mut table, b"c", Family::Any, 5) else {
             panic!("not instantiated");
         };
         let summary: Vec<(String, u16, usize)> = servers
@@ -579,7 +564,7 @@ mod tests {
                 ]),
             )
             .host("vl1.example.org", &["192.0.2.1"]);
-        let outcome = afs_request(&mut table, &Log::capture(0), b"example.org", Family::Any, 5);
+        let outcome = afs_request(&mut table, b"example.org", Family::Any, 5);
         assert_eq!(instantiated(outcome), ("192.0.2.1+7003".into(), 7));
         assert_eq!(
             table.address_calls,
@@ -596,7 +581,7 @@ mod tests {
                 Ok(vec![srv(0, 7003, "vl")]),
             )
             .host("vl", &["192.0.2.9"]);
-        let outcome = afs_request(&mut table, &Log::capture(0), b"c", Family::Any, 5);
+        let outcome = afs_request(&mut table, b"c", Family::Any, 5);
         assert_eq!(instantiated(outcome), ("192.0.2.9+7003".into(), 0));
     }
 
@@ -610,7 +595,7 @@ mod tests {
             )
             .host("afs1.c", &["192.0.2.1"])
             .host("afs2.c", &["192.0.2.2", "2001:db8::2"]);
-        let outcome = afs_request(&mut table, &Log::capture(0), b"c", Family::Ipv4, 5);
+        let outcome = afs_request(&mut table, b"c", Family::Ipv4, 5);
         assert_eq!(instantiated(outcome), ("192.0.2.1,192.0.2.2".into(), 40));
     }
 
@@ -627,7 +612,7 @@ mod tests {
             .answer("_afs3-vlserver._udp.c", RecordType::SRV, Ok(vec![cname]))
             .answer("c", RecordType::AFSDB, Ok(vec![afsdb(50, "afs1.c")]))
             .host("afs1.c", &["192.0.2.1"]);
-        let outcome = afs_request(&mut table, &Log::capture(0), b"c", Family::Any, 5);
+        let outcome = afs_request(&mut table, b"c", Family::Any, 5);
         assert_eq!(
             outcome,
             Outcome::Reject {
@@ -647,7 +632,7 @@ mod tests {
                 Err(Failure::HostNotFound),
             )
             .answer("c", RecordType::AFSDB, Err(Failure::TryAgain));
-        let outcome = afs_request(&mut table, &Log::capture(0), b"c", Family::Any, 9);
+        let outcome = afs_request(&mut table, b"c", Family::Any, 9);
         assert_eq!(
             outcome,
             Outcome::Reject {
@@ -668,12 +653,12 @@ mod tests {
             table = table.host(&host, &[&format!("192.0.2.{index}")]);
         }
         table = table.answer("_afs3-vlserver._udp.c", RecordType::SRV, Ok(records));
-        let log = Log::capture(0);
-        let (payload, ttl) = instantiated(afs_request(&mut table, &log, b"c", Family::Any, 5));
+        let _ = log::captured(0);
+        let (payload, ttl) = instantiated(afs_request(&mut table, b"c", Family::Any, 5));
         assert_eq!(payload.split(',').count(), MAX_TARGETS);
         assert_eq!(ttl, 60);
         assert!(
-            log.lines()
+            log::captured(0)
                 .iter()
                 .any(|(_, line)| line.contains("more than 15 servers"))
         );
@@ -683,7 +668,7 @@ mod tests {
     fn target_lookups_are_bounded_even_when_none_resolve() {
         let records: Vec<Record> = (0..200).map(|index| srv(60, 1, &format!("x{index}.c"))).collect();
         let mut table = Table::default().answer("_afs3-vlserver._udp.c", RecordType::SRV, Ok(records));
-        let outcome = afs_request(&mut table, &Log::capture(0), b"c", Family::Any, 5);
+        let outcome = afs_request(&mut table, b"c", Family::Any, 5);
         assert!(matches!(
             outcome,
             Outcome::Reject {
@@ -706,7 +691,7 @@ mod tests {
             }
         }
         assert!(matches!(
-            afs_request(&mut Broken, &Log::capture(0), b"c", Family::Any, 5),
+            afs_request(&mut Broken, b"c", Family::Any, 5),
             Outcome::Error(_)
         ));
     }
