@@ -13,7 +13,6 @@ const SEGMENTS: usize = 256;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Payload {
     addresses: Vec<String>,
-    dropped: usize,
 }
 
 /// What [`Payload::push`] did.
@@ -40,7 +39,6 @@ impl Payload {
     /// Appends one address text (room is checked before duplicates, as in the reference).
     pub fn push(&mut self, address: String) -> Pushed {
         if self.addresses.len() >= Self::MAX_ADDRESSES {
-            self.dropped += 1;
             return Pushed::Full;
         }
         if self.addresses.contains(&address) {
@@ -54,12 +52,6 @@ impl Payload {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.addresses.is_empty()
-    }
-
-    /// Addresses dropped for lack of room.
-    #[must_use]
-    pub fn dropped(&self) -> usize {
-        self.dropped
     }
 
     /// The addresses so far.
@@ -111,7 +103,7 @@ mod tests {
             payload.push(format!("10.0.{}.{}", index / 256, index % 256));
         }
         assert_eq!(payload.addresses().len(), 128);
-        assert_eq!(payload.dropped(), 12);
+        assert_eq!(payload.push("10.1.0.0".into()), Pushed::Full);
         // A duplicate of a kept address counts as dropped once full, as in the reference.
         assert_eq!(payload.push("10.0.0.0".into()), Pushed::Full);
     }
