@@ -250,6 +250,15 @@ mod tests {
     }
 
     #[test]
+    fn report_without_a_key_logs_one_error_line_and_exits_1() {
+        let _ = log::captured(0);
+        let code = report(&Refused::KeyType(b"user".to_vec()).into(), None);
+        assert_eq!(code, ExitCode::from(EXIT_ERROR));
+        let lines: Vec<String> = log::captured(0).into_iter().map(|(_, line)| line).collect();
+        assert_eq!(lines, ["Error: Key type is not supported: 'user'"]);
+    }
+
+    #[test]
     fn failures_before_the_key_is_known_negate_like_the_kernel() {
         assert_eq!(
             Error::from(Failed::ConfigPathNull).disposition(),
