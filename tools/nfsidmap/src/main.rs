@@ -3,4 +3,4 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), no_main)]
 
-kup_sys::entry!(nfsidmap::main);
+kup_sys::entry!(|| nfsidmap::main(std::env::args_os()));

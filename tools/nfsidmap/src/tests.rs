@@ -1,4 +1,5 @@
-//! Unit tests of the command-line plan and the `/proc/keys` line rules.
+//! Unit tests of the plan (command line and description), the answer decision with a fake
+//! mapper, the error texts, and the `/proc/keys` line rules.
 
 use super::*;
 
@@ -19,7 +20,7 @@ fn upcall_mode_takes_key_and_description() {
         invocation.mode,
         Mode::Upcall {
             key: KeySerial::new(123),
-            description: b"uid:a@b".to_vec()
+            request: Request::parse(b"uid:a@b")
         }
     );
 }
@@ -44,7 +45,7 @@ fn nothing_after_the_key_operand_is_an_option() {
             mode(&["nfsidmap", "-t", "600", "5", description]),
             Mode::Upcall {
                 key: KeySerial::new(5),
-                description: description.as_bytes().to_vec()
+                request: Request::parse(description.as_bytes())
             },
             "{description}"
         );
@@ -58,7 +59,7 @@ fn nothing_after_the_key_operand_is_an_option() {
         mode(&["nfsidmap", "--", "5", "-c"]),
         Mode::Upcall {
             key: KeySerial::new(5),
-            description: b"-c".to_vec()
+            request: Request::parse(b"-c")
         }
     );
 }
@@ -76,14 +77,14 @@ fn key_serial_is_read_with_strtol() {
         mode(&["nfsidmap", "0x10", "uid:a"]),
         Mode::Upcall {
             key: KeySerial::new(0),
-            description: b"uid:a".to_vec()
+            request: Request::parse(b"uid:a")
         }
     );
     assert_eq!(
         mode(&["nfsidmap", "12abc", "uid:a"]),
         Mode::Upcall {
             key: KeySerial::new(12),
-            description: b"uid:a".to_vec()
+            request: Request::parse(b"uid:a")
         }
     );
 }
@@ -221,5 +222,216 @@ fn describe_strings_are_cut_after_the_last_semicolon() {
     assert_eq!(
         after_last_semicolon(b"keyring;0;0;1f030000;.id_resolver"),
         b".id_resolver"
+    );
+}
+
+#[test]
+fn descriptions_are_parsed_into_typed_requests_in_the_plan() {
+    assert_eq!(
+        Request::parse(b"uid:alice@d"),
+        Ok(Request::NameToUid {
+            name: b"alice@d".to_vec()
+        })
+    );
+    assert_eq!(
+        Request::parse(b"gid:staff@d"),
+        Ok(Request::NameToGid {
+            name: b"staff@d".to_vec()
+        })
+    );
+    // The id is read with atoi, as the reference does.
+    assert_eq!(
+        Request::parse(b"user:12abc"),
+        Ok(Request::UidToName {
+            uid: Uid::new(12),
+            value: b"12abc".to_vec()
+        })
+    );
+    assert_eq!(
+        Request::parse(b"group:-1"),
+        Ok(Request::GidToName {
+            gid: Gid::new(u32::MAX),
+            value: b"-1".to_vec()
+        })
+    );
+    let unknown = Request::parse(b"UID:x").unwrap();
+    assert_eq!((unknown.type_field(), unknown.value()), (&b"UID"[..], &b"x"[..]));
+    assert_eq!(Request::parse(b"uid:"), Err(Malformed::NullValue));
+    assert_eq!(
+        Request::parse(b"uid:a:b"),
+        Err(Malformed::Ambiguous {
+            description: b"uid:a:b".to_vec()
+        })
+    );
+    assert_eq!(
+        mode(&["nfsidmap", "7", "uid::x"]),
+        Mode::Upcall {
+            key: KeySerial::new(7),
+            request: Err(Malformed::Ambiguous {
+                description: b"uid::x".to_vec()
+            })
+        }
+    );
+}
+
+/// A mapper answering from fixed values.
+struct Fake {
+    domain: Result<&'static [u8], Errno>,
+    names: Result<Vec<u8>, Errno>,
+}
+
+impl IdMapper for Fake {
+    fn default_domain(&self) -> Result<&[u8], Errno> {
+        self.domain
+    }
+
+    fn owner_to_uid(&self, name: &[u8]) -> Uid {
+        Uid::new(u32::try_from(name.len()).unwrap())
+    }
+
+    fn group_owner_to_gid(&self, name: &[u8]) -> Gid {
+        Gid::new(u32::try_from(name.len()).unwrap() + 100)
+    }
+
+    fn uid_to_name(&self, _uid: Uid) -> Result<Vec<u8>, Errno> {
+        self.names.clone()
+    }
+
+    fn gid_to_name(&self, _gid: Gid) -> Result<Vec<u8>, Errno> {
+        self.names.clone().map(|mut name| {
+            name.push(b'!');
+            name
+        })
+    }
+}
+
+const WORKING: Fake = Fake {
+    domain: Ok(b"d.test"),
+    names: Ok(Vec::new()),
+};
+
+#[test]
+fn answers_come_from_the_mapper() {
+    let mapper = Fake {
+        names: Ok(b"root@d.test".to_vec()),
+        ..WORKING
+    };
+    let answer_to = |description: &[u8]| answer(&Request::parse(description).unwrap(), &mapper);
+    assert_eq!(answer_to(b"uid:abc").unwrap(), Answer::Id(3));
+    assert_eq!(answer_to(b"gid:abc").unwrap(), Answer::Id(103));
+    assert_eq!(
+        answer_to(b"user:0").unwrap(),
+        Answer::Name(b"root@d.test".to_vec())
+    );
+    assert_eq!(
+        answer_to(b"group:0").unwrap(),
+        Answer::Name(b"root@d.test!".to_vec())
+    );
+}
+
+#[test]
+fn name_lookups_fail_without_a_domain_and_unknown_types_are_refused() {
+    let no_domain = Fake {
+        domain: Err(Errno::INVALID),
+        ..WORKING
+    };
+    let error = answer(&Request::parse(b"user:0").unwrap(), &no_domain).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "name_lookup: nfs4_get_default_domain failed: Unknown error -22"
+    );
+    // uid:/gid: do not need the domain.
+    assert_eq!(
+        answer(&Request::parse(b"uid:a").unwrap(), &no_domain).unwrap(),
+        Answer::Id(1)
+    );
+    let unmapped = Fake {
+        names: Err(Errno::NOT_FOUND),
+        ..WORKING
+    };
+    let error = answer(&Request::parse(b"group:7x").unwrap(), &unmapped).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "name_lookup: nfs4_gid_to_name: for 7 failed: Unknown error -2"
+    );
+    let error = answer(&Request::parse(b"UID:\n").unwrap(), &WORKING).unwrap_err();
+    assert_eq!(error.to_string(), "unknown id_resolver description type 'UID'");
+}
+
+#[test]
+fn error_texts_escape_untrusted_bytes() {
+    let error = Error::Malformed(Malformed::Ambiguous {
+        description: b"uid:a:\x1b[2J\n".to_vec(),
+    });
+    assert_eq!(
+        error.to_string(),
+        "Error: ambiguous description 'uid:a:\\x1b[2J\\x0a' (empty field or second ':'), refused"
+    );
+    let error = Error::UnknownType {
+        type_field: b"x\ny".to_vec(),
+    };
+    assert_eq!(
+        error.to_string(),
+        "unknown id_resolver description type 'x\\x0ay'"
+    );
+}
+
+#[test]
+fn report_sends_each_error_where_the_reference_does() {
+    let clear = Mode::Clear;
+    let upcall = mode(&["nfsidmap", "1", "uid:a"]);
+    let failure = || io::Error::from_raw_os_error(kup_sys::errno::ENOMEM);
+    let keyring = KeySerial::new(0x2a);
+    // Before the mode is known: stderr and syslog, whatever the mode.
+    assert_eq!(Error::NotRoot.sink(&clear), Sink::Log);
+    assert_eq!(Error::MappingSetup.sink(&clear), Sink::Log);
+    // -c, -u/-g/-r: stderr alone.
+    let clear_failure = Error::ClearKeyring {
+        keyring,
+        error: failure(),
+    };
+    assert_eq!(clear_failure.sink(&clear), Sink::Stderr);
+    assert_eq!(clear_failure.sink(&upcall), Sink::Log);
+    assert_eq!(
+        Error::KeyNotFound { name: b"x".to_vec() }.sink(&Mode::Invalidate {
+            name: b"x".to_vec(),
+            kinds: KeyKinds { uid: true, gid: true }
+        }),
+        Sink::Stderr
+    );
+    assert_eq!(
+        clear_failure.lines(),
+        [(
+            Severity::Error,
+            "keyctl_clear(0x2a) failed: Cannot allocate memory".to_owned()
+        )]
+    );
+    // An unknown type: syslog alone, exit 0.
+    let unknown = Error::UnknownType {
+        type_field: b"foo".to_vec(),
+    };
+    assert_eq!(unknown.sink(&upcall), Sink::Syslog);
+    assert_eq!(unknown.exit_code(), 0);
+    // A refused first instantiation: no line at all, exit 1.
+    let silent = Error::InstantiateId(failure());
+    assert!(silent.lines().is_empty());
+    assert_eq!(silent.exit_code(), 1);
+    // The argument count: two warnings.
+    let count = Error::BadArgCount {
+        usage: usage(b"nfsidmap"),
+    };
+    assert_eq!(
+        count.lines(),
+        [
+            (
+                Severity::Warning,
+                "Bad arg count. Check /etc/request-key.conf".to_owned()
+            ),
+            (Severity::Warning, usage(b"nfsidmap")),
+        ]
+    );
+    assert_eq!(
+        Error::Malformed(Malformed::NullValue).lines(),
+        [(Severity::Error, "Error: Null uid/gid value.".to_owned())]
     );
 }
