@@ -51,3 +51,8 @@ fn the_afs_answer_corpus_keeps_its_properties() {
 fn the_server_list_corpus_keeps_its_properties() {
     replay("server_list", checks::server_list);
 }
+
+#[test]
+fn the_client_reply_corpus_keeps_its_properties() {
+    replay("client_reply", checks::client_reply);
+}
