@@ -28,3 +28,8 @@ fn the_description_corpus_agrees_with_the_reference_rule() {
 fn the_number_corpus_matches_the_glibc_strtoul_model() {
     replay("number", checks::number);
 }
+
+#[test]
+fn the_cifs_answer_corpus_keeps_its_properties() {
+    replay("cifs_answer", checks::cifs_answer);
+}
