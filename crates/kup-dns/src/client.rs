@@ -199,16 +199,22 @@ impl Resolver {
     }
 }
 
-/// What a reply must match.
-struct Expected<'a> {
-    id: u16,
-    name: &'a Name,
-    record_type: RecordType,
+/// The question a reply must answer: what glibc's `res_queriesmatch` compares.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected<'a> {
+    /// The query's id.
+    pub id: u16,
+    /// The name asked for (compared without regard to ASCII case).
+    pub name: &'a Name,
+    /// The type asked for (class is always IN).
+    pub record_type: RecordType,
 }
 
 impl Expected<'_> {
-    /// Same id, a response, and the same question (glibc's `res_queriesmatch`).
-    fn matches(&self, reply: &[u8]) -> bool {
+    /// Whether `reply` answers this question: same id, a response, and the same question
+    /// (glibc's `res_queriesmatch`); a FORMERR without a question also counts.
+    #[must_use]
+    pub fn matches(&self, reply: &[u8]) -> bool {
         let Ok(header) = Header::decode(reply) else {
             return false;
         };
@@ -237,7 +243,48 @@ impl Expected<'_> {
     }
 }
 
-fn classify(bytes: &[u8], transport: Transport, server: SocketAddr) -> Result<Answer, QueryError> {
+/// A message framed for TCP (RFC 1035 4.2.2): its length as two big-endian bytes, then the
+/// message; `None` for a message longer than 65535 bytes.
+#[must_use]
+pub fn tcp_frame(message: &[u8]) -> Option<Vec<u8>> {
+    let length = u16::try_from(message.len()).ok()?;
+    let mut framed = Vec::with_capacity(message.len() + 2);
+    framed.extend_from_slice(&length.to_be_bytes());
+    framed.extend_from_slice(message);
+    Some(framed)
+}
+
+/// The next step in reading replies from a TCP connection; see [`tcp_step`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpStep<'a> {
+    /// The first framed message of the bytes received answers the question: this is the reply.
+    Reply(&'a [u8]),
+    /// The first framed message (this many bytes, length prefix included) is complete but does
+    /// not answer the question: drop it and go on with the bytes after it.
+    Skip(usize),
+    /// The first frame is incomplete: read exactly this many more bytes.
+    Need(usize),
+}
+
+/// Reads the bytes received so far on a TCP connection (starting at a frame boundary): either
+/// the first frame is a matching reply, or a complete frame to skip, or how many bytes the
+/// first frame still lacks (its length prefix first, then its message).
+#[must_use]
+pub fn tcp_step<'a>(received: &'a [u8], expected: &Expected<'_>) -> TcpStep<'a> {
+    let Some((&high, &low)) = received.first().zip(received.get(1)) else {
+        return TcpStep::Need(2 - received.len());
+    };
+    let end = 2 + usize::from(u16::from_be_bytes([high, low]));
+    match received.get(2..end) {
+        Some(message) if expected.matches(message) => TcpStep::Reply(message),
+        Some(_) => TcpStep::Skip(end),
+        None => TcpStep::Need(end - received.len()),
+    }
+}
+
+/// What a reply means to `res_query`: a positive answer, or the failure class its response code
+/// maps to (see the module text); a positive answer that does not decode is malformed.
+pub fn classify(bytes: &[u8], transport: Transport, server: SocketAddr) -> Result<Answer, QueryError> {
     let header = Header::decode(bytes).map_err(QueryError::Malformed)?;
     match header.response_code {
         ResponseCode::NXDOMAIN => return Err(QueryError::Lookup(Failure::HostNotFound)),
@@ -303,18 +350,21 @@ fn exchange_tcp(
         }
     };
     stream.set_write_timeout(Some(remaining(deadline)?))?;
-    let length = u16::try_from(query.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let mut framed = Vec::with_capacity(query.len() + 2);
-    framed.extend_from_slice(&length.to_be_bytes());
-    framed.extend_from_slice(query);
+    let framed = tcp_frame(query).ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
     stream.write_all(&framed)?;
+    let mut received = Vec::new();
     loop {
-        let mut prefix = [0u8; 2];
-        read_exact_until(&mut stream, &mut prefix, deadline)?;
-        let mut reply = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
-        read_exact_until(&mut stream, &mut reply, deadline)?;
-        if expected.matches(&reply) {
-            return Ok(reply);
+        match tcp_step(&received, expected) {
+            TcpStep::Reply(reply) => return Ok(reply.to_vec()),
+            TcpStep::Skip(length) => {
+                received.drain(..length);
+            }
+            TcpStep::Need(more) => {
+                let filled = received.len();
+                received.resize(filled + more, 0);
+                let rest = received.get_mut(filled..).unwrap_or_default();
+                read_exact_until(&mut stream, rest, deadline)?;
+            }
         }
     }
 }
@@ -424,6 +474,87 @@ mod tests {
         });
         wait.recv().unwrap();
         address
+    }
+
+    fn question(id: u16) -> (Name, Vec<u8>) {
+        let name = Name::from_text(b"host.test").unwrap();
+        let query = build_query(id, &name, RecordType::A);
+        (name, query)
+    }
+
+    #[test]
+    fn matching_wants_the_id_the_response_bit_and_the_question_in_any_case() {
+        let (name, query) = question(0x1234);
+        let expected = Expected {
+            id: 0x1234,
+            name: &name,
+            record_type: RecordType::A,
+        };
+        let reply = reply_for(&query, ResponseCode::NOERROR, &a_records(1), false);
+        assert!(expected.matches(&reply));
+        assert!(!expected.matches(&query), "a query is not a response");
+        let mut upper = reply.clone();
+        upper[HEADER_LENGTH + 1] = b'H';
+        assert!(expected.matches(&upper));
+        let mut other_id = reply.clone();
+        other_id[1] ^= 1;
+        assert!(!expected.matches(&other_id));
+        let mut other_type = reply.clone();
+        let type_at = Name::skip(&reply, HEADER_LENGTH).unwrap();
+        other_type[type_at + 1] = 28;
+        assert!(!expected.matches(&other_type));
+        let mut other_class = reply.clone();
+        other_class[type_at + 3] = 3;
+        assert!(!expected.matches(&other_class));
+        assert!(!expected.matches(&reply[..type_at + 3]), "cut in the question");
+        let mut formerr = Vec::new();
+        Header {
+            response: true,
+            response_code: ResponseCode::FORMERR,
+            question_count: 0,
+            ..Header::decode(&query).unwrap()
+        }
+        .encode(&mut formerr);
+        assert!(expected.matches(&formerr), "a FORMERR without a question");
+    }
+
+    #[test]
+    fn tcp_frames_carry_a_big_endian_length() {
+        assert_eq!(tcp_frame(b"abc"), Some(vec![0, 3, b'a', b'b', b'c']));
+        assert_eq!(tcp_frame(&[]), Some(vec![0, 0]));
+        assert_eq!(tcp_frame(&vec![7; 65_535]).unwrap().len(), 65_537);
+        assert_eq!(tcp_frame(&vec![7; 65_536]), None);
+    }
+
+    #[test]
+    fn tcp_steps_read_the_prefix_then_the_message_and_skip_other_replies() {
+        let (name, query) = question(7);
+        let expected = Expected {
+            id: 7,
+            name: &name,
+            record_type: RecordType::A,
+        };
+        let reply = reply_for(&query, ResponseCode::NOERROR, &a_records(1), false);
+        let mut stranger = reply.clone();
+        stranger[0] = 8;
+        let stream = [tcp_frame(&stranger).unwrap(), tcp_frame(&reply).unwrap()].concat();
+        assert_eq!(tcp_step(&[], &expected), TcpStep::Need(2));
+        assert_eq!(tcp_step(&stream[..1], &expected), TcpStep::Need(1));
+        assert_eq!(tcp_step(&stream[..2], &expected), TcpStep::Need(stranger.len()));
+        assert_eq!(
+            tcp_step(&stream[..5], &expected),
+            TcpStep::Need(stranger.len() - 3)
+        );
+        assert_eq!(tcp_step(&stream, &expected), TcpStep::Skip(stranger.len() + 2));
+        assert_eq!(
+            tcp_step(&stream[stranger.len() + 2..], &expected),
+            TcpStep::Reply(&reply[..])
+        );
+        assert_eq!(
+            tcp_step(&[0, 0, 1], &expected),
+            TcpStep::Skip(2),
+            "an empty frame"
+        );
     }
 
     #[test]

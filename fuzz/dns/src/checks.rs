@@ -1,7 +1,7 @@
 //! The properties each fuzz target checks. Every function must return normally for any input;
 //! a panic (assertion, overflow, index) is a finding.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use key_dns_resolver::config;
 use key_dns_resolver::payload::Payload;
@@ -9,8 +9,8 @@ use key_dns_resolver::request;
 use key_dns_resolver::resolve::{self, MAX_TARGET_LOOKUPS, Outcome, Resolve};
 use key_dns_resolver::server_list;
 use kup_dns::address::{Family, LookupError};
-use kup_dns::client::QueryError;
-use kup_dns::message::{Header, Message, Record, RecordType, ResponseCode, encode_record};
+use kup_dns::client::{self, Expected, QueryError, TcpStep, Transport};
+use kup_dns::message::{CLASS_IN, Header, Message, Record, RecordType, ResponseCode, encode_record};
 use kup_dns::name::Name;
 use kup_dns::resolv_conf::{MAX_NAMESERVERS, ResolvConf};
 
@@ -173,5 +173,111 @@ impl Resolve for Canned {
             (RecordType::SRV, Some(message)) => Ok(message),
             _ => Err(QueryError::Lookup(kup_dns::client::Failure::HostNotFound)),
         }
+    }
+}
+
+/// The DNS client's reply matching and TCP framing. The input is one byte choosing the record
+/// type asked for, two bytes of query id, then what the server sent on a TCP connection (every
+/// frame of it is also tried as a UDP datagram). Reading the stream as the client does (exactly
+/// the bytes [`client::tcp_step`] asks for) always ends, consumes at most the stream, and returns
+/// the first frame that answers the question; matching agrees with a decoded question; a matched
+/// reply classifies without panicking, and a positive answer is NOERROR with answers.
+pub fn client_reply(data: &[u8]) {
+    const TYPES: [RecordType; 5] = [
+        RecordType::A,
+        RecordType::AAAA,
+        RecordType::SRV,
+        RecordType::AFSDB,
+        RecordType::TXT,
+    ];
+    let [selector, high, low, stream @ ..] = data else {
+        return;
+    };
+    let name = Name::from_text(b"host.test").expect("a valid name");
+    let expected = Expected {
+        id: u16::from_be_bytes([*high, *low]),
+        name: &name,
+        record_type: TYPES[usize::from(*selector) % TYPES.len()],
+    };
+    let server = SocketAddr::from((Ipv4Addr::LOCALHOST, 53));
+
+    // Split the stream into frames independently of the client code.
+    let mut frames = Vec::new();
+    let mut rest = stream;
+    while let [high, low, after @ ..] = rest {
+        let length = usize::from(u16::from_be_bytes([*high, *low]));
+        let Some(message) = after.get(..length) else {
+            break;
+        };
+        frames.push(message);
+        rest = &after[length..];
+    }
+    for message in &frames {
+        let matched = expected.matches(message);
+        assert_eq!(matched, reference_match(&expected, message), "matching");
+        let framed = client::tcp_frame(message).expect("a frame fits");
+        let step = client::tcp_step(&framed, &expected);
+        if matched {
+            assert_eq!(step, TcpStep::Reply(message));
+            if let Ok(answer) = client::classify(message, Transport::Udp, server) {
+                assert_eq!(answer.length, message.len());
+                assert_eq!(answer.message.header.response_code, ResponseCode::NOERROR);
+                assert!(!answer.message.answers.is_empty());
+            }
+        } else {
+            assert_eq!(step, TcpStep::Skip(framed.len()));
+        }
+    }
+
+    // Read the stream as exchange_tcp does: exactly the bytes asked for, dropping skipped frames.
+    let expected_reply = frames.iter().find(|message| expected.matches(message));
+    let mut offset = 0;
+    let mut received: Vec<u8> = Vec::new();
+    let mut steps = 0;
+    let reply = loop {
+        steps += 1;
+        assert!(steps <= stream.len() + 2, "reading does not end");
+        match client::tcp_step(&received, &expected) {
+            TcpStep::Reply(reply) => break Some(reply.to_vec()),
+            TcpStep::Skip(length) => {
+                assert!(length >= 2 && length <= received.len());
+                received.drain(..length);
+            }
+            TcpStep::Need(more) => {
+                assert!(more > 0 && more <= 65_537);
+                let Some(bytes) = stream.get(offset..offset + more) else {
+                    break None; // the connection closes
+                };
+                received.extend_from_slice(bytes);
+                offset += more;
+            }
+        }
+    };
+    assert_eq!(reply.as_deref(), expected_reply.copied());
+}
+
+/// `res_queriesmatch` from the decoded question (when the message decodes that far).
+fn reference_match(expected: &Expected<'_>, message: &[u8]) -> bool {
+    let Ok(header) = Header::decode(message) else {
+        return false;
+    };
+    if header.id != expected.id || !header.response {
+        return false;
+    }
+    match header.question_count {
+        0 => header.response_code == ResponseCode::FORMERR,
+        1 => {
+            let Ok((name, end)) = Name::decode(message, kup_dns::message::HEADER_LENGTH) else {
+                return false;
+            };
+            let Some(fields) = message.get(end..end + 4) else {
+                return false;
+            };
+            let lower = |name: &Name| name.to_text().to_ascii_lowercase();
+            lower(&name) == lower(expected.name)
+                && u16::from_be_bytes([fields[0], fields[1]]) == expected.record_type.0
+                && u16::from_be_bytes([fields[2], fields[3]]) == CLASS_IN
+        }
+        _ => false,
     }
 }

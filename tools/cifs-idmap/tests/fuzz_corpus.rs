@@ -5,6 +5,9 @@
 #[path = "../../../fuzz/sid/src/checks.rs"]
 mod checks;
 
+#[path = "../../../fuzz/cli/src/checks.rs"]
+mod cli_checks;
+
 fn replay(target: &str, check: fn(&[u8])) {
     kup_testkit::corpus::replay("sid", target, check);
 }
@@ -27,4 +30,17 @@ fn the_description_corpus_agrees_with_the_reference_rule() {
 #[test]
 fn the_number_corpus_matches_the_glibc_strtoul_model() {
     replay("number", checks::number);
+}
+
+#[test]
+fn the_argv_corpus_keeps_the_parser_properties() {
+    kup_testkit::corpus::replay("cli", "argv_cifs_idmap", |data| {
+        let argv = cli_checks::argv(cifs_idmap::FLAGS, data);
+        let _ = cifs_idmap::parse_command_line(argv);
+    });
+}
+
+#[test]
+fn the_cifs_answer_corpus_keeps_its_properties() {
+    replay("cifs_answer", checks::cifs_answer);
 }

@@ -13,6 +13,9 @@
 #[path = "../../../fuzz/dns/src/checks.rs"]
 mod checks;
 
+#[path = "../../../fuzz/cli/src/checks.rs"]
+mod cli_checks;
+
 fn replay(target: &str, check: fn(&[u8])) {
     kup_testkit::corpus::replay("dns", target, check);
 }
@@ -50,4 +53,17 @@ fn the_afs_answer_corpus_keeps_its_properties() {
 #[test]
 fn the_server_list_corpus_keeps_its_properties() {
     replay("server_list", checks::server_list);
+}
+
+#[test]
+fn the_client_reply_corpus_keeps_its_properties() {
+    replay("client_reply", checks::client_reply);
+}
+
+#[test]
+fn the_argv_corpus_keeps_the_parser_properties() {
+    kup_testkit::corpus::replay("cli", "argv_key_dns_resolver", |data| {
+        let argv = cli_checks::argv(key_dns_resolver::cli::FLAGS, data);
+        let _ = key_dns_resolver::cli::parse(argv);
+    });
 }
