@@ -43,17 +43,23 @@ pub fn set_umask(mask: u32) -> u32 {
     unsafe { libc::umask(mask) }
 }
 
-/// The number of threads of this process (from `/proc/self/status`).
+/// The number of threads of this process.
+///
+/// Read as the link count of `/proc/self/task`, which the kernel reports as 2 plus the number of
+/// threads (`proc_task_getattr` in `fs/proc/base.c`): one `statx`, where reading the `Threads:` line
+/// of `/proc/self/status` costs an open, eight reads of a text the kernel formats from the whole
+/// memory map, and a close, at the start of every upcall.
 pub fn thread_count() -> io::Result<usize> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Threads:"))
-        .and_then(|value| value.trim().parse().ok())
+    use std::os::unix::fs::MetadataExt as _;
+    let links = std::fs::metadata("/proc/self/task")?.nlink();
+    links
+        .checked_sub(2)
+        .filter(|&threads| threads >= 1)
+        .and_then(|threads| usize::try_from(threads).ok())
         .ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                "no Threads: line in /proc/self/status",
+                "/proc/self/task has an unexpected link count",
             )
         })
 }
@@ -162,6 +168,34 @@ mod tests {
     #[test]
     fn standard_fds_are_left_alone_when_open() {
         ensure_standard_fds().unwrap();
+    }
+
+    /// The `Threads:` line of `/proc/self/status`, the count the kernel documents.
+    fn status_threads() -> usize {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Threads:"))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap()
+    }
+
+    #[test]
+    fn thread_count_agrees_with_proc_status() {
+        // Other tests start and end threads concurrently, so compare until two reads in a row
+        // agree; with a thread of our own parked, there are at least two.
+        let (release, parked) = std::sync::mpsc::channel::<()>();
+        let helper = std::thread::spawn(move || parked.recv());
+        let agreed = (0..100).any(|_| {
+            let before = status_threads();
+            let counted = thread_count().unwrap();
+            before == counted && status_threads() == counted
+        });
+        let counted = thread_count().unwrap();
+        drop(release);
+        let _ = helper.join();
+        assert!(agreed, "thread_count never matched /proc/self/status");
+        assert!(counted >= 2, "{counted} threads counted with two running");
     }
 
     #[test]
