@@ -16,6 +16,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use kup_testkit::reference::{self, Tool};
@@ -40,27 +41,79 @@ enum Role {
 
 /// A set of subjects answering the same kind of request.
 struct Suite {
-    title: &'static str,
-    key_type: &'static str,
-    description: &'static [u8],
+    title: String,
+    key_type: String,
+    description: Vec<u8>,
     subjects: Vec<Subject>,
+    /// Count a negated or rejected key as a finished round (`--any-outcome`: helpers that fail
+    /// the same way on this machine, such as cifs.idmap without a winbindd).
+    any_outcome: bool,
+}
+
+/// The subjects of an ad-hoc comparison (`--subject`), e.g. two builds of one helper.
+#[derive(Default)]
+struct Compare {
+    key_type: Option<String>,
+    description: Option<String>,
+    subjects: Vec<String>,
+    any_outcome: bool,
+}
+
+impl Compare {
+    fn into_suite(self) -> io::Result<Suite> {
+        let missing = |what| io::Error::new(io::ErrorKind::InvalidInput, format!("--subject needs {what}"));
+        let key_type = self.key_type.ok_or_else(|| missing("--type"))?;
+        let description = self.description.ok_or_else(|| missing("--description"))?;
+        let subjects = self
+            .subjects
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                let (label, argv) = text.split_once('=').ok_or_else(|| missing("LABEL=ARGV"))?;
+                Ok(Subject {
+                    label: label.to_owned(),
+                    argv: argv.split_whitespace().map(OsString::from).collect(),
+                    // The first subject is the base of the ratios.
+                    role: if index == 0 { Role::Reference } else { Role::Ours },
+                })
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(Suite {
+            title: format!("comparison: `{key_type}` key `{description}`"),
+            key_type,
+            description: description.into_bytes(),
+            subjects,
+            any_outcome: self.any_outcome,
+        })
+    }
 }
 
 struct Stats {
-    mean: Duration,
+    /// The helper's own wall time per round, in round order (paired across subjects), when the
+    /// dispatcher's log could be matched to the rounds.
+    helper: Vec<Duration>,
+    /// The helper's CPU time (user + system) per round, from a second, wrapped upcall in each round.
+    cpu: Vec<Duration>,
+    /// The helper's minor page faults per round (same upcall as `cpu`).
+    faults: Vec<u64>,
     median: Duration,
     p99: Duration,
-    /// Median of the helper's own wall time (spawn to exit, as the dispatcher measured it),
-    /// without the requester → kernel → request-key → dispatcher part of the round trip.
+    /// Median of `helper`: the helper's own wall time (spawn to exit, as the dispatcher measured
+    /// it), without the requester → kernel → request-key → dispatcher part of the round trip.
     helper_median: Option<Duration>,
     samples: usize,
     failures: usize,
 }
 
-fn main() -> io::Result<()> {
+fn main() -> io::Result<ExitCode> {
+    let mut arguments = std::env::args_os().skip(1).peekable();
+    if arguments.peek().is_some_and(|first| first == RUSAGE_FLAG) {
+        return run_measured(&arguments.skip(1).collect::<Vec<_>>());
+    }
     let mut rounds = 300_usize;
     let mut write_to: Option<PathBuf> = None;
     let mut splice_stdin: Option<String> = None;
+    let mut compare = Compare::default();
     let mut args = std::env::args_os().skip(1);
     while let Some(argument) = args.next() {
         match argument.to_str() {
@@ -73,10 +126,21 @@ fn main() -> io::Result<()> {
             Some("--write") => write_to = args.next().map(PathBuf::from),
             // Splice a table another benchmark printed (read from stdin) into its own section.
             Some("--splice") => splice_stdin = args.next().and_then(|name| name.into_string().ok()),
+            // Ad-hoc comparison of builds: `--type T --description D --subject LABEL=ARGV ...`
+            // (ARGV split at spaces; the first subject is the base of the ratios).
+            Some("--type") => compare.key_type = args.next().and_then(|text| text.into_string().ok()),
+            Some("--description") => {
+                compare.description = args.next().and_then(|text| text.into_string().ok());
+            }
+            Some("--any-outcome") => compare.any_outcome = true,
+            Some("--subject") => compare
+                .subjects
+                .extend(args.next().and_then(|text| text.into_string().ok())),
             _ => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    "usage: kup-bench [--rounds N] [--write FILE] | kup-bench --splice NAME --write FILE < table",
+                    "usage: kup-bench [--rounds N] [--write FILE] | kup-bench --splice NAME --write FILE < table \
+                     | kup-bench [--rounds N] --type T --description D [--any-outcome] --subject LABEL=ARGV...",
                 ));
             }
         }
@@ -85,10 +149,15 @@ fn main() -> io::Result<()> {
         let path = write_to
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "--splice needs --write FILE"))?;
         let table = io::read_to_string(io::stdin())?;
-        return splice(&path, &name, &table);
+        splice(&path, &name, &table)?;
+        return Ok(ExitCode::SUCCESS);
     }
-    let floor = reference::workspace_binary("kup-floor", "kup-floor")?;
-    let suites = suites(&floor)?;
+    let suites = if compare.subjects.is_empty() {
+        let floor = reference::workspace_binary("kup-floor", "kup-floor")?;
+        suites(&floor)?
+    } else {
+        vec![compare.into_suite()?]
+    };
     let mut report = String::new();
     let _ = writeln!(
         report,
@@ -106,7 +175,30 @@ fn main() -> io::Result<()> {
     if let Some(path) = write_to {
         splice(&path, MAIN_SECTION, &report)?;
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The internal mode that measures a helper's CPU time: `kup-bench --rusage FILE PROGRAM ARGS...`
+/// runs the helper as its only child, then appends `<CPU microseconds> <minor faults>` to FILE and
+/// exits as the helper did. The helper inherits everything (fds, environment, the upcall's
+/// authority), so it runs exactly as it would without the wrapper.
+const RUSAGE_FLAG: &str = "--rusage";
+
+fn run_measured(arguments: &[OsString]) -> io::Result<ExitCode> {
+    let [file, program, rest @ ..] = arguments else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "usage: kup-bench --rusage FILE PROGRAM [ARGS...]",
+        ));
+    };
+    let status = std::process::Command::new(program).args(rest).status()?;
+    let usage = kup_sys::process::children_usage()?;
+    let mut log = std::fs::OpenOptions::new().append(true).create(true).open(file)?;
+    writeln!(log, "{} {}", usage.cpu.as_micros(), usage.minor_faults)?;
+    Ok(status
+        .code()
+        .and_then(|code| u8::try_from(code).ok())
+        .map_or(ExitCode::FAILURE, ExitCode::from))
 }
 
 fn suites(floor: &std::path::Path) -> io::Result<Vec<Suite>> {
@@ -116,9 +208,10 @@ fn suites(floor: &std::path::Path) -> io::Result<Vec<Suite>> {
         role: Role::Floor,
     };
     let mut dns = Suite {
-        title: "dns_resolver key for a name in /etc/hosts (`localhost`)",
-        key_type: "dns_resolver",
-        description: b"localhost",
+        title: "dns_resolver key for a name in /etc/hosts (`localhost`)".to_owned(),
+        key_type: "dns_resolver".to_owned(),
+        description: b"localhost".to_vec(),
+        any_outcome: false,
         subjects: vec![
             floor_subject(),
             Subject {
@@ -139,9 +232,10 @@ fn suites(floor: &std::path::Path) -> io::Result<Vec<Suite>> {
         });
     }
     let mut idmap = Suite {
-        title: "id_resolver description on a `user` key (`uid:root@localdomain`)",
-        key_type: "user",
-        description: b"uid:root@localdomain",
+        title: "id_resolver description on a `user` key (`uid:root@localdomain`)".to_owned(),
+        key_type: "user".to_owned(),
+        description: b"uid:root@localdomain".to_vec(),
+        any_outcome: false,
         subjects: vec![
             floor_subject(),
             Subject {
@@ -166,50 +260,76 @@ fn nfsidmap_argv(program: OsString) -> Vec<OsString> {
 }
 
 fn run_suite(suite: &Suite, rounds: usize) -> io::Result<Vec<Stats>> {
+    const WARM_UP: usize = 5;
     let route = Route::new(&suite.subjects[0].argv)?;
-    let mut samples: Vec<Vec<Duration>> = suite
-        .subjects
-        .iter()
-        .map(|_| Vec::with_capacity(rounds))
-        .collect();
-    let mut failures = vec![0_usize; suite.subjects.len()];
-    let mut helper_samples: Vec<Vec<Duration>> = suite.subjects.iter().map(|_| Vec::new()).collect();
-    // A few unmeasured rounds first: page cache, dispatcher, dynamic loader.
-    for round in 0..rounds + 5 {
+    let subjects = suite.subjects.len();
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); subjects];
+    let mut failures = vec![0_usize; subjects];
+    let myself = std::env::current_exe()?;
+    let usage_file = std::env::temp_dir().join(format!("kup-bench-rusage.{}", route.id()));
+    let _ = std::fs::remove_file(&usage_file);
+    // Each round runs every subject twice: plainly (round trip and the helper's own wall time),
+    // then under `kup-bench --rusage` (the helper's CPU time and page faults, which the machine's
+    // other load disturbs much less than wall time). A few unmeasured rounds first: page cache,
+    // dispatcher, dynamic loader.
+    for round in 0..rounds + WARM_UP {
         for (index, subject) in suite.subjects.iter().enumerate() {
             route.set_argv(&subject.argv)?;
             let started = Instant::now();
-            let result = route.request(suite.key_type, suite.description, b"");
+            let result = route.request(&suite.key_type, &suite.description, b"");
             let elapsed = started.elapsed();
             route.clear()?;
-            if round < 5 {
+            let mut wrapped = vec![
+                myself.clone().into_os_string(),
+                RUSAGE_FLAG.into(),
+                usage_file.clone().into_os_string(),
+            ];
+            wrapped.extend(subject.argv.iter().cloned());
+            route.set_argv(&wrapped)?;
+            let _ = route.request(&suite.key_type, &suite.description, b"");
+            route.clear()?;
+            if round < WARM_UP {
                 continue;
             }
             match result {
-                Ok(_) => samples[index].push(elapsed),
-                Err(_) => failures[index] += 1,
+                Err(_) if !suite.any_outcome => failures[index] += 1,
+                _ => samples[index].push(elapsed),
             }
         }
     }
     // Every request upcalled once (the key was unlinked after each), in order, so upcall n
-    // belongs to subject n % subjects; skip the helper column if that does not hold.
+    // belongs to subject (n / 2) % subjects, plain when n is even; skip the columns whose log
+    // does not have that shape.
+    let mut helper: Vec<Vec<Duration>> = vec![Vec::new(); subjects];
     let upcalls = route.upcalls()?;
-    let subjects = suite.subjects.len();
-    if upcalls.len() == (rounds + 5) * subjects {
-        for (number, upcall) in upcalls.iter().enumerate().skip(5 * subjects) {
-            helper_samples[number % subjects].push(upcall.duration);
+    if upcalls.len() == (rounds + WARM_UP) * subjects * 2 {
+        for (number, upcall) in upcalls.iter().enumerate().skip(WARM_UP * subjects * 2).step_by(2) {
+            helper[(number / 2) % subjects].push(upcall.duration);
+        }
+    }
+    let mut cpu: Vec<Vec<Duration>> = vec![Vec::new(); subjects];
+    let mut faults: Vec<Vec<u64>> = vec![Vec::new(); subjects];
+    let usage = std::fs::read_to_string(&usage_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&usage_file);
+    let lines: Vec<(u64, u64)> = usage
+        .lines()
+        .filter_map(|line| {
+            let (micros, minor) = line.split_once(' ')?;
+            Some((micros.parse().ok()?, minor.parse().ok()?))
+        })
+        .collect();
+    if lines.len() == (rounds + WARM_UP) * subjects {
+        for (number, &(micros, minor)) in lines.iter().enumerate().skip(WARM_UP * subjects) {
+            cpu[number % subjects].push(Duration::from_micros(micros));
+            faults[number % subjects].push(minor);
         }
     }
     Ok(samples
         .into_iter()
         .zip(failures)
-        .zip(helper_samples)
-        .map(|((mut samples, failures), mut helper)| {
-            helper.sort_unstable();
-            let helper_median = helper.get(helper.len() / 2).copied();
+        .zip(helper.into_iter().zip(cpu.into_iter().zip(faults)))
+        .map(|((mut samples, failures), (helper, (cpu, faults)))| {
             samples.sort_unstable();
-            let count = u32::try_from(samples.len().max(1)).unwrap_or(u32::MAX);
-            let total: Duration = samples.iter().sum();
             let at = |fraction_per_mille: usize| {
                 samples
                     .get(samples.len().saturating_sub(1) * fraction_per_mille / 1000)
@@ -217,10 +337,12 @@ fn run_suite(suite: &Suite, rounds: usize) -> io::Result<Vec<Stats>> {
                     .unwrap_or_default()
             };
             Stats {
-                mean: total / count,
+                helper_median: median(&helper),
+                helper,
+                cpu,
+                faults,
                 median: at(500),
                 p99: at(990),
-                helper_median,
                 samples: samples.len(),
                 failures,
             }
@@ -229,70 +351,126 @@ fn run_suite(suite: &Suite, rounds: usize) -> io::Result<Vec<Stats>> {
 }
 
 fn render(report: &mut String, suite: &Suite, stats: &[Stats]) {
-    let median_of = |role: Role| {
+    let find = |role: Role| {
         suite
             .subjects
             .iter()
             .zip(stats)
             .find(|(subject, stats)| subject.role == role && stats.samples > 0)
-            .map(|(_, stats)| stats.median)
+            .map(|(_, stats)| stats)
     };
-    let floor = median_of(Role::Floor);
-    let reference = median_of(Role::Reference);
-    let helper_reference = suite
-        .subjects
-        .iter()
-        .zip(stats)
-        .find(|(subject, stats)| subject.role == Role::Reference && stats.samples > 0)
-        .and_then(|(_, stats)| stats.helper_median);
+    let floor = find(Role::Floor).map(|stats| stats.median);
+    let reference = find(Role::Reference);
     let _ = writeln!(report, "### {}\n", suite.title);
     let _ = writeln!(
         report,
-        "| helper | round trip median | mean | p99 | failed | vs floor | vs C original | helper alone (median) | helper alone vs C original |"
+        "| helper | round trip median | p99 | failed | vs floor | vs C original \
+         | helper alone (median) | vs C original | 99% interval \
+         | CPU time (median) | vs C original | 99% interval | page faults |"
     );
-    let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let ratio = |value: Duration, base: Option<Duration>| {
-        base.filter(|base| !base.is_zero()).map_or_else(
-            || "-".to_owned(),
-            |base| format!("{:.2}x", value.as_secs_f64() / base.as_secs_f64()),
-        )
+    let _ = writeln!(
+        report,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let ratio = |value: Option<Duration>, base: Option<Duration>| match (value, base) {
+        (Some(value), Some(base)) if !base.is_zero() => {
+            format!("{:.2}x", value.as_secs_f64() / base.as_secs_f64())
+        }
+        _ => "-".to_owned(),
+    };
+    let interval = |ours: &[Duration], theirs: Option<&Vec<Duration>>| {
+        theirs
+            .and_then(|theirs| ratio_interval(ours, theirs))
+            .map_or_else(|| "-".to_owned(), |(low, high)| format!("{low:.2}–{high:.2}x"))
+    };
+    let ms = |value: Option<Duration>| {
+        value.map_or_else(|| "-".to_owned(), |value| format!("{:.2} ms", millis(value)))
     };
     for (subject, stats) in suite.subjects.iter().zip(stats) {
         if stats.samples == 0 {
             let _ = writeln!(
                 report,
-                "| {} | - | - | - | {} | - | - | - | - |",
+                "| {} | - | - | {} | - | - | - | - | - | - | - | - | - |",
                 subject.label, stats.failures
             );
             continue;
         }
-        let (helper_alone, helper_ratio) = stats.helper_median.map_or_else(
-            || ("-".to_owned(), "-".to_owned()),
-            |helper| {
-                (
-                    format!("{:.2} ms", millis(helper)),
-                    ratio(helper, helper_reference),
-                )
-            },
-        );
+        let cpu = median(&stats.cpu);
+        let mut faults = stats.faults.clone();
+        faults.sort_unstable();
         let _ = writeln!(
             report,
-            "| {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {} | {} | {} |",
+            "| {} | {:.2} ms | {:.2} ms | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             subject.label,
             millis(stats.median),
-            millis(stats.mean),
             millis(stats.p99),
             stats.failures,
-            ratio(stats.median, floor),
-            ratio(stats.median, reference),
-            helper_alone,
-            helper_ratio,
+            ratio(Some(stats.median), floor),
+            ratio(Some(stats.median), reference.map(|base| base.median)),
+            ms(stats.helper_median),
+            ratio(stats.helper_median, reference.and_then(|base| base.helper_median)),
+            interval(&stats.helper, reference.map(|base| &base.helper)),
+            ms(cpu),
+            ratio(cpu, reference.and_then(|base| median(&base.cpu))),
+            interval(&stats.cpu, reference.map(|base| &base.cpu)),
+            faults
+                .get(faults.len() / 2)
+                .map_or_else(|| "-".to_owned(), u64::to_string),
         );
     }
     if !suite.subjects.iter().any(|subject| subject.role == Role::Ours) {
         let _ = writeln!(report, "\n(kup's helper for this suite is not built yet.)");
     }
     report.push('\n');
+}
+
+fn median(samples: &[Duration]) -> Option<Duration> {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len() / 2).copied()
+}
+
+/// A 99% bootstrap interval of `median(subject) / median(base)` over paired rounds: the rounds
+/// are resampled with replacement (the same rounds for both, since they ran side by side), 2,000
+/// times, with a fixed-seed generator so that a rerun on the same samples prints the same figures.
+fn ratio_interval(subject: &[Duration], base: &[Duration]) -> Option<(f64, f64)> {
+    const RESAMPLES: usize = 2000;
+    let rounds = subject.len();
+    if rounds < 10 || base.len() != rounds {
+        return None;
+    }
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        // xorshift64*: plenty for choosing indices.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let mut ratios = Vec::with_capacity(RESAMPLES);
+    let (mut ours, mut theirs) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for _ in 0..RESAMPLES {
+        ours.clear();
+        theirs.clear();
+        for _ in 0..rounds {
+            let pick = usize::try_from(next() % rounds as u64).unwrap_or(0);
+            ours.push(subject[pick]);
+            theirs.push(base[pick]);
+        }
+        let (Some(ours), Some(theirs)) = (median(&ours), median(&theirs)) else {
+            return None;
+        };
+        if !theirs.is_zero() {
+            ratios.push(ours.as_secs_f64() / theirs.as_secs_f64());
+        }
+    }
+    ratios.sort_unstable_by(f64::total_cmp);
+    let at = |per_mille: usize| {
+        ratios
+            .get((ratios.len().saturating_sub(1)) * per_mille / 1000)
+            .copied()
+    };
+    Some((at(5)?, at(995)?))
 }
 
 fn millis(duration: Duration) -> f64 {
