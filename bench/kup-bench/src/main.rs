@@ -252,7 +252,33 @@ fn suites(floor: &std::path::Path) -> io::Result<Vec<Suite>> {
             role: Role::Ours,
         });
     }
-    Ok(vec![dns, idmap])
+    // cifs.idmap's cost is mostly loading the configured plugin (idmapwb.so and the libraries it
+    // needs), which both binaries do before they ask winbind anything. This SID is in no domain,
+    // so the answer is the same failure with or without a winbindd running: the key is negated
+    // (ours) or left to the kernel to negate (Debian's), and the round still counts. The suite
+    // with a real AD DC answering is the cifs.idmap section further down.
+    let mut cifs = Suite {
+        title: "cifs.idmap: `os:` SID in no domain on a `user` key (plugin loaded, no answer)".to_owned(),
+        key_type: "user".to_owned(),
+        description: b"os:S-1-5-21-1-2-3-1000".to_vec(),
+        any_outcome: true,
+        subjects: vec![
+            floor_subject(),
+            Subject {
+                label: "Debian cifs.idmap 7.0 + idmapwb.so".to_owned(),
+                argv: vec![reference::theirs(Tool::CifsIdmap)?.into_os_string(), "%k".into()],
+                role: Role::Reference,
+            },
+        ],
+    };
+    if let Ok(ours) = reference::ours(Tool::CifsIdmap) {
+        cifs.subjects.push(Subject {
+            label: "kup cifs.idmap + idmapwb.so".to_owned(),
+            argv: vec![ours.into_os_string(), "%k".into()],
+            role: Role::Ours,
+        });
+    }
+    Ok(vec![dns, idmap, cifs])
 }
 
 fn nfsidmap_argv(program: OsString) -> Vec<OsString> {
