@@ -5,10 +5,14 @@
 //! unlinked so the next round upcalls again. In every suite the subjects run interleaved, round
 //! by round (floor, C original, ours, floor, ...), so machine noise hits all of them alike.
 //! The floor is a helper that only instantiates a constant payload: what any helper costs at
-//! least on this path. Results are printed as a Markdown table with ratios, and `--write FILE`
-//! replaces the generated section of `docs/benchmarks.md`.
+//! least on this path. Each subject also runs once more per round under `kup-bench --rusage`,
+//! which records the helper's CPU time and page faults (steadier than wall time on a busy
+//! machine). Results are printed as a Markdown table with ratios and 99% bootstrap intervals,
+//! and `--write FILE` replaces the generated section of `docs/benchmarks.md`.
 //!
-//! Usage: `bench/run [--rounds N] [--write docs/benchmarks.md]` (root; release builds).
+//! Usage: `bench/run [--rounds N] [--write docs/benchmarks.md]` (root; release builds), or
+//! `kup-bench --type T --description D [--any-outcome] --subject LABEL=ARGV...` to compare any
+//! builds the same way (the first subject is the base of the ratios).
 
 #![forbid(unsafe_code)]
 
