@@ -75,10 +75,27 @@ exit 0
 fn run_guest(config: &str) -> io::Result<(String, String)> {
     // KUP_UNDER_TEST=theirs runs Debian's binary (the guest sees the host's /sbin).
     let helper = reference::tool_path(Tool::KeyDnsResolver)?;
-    let outcome = Guest::new()?
-        .with_env("HELPER", helper.display().to_string())
-        .with_env("HELPER_CONFIG", config)
-        .run_script(SCRIPT, Duration::from_mins(4))?;
+    let run = || {
+        Guest::new()?
+            .with_env("HELPER", helper.display().to_string())
+            .with_env("HELPER_CONFIG", config)
+            .run_script(SCRIPT, Duration::from_mins(4))
+    };
+    // The guest's kafs (Debian 6.1.192) sometimes oopses in rxrpc_kernel_recv_data while it
+    // probes the VL server the answer names (nothing listens there), and the guest then hangs
+    // until the run's timeout. That is a kernel race, not the helper's doing: it shows up for
+    // either helper and only under load. Run once more when the console shows that oops.
+    let outcome = match run() {
+        Err(error) if error.to_string().contains("rxrpc_kernel_recv_data") => {
+            // The test harness shows this line with the test's output when the retry fails too.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("guest kernel oopsed in rxrpc (kafs race), one more run: {error}");
+            }
+            run()?
+        }
+        other => other?,
+    };
     outcome.assert_success();
     let getent = outcome.file_string("getent.txt")?;
     let knot_log = outcome.file_string("knot.log").unwrap_or_default();
