@@ -15,6 +15,8 @@
 //! `docs/compat/key.dns_resolver.md`); the answer-size case needs TCP, which the reference does
 //! not do (decisions.md #7), so it runs for ours only.
 
+#[path = "support/dns_wire.rs"]
+mod dns_wire;
 // Shared with the compliance suite, which uses more of it.
 #[allow(dead_code)]
 #[path = "support/loopback_dns.rs"]
@@ -26,13 +28,14 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
-use kup_dns::message::{HEADER_LENGTH, Header, RecordType};
-use kup_dns::name::Name;
+use kup_dns::message::RecordType;
 use kup_runtime::helper::{LOG_LINE_BUDGET, SUPPRESSED_LINE};
 use kup_sys::keyctl;
 use kup_testkit::reference::{self, Tool, UnderTest};
 use kup_testkit::syslog::{SyslogCapture, SyslogLine};
 use kup_testkit::upcall::Route;
+
+use dns_wire::{QUESTION_POINTER, record, reply_start};
 
 /// Knot DNS (only for the resolv.conf lock and watchdog; the zone is not queried).
 const KNOT: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 83, 0, 57));
@@ -187,40 +190,20 @@ fn serve_hostile(address: IpAddr) -> std::io::Result<()> {
     Ok(())
 }
 
-fn record(record_type: u16, ttl: u32, rdata: &[u8]) -> Vec<u8> {
-    let mut out = vec![0xc0, 0x0c];
-    out.extend_from_slice(&record_type.to_be_bytes());
-    out.extend_from_slice(&1u16.to_be_bytes());
-    out.extend_from_slice(&ttl.to_be_bytes());
-    out.extend_from_slice(&u16::try_from(rdata.len()).unwrap().to_be_bytes());
-    out.extend_from_slice(rdata);
-    out
-}
-
 fn reply(query: &[u8], over_tcp: bool) -> Option<Vec<u8>> {
-    let mut header = Header::decode(query).ok()?;
-    let (_, after_name) = Name::decode(query, HEADER_LENGTH).ok()?;
-    let question = query.get(HEADER_LENGTH..after_name + 4)?;
-    let record_type = RecordType(u16::from_be_bytes([
-        *query.get(after_name)?,
-        *query.get(after_name + 1)?,
-    ]));
-    header.response = true;
-    header.recursion_available = true;
-    header.question_count = 1;
-    header.answer_count = 0;
+    let (mut header, question, record_type) = reply_start(query)?;
     let mut answers = Vec::new();
     if record_type == RecordType::A {
-        answers.push(record(1, 60, &[192, 0, 2, 77]));
+        answers.push(record(&QUESTION_POINTER, 1, 60, &[192, 0, 2, 77]));
     } else if record_type == RecordType::SRV && !over_tcp {
         header.truncated = true;
     } else if record_type == RecordType::SRV {
         for _ in 0..MALFORMED_RECORDS {
-            answers.push(record(33, 30, &[0, 1]));
+            answers.push(record(&QUESTION_POINTER, 33, 30, &[0, 1]));
         }
         let mut good = vec![0, 0, 0, 0, 0x1b, 0x5b];
         good.extend_from_slice(b"\x01t\x07hostile\x04test\x00");
-        answers.push(record(33, 30, &good));
+        answers.push(record(&QUESTION_POINTER, 33, 30, &good));
     }
     header.answer_count = u16::try_from(answers.len()).ok()?;
     let mut out = Vec::new();

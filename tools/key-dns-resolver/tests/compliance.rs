@@ -13,6 +13,8 @@
 
 #[path = "support/crafted_dns.rs"]
 mod crafted_dns;
+#[path = "support/dns_wire.rs"]
+mod dns_wire;
 #[path = "support/loopback_dns.rs"]
 mod loopback_dns;
 

@@ -11,8 +11,9 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
-use kup_dns::message::{HEADER_LENGTH, Header, RecordType};
-use kup_dns::name::Name;
+use kup_dns::message::{HEADER_LENGTH, RecordType};
+
+use crate::dns_wire::{QUESTION_POINTER, record, reply_start};
 
 /// What the SRV answer looks like (the last two also spoil the AFSDB fallback query).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,19 +59,6 @@ impl CraftedDns {
     }
 }
 
-/// Owner = pointer to the question name (offset 12).
-const QUESTION_POINTER: [u8; 2] = [0xc0, 0x0c];
-
-fn record(owner: &[u8], record_type: u16, ttl: u32, rdata: &[u8]) -> Vec<u8> {
-    let mut out = owner.to_vec();
-    out.extend_from_slice(&record_type.to_be_bytes());
-    out.extend_from_slice(&1u16.to_be_bytes());
-    out.extend_from_slice(&ttl.to_be_bytes());
-    out.extend_from_slice(&u16::try_from(rdata.len()).unwrap_or(0).to_be_bytes());
-    out.extend_from_slice(rdata);
-    out
-}
-
 fn srv_rdata(port: u16, target: &[u8]) -> Vec<u8> {
     let mut rdata = vec![0, 0, 0, 0];
     rdata.extend_from_slice(&port.to_be_bytes());
@@ -79,17 +67,7 @@ fn srv_rdata(port: u16, target: &[u8]) -> Vec<u8> {
 }
 
 fn reply(query: &[u8], mode: Mode) -> Option<Vec<u8>> {
-    let mut header = Header::decode(query).ok()?;
-    let (_, after_name) = Name::decode(query, HEADER_LENGTH).ok()?;
-    let question = query.get(HEADER_LENGTH..after_name + 4)?;
-    let record_type = RecordType(u16::from_be_bytes([
-        *query.get(after_name)?,
-        *query.get(after_name + 1)?,
-    ]));
-    header.response = true;
-    header.recursion_available = true;
-    header.question_count = 1;
-    header.answer_count = 0;
+    let (mut header, question, record_type) = reply_start(query)?;
     let mut answers: Vec<Vec<u8>> = Vec::new();
     let mut trailing: &[u8] = &[];
     let good_target = b"\x01t\x07crafted\x04test\x00";
