@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use kup_runtime::helper::{self, Deadline, Disposition, Failure, KeyGuard, StartOptions};
 use kup_sys::KeySerial;
+use kup_sys::syslog::Severity;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -38,6 +39,11 @@ fn main() -> ExitCode {
     let mut guard = KeyGuard::new(key, Disposition::Negate { timeout_secs: 7 });
     match mode.as_str() {
         "hang" => hang(),
+        "hang-in-syslog" => {
+            // With the /dev/log queue full, glibc's syslog blocks here, holding its lock.
+            helper::log(Severity::Error, "probe: about to block in syslog");
+            hang()
+        }
         "hang-reject" => {
             guard.set_failure(Disposition::Reject {
                 timeout_secs: 9,

@@ -103,6 +103,10 @@ struct Logger {
     /// Messages at `Debug` severity are written only at verbosity > 0.
     verbosity: AtomicU32,
     ident: &'static CStr,
+    /// `openlog` options and facility, for lines written around libc's syslog (the deadline's
+    /// signal handler).
+    log_options: i32,
+    facility: i32,
 }
 
 /// Prepares the process (see the module documentation) and arms its total deadline. Call it
@@ -127,6 +131,8 @@ pub fn start(options: &StartOptions) -> io::Result<()> {
         stderr: AtomicBool::new(false),
         verbosity: AtomicU32::new(0),
         ident: options.ident,
+        log_options: options.log_options,
+        facility: options.facility,
     });
     install_panic_hook();
     if let Some(deadline) = options.deadline {
@@ -301,19 +307,19 @@ pub struct KeyGuard {
     finished: bool,
 }
 
-/// The key under construction as the panic hook and the deadline watchdog see it (readable
+/// The key under construction as the panic hook and the deadline's signal handler see it (readable
 /// without locks from any thread): 0 when there is none or it is finished, [`FINISHING`] while one
 /// thread is finishing it, its serial otherwise. Whoever swaps the serial out (a *claim*) is the
-/// one thread that finishes the key, so it is finished exactly once even when the watchdog fires
+/// one that finishes the key, so it is finished exactly once even when the deadline fires
 /// while the main thread instantiates.
 static ACTIVE_KEY: AtomicI32 = AtomicI32::new(0);
 /// The published key's failure disposition, packed into one word so that a reader never sees
 /// half of an update ([`pack`]).
 static ACTIVE_DISPOSITION: AtomicU64 = AtomicU64::new(0);
-/// Set by the deadline watchdog before it claims the key: from then on the process is ending, and
-/// a thread that finds the key claimed waits for the watchdog's exit instead of going on.
-static TAKEN_OVER: AtomicBool = AtomicBool::new(false);
-/// The last key claimed by [`claim_published`] (the panic hook or the watchdog), so that its
+/// The serial of the key while [`ACTIVE_KEY`] says [`FINISHING`]: the deadline's signal handler
+/// may interrupt the very code that is finishing it.
+static FINISHING_KEY: AtomicI32 = AtomicI32::new(0);
+/// The last key claimed by [`claim_published`] (the panic hook or the deadline), so that its
 /// guard, dropped while unwinding, does not finish it a second time.
 static TAKEN_KEY: AtomicI32 = AtomicI32::new(0);
 
@@ -359,14 +365,12 @@ enum Claim {
     Untracked,
     /// The panic hook already finished this key.
     AlreadyFinished,
-    /// The deadline watchdog took over; it finishes the key and ends the process.
-    TakenOver,
 }
 
 fn claim(key: KeySerial) -> Claim {
+    FINISHING_KEY.store(key.get(), Ordering::SeqCst);
     match ACTIVE_KEY.compare_exchange(key.get(), FINISHING, Ordering::SeqCst, Ordering::SeqCst) {
         Ok(_) => Claim::Mine,
-        Err(_) if TAKEN_OVER.load(Ordering::SeqCst) => Claim::TakenOver,
         Err(_) if TAKEN_KEY.load(Ordering::SeqCst) == key.get() => Claim::AlreadyFinished,
         Err(_) => Claim::Untracked,
     }
@@ -377,7 +381,7 @@ fn release() {
     let _ = ACTIVE_KEY.compare_exchange(FINISHING, 0, Ordering::SeqCst, Ordering::SeqCst);
 }
 
-/// Claims whatever key is published (panic hook, deadline watchdog): its serial and disposition,
+/// Claims whatever key is published (panic hook, deadline): its serial and disposition,
 /// or `None` when there is none or another thread is finishing it.
 pub(crate) fn claim_published() -> Option<(KeySerial, Disposition)> {
     let mut current = ACTIVE_KEY.load(Ordering::SeqCst);
@@ -403,14 +407,79 @@ pub(crate) fn finish_published() -> Option<(KeySerial, Disposition, io::Result<(
     Some((key, disposition, result))
 }
 
-/// Whether a thread is finishing the published key right now.
-pub(crate) fn finishing() -> bool {
-    ACTIVE_KEY.load(Ordering::SeqCst) == FINISHING
+/// What the deadline's signal handler did to the published key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DeadlineOutcome {
+    /// No key was published (none yet, or it was finished already).
+    NoKey,
+    /// The handler finished `key` with `disposition`; `result` is the kernel's answer (an errno
+    /// on refusal). `interrupted`: the code the signal interrupted was finishing this key itself.
+    Finished {
+        key: KeySerial,
+        disposition: Disposition,
+        result: Result<(), i32>,
+        interrupted: bool,
+    },
 }
 
-/// Marks the process as taken over by the deadline watchdog (see [`Claim::TakenOver`]).
-pub(crate) fn take_over() {
-    TAKEN_OVER.store(true, Ordering::SeqCst);
+/// Finishes the published key from the deadline's signal handler, which runs on the main thread
+/// in the middle of whatever it was doing and ends the process: nothing else runs after it, so it
+/// may take a key the interrupted code had claimed but perhaps not finished yet. Async-signal-safe:
+/// atomics and one `keyctl` system call.
+pub(crate) fn finish_for_deadline() -> DeadlineOutcome {
+    let current = ACTIVE_KEY.swap(FINISHING, Ordering::SeqCst);
+    let (serial, interrupted) = match current {
+        FINISHING => (FINISHING_KEY.load(Ordering::SeqCst), true),
+        serial => (serial, false),
+    };
+    if serial <= 0 {
+        return DeadlineOutcome::NoKey;
+    }
+    let key = KeySerial::new(serial);
+    let disposition = unpack(ACTIVE_DISPOSITION.load(Ordering::SeqCst));
+    let result = disposition
+        .apply(key)
+        .map_err(|error| error.raw_os_error().unwrap_or(0));
+    DeadlineOutcome::Finished {
+        key,
+        disposition,
+        result,
+        interrupted,
+    }
+}
+
+/// Writes one log line from a signal handler: straight to `/dev/log` without blocking (see
+/// [`kup_sys::syslog::send_datagram`]), as glibc's `syslog` would format it but with a UTC
+/// timestamp, and to stderr when the tool mirrors its log there. Within the line budget.
+/// Async-signal-safe: no allocation, no lock.
+pub(crate) fn log_from_signal_handler(severity: Severity, message: &str) {
+    use crate::deadline::{LineBuffer, SyslogTimestamp};
+    use std::fmt::Write as _;
+    let Some(logger) = LOGGER.get() else {
+        return;
+    };
+    let used = LOG_LINES.fetch_add(1, Ordering::Relaxed);
+    if used >= LOG_LINE_BUDGET {
+        return;
+    }
+    let ident = logger.ident.to_str().unwrap_or("kup");
+    let mut datagram = LineBuffer::new();
+    let _ = write!(
+        datagram,
+        "<{}>{} {ident}",
+        logger.facility | severity as i32,
+        SyslogTimestamp(std::time::SystemTime::now())
+    );
+    if logger.log_options & syslog::OPTION_PID != 0 {
+        let _ = write!(datagram, "[{}]", std::process::id());
+    }
+    let _ = write!(datagram, ": {message}");
+    let _ = syslog::send_datagram(datagram.as_bytes());
+    if logger.stderr.load(Ordering::Relaxed) {
+        let mut line = LineBuffer::new();
+        let _ = writeln!(line, "{ident}: {message}");
+        process::write_stderr(line.as_bytes());
+    }
 }
 
 fn install_panic_hook() {
@@ -418,9 +487,6 @@ fn install_panic_hook() {
     std::panic::set_hook(Box::new(move |info| {
         // The key first: logging can block (a full /dev/log queue blocks glibc's syslog), and
         // the requester waits on the key, not on our log line.
-        if TAKEN_OVER.load(Ordering::SeqCst) && !crate::deadline::on_watchdog() {
-            crate::deadline::wait_for_exit();
-        }
         let finished = finish_published();
         let location = info
             .location()
@@ -508,8 +574,7 @@ impl KeyGuard {
         })
     }
 
-    /// Runs `finish` on the key unless the deadline watchdog has taken it over (then this thread
-    /// waits for the watchdog to end the process).
+    /// Runs `finish` on the key, once: unless the panic hook finished it already.
     fn finish_with(&mut self, finish: impl FnOnce(KeySerial) -> io::Result<()>) -> io::Result<()> {
         self.finished = true;
         match claim(self.key) {
@@ -520,7 +585,6 @@ impl KeyGuard {
             }
             Claim::Untracked => finish(self.key),
             Claim::AlreadyFinished => Ok(()),
-            Claim::TakenOver => crate::deadline::wait_for_exit(),
         }
     }
 }
@@ -641,7 +705,8 @@ mod tests {
         }
     }
 
-    /// A guard finishing its key races the watchdog's claim: exactly one of them finishes it,
+    /// A guard finishing its key races another claim (the panic hook's, on another thread):
+    /// exactly one of them finishes it,
     /// every time. (No syscalls: this drives the claim protocol alone, on made-up serials.)
     #[test]
     fn a_published_key_is_claimed_by_exactly_one_finisher() {

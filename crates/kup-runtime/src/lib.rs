@@ -4,7 +4,7 @@
 //! - [`helper`]: the start-up skeleton (stdio, environment, syslog ident), the [`helper::KeyGuard`]
 //!   that finishes the key under construction on every path (panics included), and the
 //!   `report` step that maps an outcome to a key disposition and an exit code.
-//! - [`deadline`]: the total deadline of one helper run (decisions.md 10), after which a watchdog
+//! - [`deadline`]: the total deadline of one helper run (decisions.md 10), after which a signal handler
 //!   thread finishes the key the guard's failure way and ends the process.
 
 #![forbid(unsafe_code)]

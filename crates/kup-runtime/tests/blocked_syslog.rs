@@ -89,6 +89,11 @@ struct Observed {
 }
 
 fn run_with_full_log_queue(probe: PathBuf, mode: &'static str) -> Observed {
+    run_with_full_log_queue_for(probe, mode, Duration::from_secs(10))
+}
+
+/// As [`run_with_full_log_queue`], keeping the queue full for `blocked` before draining it.
+fn run_with_full_log_queue_for(probe: PathBuf, mode: &'static str, blocked: Duration) -> Observed {
     let description = format!("kuptest:blocked-syslog-{mode}-{}", std::process::id());
     let log = FullDevLog::take(Duration::from_mins(2)).expect("/dev/log can be bound");
     let filled = log.fill().expect("the /dev/log queue fills");
@@ -107,7 +112,7 @@ fn run_with_full_log_queue(probe: PathBuf, mode: &'static str) -> Observed {
     });
     let _ = start.recv_timeout(Duration::from_secs(30));
     // The helper is stuck in syslog from its first log line on; its key must be negative by then.
-    let watch_until = Instant::now() + Duration::from_secs(10);
+    let watch_until = Instant::now() + blocked;
     let mut negative_while_blocked = false;
     while Instant::now() < watch_until && !requester.is_finished() {
         let negative = proc_keys::read()
@@ -161,5 +166,27 @@ fn a_failing_helper_finishes_its_key_before_it_blocks_in_syslog() {
         ),
         "{:?}",
         panicked.upcalls
+    );
+}
+
+/// The deadline ends a helper stuck in glibc's `syslog` (the main thread blocked in `sendto`,
+/// holding syslog's lock): its signal handler negates the key and exits without going through
+/// syslog, while nothing drains the queue.
+#[test]
+fn a_helper_stuck_in_syslog_is_ended_by_its_deadline() {
+    let probe = workspace_example("kup-runtime", "guard_probe").unwrap();
+    // The probe's deadline is 3 s; the queue stays full for 10 s unless the helper ends first.
+    let stuck = run_with_full_log_queue_for(probe, "hang-in-syslog", Duration::from_secs(10));
+    assert_eq!(stuck.request, Err(Some(libc::ENOKEY)));
+    let upcall = stuck.upcalls.first().expect("one upcall");
+    assert_eq!(
+        upcall.status,
+        UpcallStatus::Exited(12),
+        "the probe's deadline exit: {upcall:?}"
+    );
+    assert!(
+        upcall.duration >= Duration::from_secs(3) && upcall.duration < Duration::from_secs(8),
+        "ended {:?} after the start: by the deadline, not by the drain",
+        upcall.duration
     );
 }

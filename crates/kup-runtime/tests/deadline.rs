@@ -7,6 +7,7 @@ use std::time::Duration;
 use kup_sys::proc_keys::{self, Expiry};
 use kup_sys::{KeySerial, keyctl};
 use kup_testkit::reference::workspace_example;
+use kup_testkit::syslog::SyslogCapture;
 use kup_testkit::upcall::{Route, Upcall, UpcallStatus};
 
 /// The probe's deadline.
@@ -57,14 +58,42 @@ fn expiry_secs(key: &proc_keys::ProcKey) -> u64 {
 
 #[test]
 fn a_helper_blocked_past_its_deadline_negates_its_key_the_guard_way_and_exits() {
+    let capture = SyslogCapture::start(Duration::from_mins(1)).expect("binding /dev/log");
     let route = probe_route("hang");
     let error = route.request("user", b"kuptest:deadline-hang", b"").unwrap_err();
     assert_eq!(error.raw_os_error(), Some(libc::ENOKEY));
-    assert!(
-        expiry_secs(&negative_key_in(&route)) <= 7,
-        "the guard's 7 s, not the kernel's 60 s"
+    let key = negative_key_in(&route);
+    assert!(expiry_secs(&key) <= 7, "the guard's 7 s, not the kernel's 60 s");
+    let upcall = only_upcall(&route);
+    assert_ended_by_the_deadline(&upcall);
+    // One line, written by the signal handler around glibc's syslog, in syslog's own shape (the
+    // other tests' probes log at the same time: select by key).
+    let serial = format!(" key {} ", key.serial.get());
+    let lines: Vec<_> = capture
+        .finish()
+        .into_iter()
+        .filter(|line| line.ident() == Some("guard_probe") && line.raw.contains(&serial))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert_eq!(line.facility(), Some(3), "LOG_DAEMON: {line:?}");
+    assert_eq!(line.severity(), Some(3), "LOG_ERR: {line:?}");
+    assert_eq!(
+        line.message(),
+        Some(
+            format!(
+                "giving up after the 3 s deadline: key {} unfinished, negated it for 7 s",
+                key.serial.get()
+            )
+            .as_str()
+        ),
+        "{line:?}"
     );
-    assert_ended_by_the_deadline(&only_upcall(&route));
+    assert_eq!(
+        line.tag(),
+        Some("guard_probe"),
+        "no LOG_PID for this probe: {line:?}"
+    );
 }
 
 #[test]

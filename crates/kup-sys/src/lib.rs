@@ -21,5 +21,6 @@ pub mod posix_regex;
 pub mod proc_keys;
 pub mod process;
 pub mod syslog;
+pub mod timer;
 
 pub use ids::{Gid, KeyPerm, KeySerial, Uid};

@@ -181,6 +181,14 @@ pub fn kill(pid: i32, signal: Signal) -> io::Result<()> {
     }
 }
 
+/// Writes `bytes` to fd 2 with one `write(2)`, ignoring the outcome: async-signal-safe (no
+/// lock on `std::io::stderr`, no allocation), for a signal handler that may have interrupted a
+/// thread holding that lock.
+pub fn write_stderr(bytes: &[u8]) {
+    // SAFETY: `bytes` is a valid buffer of the given length for the duration of the call.
+    let _ = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+}
+
 /// Ends the whole process at once with `status` (`_exit(2)`): no atexit handlers, no stdio
 /// flushing, no destructors, and no waiting for locks other threads may hold. For a watchdog that
 /// must end the process whatever the other threads are blocked in.

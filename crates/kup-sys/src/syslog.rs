@@ -4,6 +4,7 @@
 //! a format string. The ident must be `'static`: libc keeps the pointer.
 
 use std::ffi::{CStr, CString};
+use std::io;
 
 /// `LOG_DAEMON`: what cifs.upcall, cifs.idmap, nfsidmap and `key.dns_resolver` log under.
 pub const FACILITY_DAEMON: i32 = libc::LOG_DAEMON;
@@ -37,4 +38,53 @@ pub fn log(severity: Severity, message: &str) {
     let text = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
     // SAFETY: the format is a constant "%s" and its one argument a valid NUL-terminated string.
     unsafe { libc::syslog(severity as i32, c"%s".as_ptr(), text.as_ptr()) };
+}
+
+/// The system log socket.
+const DEV_LOG: &[u8] = b"/dev/log";
+
+/// Sends one ready-made syslog datagram (`<PRI>TIMESTAMP TAG: MESSAGE`) to `/dev/log` without
+/// blocking and without libc's syslog state: a fresh datagram socket, one `sendto` with
+/// `MSG_DONTWAIT`, closed again. Async-signal-safe (system calls only, no allocation, no locks),
+/// for a signal handler that interrupted the process anywhere, perhaps inside `syslog` itself. A
+/// full queue or a missing log daemon is an error the caller may ignore.
+pub fn send_datagram(datagram: &[u8]) -> io::Result<()> {
+    // SAFETY: socket takes no pointers.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `sockaddr_un` is a plain C struct for which all-zero bytes are valid.
+    let mut address: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    address.sun_family = libc::sa_family_t::try_from(libc::AF_UNIX).unwrap_or_default();
+    for (slot, byte) in address.sun_path.iter_mut().zip(DEV_LOG) {
+        *slot = byte.cast_signed();
+    }
+    let length = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_un>()).unwrap_or_default();
+    // SAFETY: `datagram` is a valid buffer of the given length; `address` is an initialised
+    // sockaddr_un (NUL-terminated path, zeroed tail) whose size is passed; `fd` is our socket.
+    let sent = unsafe {
+        libc::sendto(
+            fd,
+            datagram.as_ptr().cast(),
+            datagram.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            (&raw const address).cast(),
+            length,
+        )
+    };
+    let result = if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    };
+    // SAFETY: `fd` is the socket opened above, owned here and closed exactly once.
+    unsafe { libc::close(fd) };
+    result
 }
