@@ -26,6 +26,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr::{self, NonNull};
 
+/// `O_PATH`, for callers that check a plugin file by descriptor before loading it.
+pub const OPEN_PATH_ONLY: i32 = libc::O_PATH;
+
 /// Size of the packed `struct cifs_sid`.
 pub const CIFS_SID_LEN: usize = 68;
 /// Size of the packed `struct cifs_uxid` (`uid_t` id + `unsigned char` type).

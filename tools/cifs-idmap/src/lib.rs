@@ -371,26 +371,40 @@ fn failure(exit_code: u8, severity: Severity, message: String) -> Failure {
 }
 
 /// Checks the plugin file before loading it (our divergence, STYLE §4): the resolved file and its
-/// directory must be owned by root and not writable by group or others.
+/// directory must be owned by root and not writable by group or others. Returns the resolved path,
+/// which is what gets loaded.
+///
+/// The file is opened once with `O_PATH` (every symlink followed by the kernel) and checked with
+/// `fstat`; its resolved name comes from that descriptor's `/proc/self/fd` link, one `readlink`
+/// where `realpath` takes one per path component (11 for Debian's alternatives chain), and the
+/// directory is checked by that name. Without `/proc` it falls back to `realpath`.
 pub fn check_plugin(path: &Path) -> io::Result<PathBuf> {
-    let resolved = std::fs::canonicalize(path)?;
-    let mut checked = vec![resolved.as_path()];
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(kup_sys::plugin::OPEN_PATH_ONLY)
+        .open(path)?;
+    let resolved = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .or_else(|_| std::fs::canonicalize(path))?;
+    require_root_owned(&resolved, &file.metadata()?)?;
     if let Some(parent) = resolved.parent() {
-        checked.push(parent);
-    }
-    for item in checked {
-        let metadata = std::fs::metadata(item)?;
-        if metadata.uid() != 0 || metadata.mode() & 0o022 != 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!(
-                    "{} must be owned by root and not writable by group or others",
-                    item.display()
-                ),
-            ));
-        }
+        require_root_owned(parent, &std::fs::metadata(parent)?)?;
     }
     Ok(resolved)
+}
+
+fn require_root_owned(item: &Path, metadata: &std::fs::Metadata) -> io::Result<()> {
+    if metadata.uid() != 0 || metadata.mode() & 0o022 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} must be owned by root and not writable by group or others",
+                item.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `main`: start-up, command line, then [`run`].
