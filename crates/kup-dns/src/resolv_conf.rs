@@ -118,13 +118,11 @@ fn first_word(text: &[u8]) -> Option<&[u8]> {
     text.split(u8::is_ascii_whitespace).find(|word| !word.is_empty())
 }
 
-/// `atoi`-style: leading decimal digits, 0 when there are none, saturating.
+/// glibc's `res_setoptions` reads `timeout:` and `attempts:` with `atoi` and caps them above;
+/// a negative value behaves as 0 there (a timeout of at most 0 s is waited as 1 s, no attempt is
+/// made), so it is 0 here.
 fn leading_number(text: &[u8]) -> u32 {
-    text.iter()
-        .take_while(|byte| byte.is_ascii_digit())
-        .fold(0u32, |value, digit| {
-            value.saturating_mul(10).saturating_add(u32::from(digit - b'0'))
-        })
+    u32::try_from(kup_text::atoi(text)).unwrap_or(0)
 }
 
 fn parse_nameserver(word: &[u8]) -> Option<SocketAddr> {
@@ -193,6 +191,18 @@ mod tests {
         let config = ResolvConf::parse(b"options timeout:99 attempts:x\n");
         assert_eq!(config.timeout, Duration::from_secs(30));
         assert_eq!(config.attempts, 0);
+    }
+
+    /// The values go through glibc's `atoi`: a sign, C's `int` truncation, negatives as 0.
+    #[test]
+    fn option_values_are_read_as_glibcs_atoi_reads_them() {
+        let config = ResolvConf::parse(b"options timeout:+4 attempts:-3\n");
+        assert_eq!(config.timeout, Duration::from_secs(4));
+        assert_eq!(config.attempts, 0);
+        // 2^32 + 3: atoi keeps the low 32 bits, 3.
+        let config = ResolvConf::parse(b"options timeout:4294967299 attempts:2x\n");
+        assert_eq!(config.timeout, Duration::from_secs(3));
+        assert_eq!(config.attempts, 2);
     }
 
     #[test]
