@@ -146,6 +146,12 @@ impl Credential {
     /// (`gss_acquire_cred_from` with the `keytab` credential-store element: nothing
     /// process-wide is changed).
     pub fn acceptor_from_keytab(keytab: &Path) -> Result<Self, GssStatus> {
+        Self::acceptor_from_keytab_for(keytab, None)
+    }
+
+    /// [`Credential::acceptor_from_keytab`] for one mechanism only (`desired_mechs` = {mech});
+    /// MIT's default mechanism set for acceptors does not include IAKERB.
+    pub fn acceptor_from_keytab_for(keytab: &Path, mech: Option<Mech>) -> Result<Self, GssStatus> {
         let value = CString::new(keytab.as_os_str().as_encoded_bytes()).map_err(|_| GssStatus {
             major: GSS_S_FAILURE,
             minor: 0,
@@ -159,17 +165,24 @@ impl Credential {
             count: 1,
             elements: elements.as_mut_ptr(),
         };
+        let mut oid = mech.map(|m| oid_desc(m.oid()));
+        let mut set = oid.as_mut().map(|oid| sys::gss_OID_set_desc {
+            count: 1,
+            elements: ptr::from_mut(oid),
+        });
+        let set_ptr = set.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
         let mut raw = ptr::null_mut();
         let mut minor = 0;
-        // SAFETY: no desired name or mech set (null: the defaults); `store` and the strings it
-        // points at outlive the call and are only read; `raw` is a valid out-pointer (owned by
+        // SAFETY: no desired name (null: every keytab principal); a one-element OID set valid
+        // for the call, or null (the default mechanisms); `store` and the strings it points at
+        // outlive the call and are only read; `raw` is a valid out-pointer (owned by
         // Credential); the actual-mechs and time outputs are not wanted (null).
         let major = unsafe {
             sys::gss_acquire_cred_from(
                 &raw mut minor,
                 ptr::null_mut(),
                 sys::GSS_C_INDEFINITE,
-                ptr::null_mut(),
+                set_ptr,
                 sys::GSS_C_ACCEPT,
                 &raw const store,
                 &raw mut raw,
@@ -217,82 +230,112 @@ pub struct Step {
 /// (`GSS_C_NO_CREDENTIAL`: the default ccache, `KRB5CCNAME`), no flags, no channel bindings
 /// (cifs-upcall spec §14.2).
 pub fn init_sec_context(target: &Name, mech: Mech) -> Result<Step, GssStatus> {
-    let mut context = SecurityContext {
-        raw: ptr::null_mut(),
-        mech,
-    };
-    let mut mech_oid = oid_desc(mech.oid());
-    let mut output = sys::gss_buffer_desc::empty();
-    let mut minor = 0;
-    // SAFETY: no credential (null = default), a fresh null context handle (owned by
-    // SecurityContext), a live target name, an OID valid for the call, no bindings or input
-    // token, unwanted outputs null, `output` an empty buffer the library fills.
-    let major = unsafe {
-        sys::gss_init_sec_context(
-            &raw mut minor,
-            ptr::null_mut(),
-            &raw mut context.raw,
-            target.raw,
-            &raw mut mech_oid,
-            0,
-            0,
-            ptr::null_mut(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-            &raw mut output,
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
-    let token = take_buffer(&mut output);
-    check(major, minor, Some(mech))?;
+    let mut context = SecurityContext::new(mech);
+    let (token, complete) = context.init_step(target, &[])?;
     Ok(Step {
         context,
         token,
-        complete: major & GSS_S_CONTINUE_NEEDED == 0,
+        complete,
     })
 }
 
-/// The first `gss_accept_sec_context` step of `token` with acceptor credentials `cred`.
+/// The first `gss_accept_sec_context` step of `token` with acceptor credentials `cred`
+/// (`mech` only names the mechanism for error texts; the token's own OID picks the mechanism).
 pub fn accept_sec_context(cred: &Credential, token: &[u8], mech: Mech) -> Result<Step, GssStatus> {
-    let mut context = SecurityContext {
-        raw: ptr::null_mut(),
-        mech,
-    };
-    let mut input = sys::gss_buffer_desc {
-        length: token.len(),
-        value: token.as_ptr().cast::<c_void>().cast_mut(),
-    };
-    let mut output = sys::gss_buffer_desc::empty();
-    let mut minor = 0;
-    // SAFETY: a fresh null context handle (owned by SecurityContext), a live credential, an
-    // input buffer of `len` readable bytes the library only reads, no bindings, unwanted
-    // outputs null, `output` an empty buffer the library fills.
-    let major = unsafe {
-        sys::gss_accept_sec_context(
-            &raw mut minor,
-            &raw mut context.raw,
-            cred.raw,
-            &raw mut input,
-            ptr::null_mut(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-            &raw mut output,
-            ptr::null_mut(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
-    let out_token = take_buffer(&mut output);
-    check(major, minor, Some(mech))?;
+    let mut context = SecurityContext::new(mech);
+    let (token, complete) = context.accept_step(cred, token)?;
     Ok(Step {
         context,
-        token: out_token,
-        complete: major & GSS_S_CONTINUE_NEEDED == 0,
+        token,
+        complete,
     })
 }
 
 impl SecurityContext {
+    /// A context not yet started (`GSS_C_NO_CONTEXT`) for `mech`; the first
+    /// [`SecurityContext::init_step`] or [`SecurityContext::accept_step`] creates it.
+    #[must_use]
+    pub fn new(mech: Mech) -> Self {
+        SecurityContext {
+            raw: ptr::null_mut(),
+            mech,
+        }
+    }
+
+    /// One `gss_init_sec_context` call (default credentials, no flags, no channel bindings)
+    /// with the peer's last token `input` (empty for the first call). Returns the token to
+    /// send and whether the context is complete.
+    pub fn init_step(&mut self, target: &Name, input: &[u8]) -> Result<(Vec<u8>, bool), GssStatus> {
+        let mut mech_oid = oid_desc(self.mech.oid());
+        let mut input = sys::gss_buffer_desc {
+            length: input.len(),
+            value: input.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let input_ptr = if input.length == 0 {
+            ptr::null_mut()
+        } else {
+            &raw mut input
+        };
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: no credential (null = default); the context handle is null or one the
+        // library made (owned by self); a live target name; an OID valid for the call; no
+        // bindings; an input token of `length` readable bytes the library only reads, or
+        // none; unwanted outputs null; `output` an empty buffer the library fills.
+        let major = unsafe {
+            sys::gss_init_sec_context(
+                &raw mut minor,
+                ptr::null_mut(),
+                &raw mut self.raw,
+                target.raw,
+                &raw mut mech_oid,
+                0,
+                0,
+                ptr::null_mut(),
+                input_ptr,
+                ptr::null_mut(),
+                &raw mut output,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok((token, major & GSS_S_CONTINUE_NEEDED == 0))
+    }
+
+    /// One `gss_accept_sec_context` call on the peer's token `input` with acceptor
+    /// credentials `cred`. Returns the token to send back and whether the context is complete.
+    pub fn accept_step(&mut self, cred: &Credential, input: &[u8]) -> Result<(Vec<u8>, bool), GssStatus> {
+        let mut input = sys::gss_buffer_desc {
+            length: input.len(),
+            value: input.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: the context handle is null or one the library made (owned by self); a live
+        // credential; an input buffer of `length` readable bytes the library only reads; no
+        // bindings; unwanted outputs null; `output` an empty buffer the library fills.
+        let major = unsafe {
+            sys::gss_accept_sec_context(
+                &raw mut minor,
+                &raw mut self.raw,
+                cred.raw,
+                &raw mut input,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                &raw mut output,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok((token, major & GSS_S_CONTINUE_NEEDED == 0))
+    }
+
     /// Exports the (established) krb5 context as a lucid context version 1 and returns its key
     /// as cifs.upcall does: protocol 0 (RFC 1964) → `ctx_key`; protocol 1 (CFX) → the
     /// acceptor subkey if present, else `ctx_key`; any other protocol is an error. Exporting
