@@ -21,6 +21,8 @@ pub const GSS_S_BAD_NAME: u32 = 2 << 16;
 pub const GSS_S_NO_CRED: u32 = 7 << 16;
 /// `GSS_S_DEFECTIVE_TOKEN`.
 pub const GSS_S_DEFECTIVE_TOKEN: u32 = 9 << 16;
+/// `GSS_S_UNAVAILABLE`.
+pub const GSS_S_UNAVAILABLE: u32 = 16 << 16;
 /// `GSS_S_FAILURE`.
 pub const GSS_S_FAILURE: u32 = 13 << 16;
 /// The calling-error and routine-error bits: a status with any of them set is a failure.
@@ -213,6 +215,9 @@ impl fmt::Debug for Credential {
 pub struct SecurityContext {
     raw: sys::gss_ctx_id_t,
     mech: Mech,
+    actual_mech: Vec<u8>,
+    /// How many `accept_step` calls this context has had (0 on the initiator side).
+    accept_steps: u32,
 }
 
 /// What one `init_sec_context` or `accept_sec_context` step produced.
@@ -259,6 +264,8 @@ impl SecurityContext {
         SecurityContext {
             raw: ptr::null_mut(),
             mech,
+            actual_mech: Vec::new(),
+            accept_steps: 0,
         }
     }
 
@@ -312,10 +319,12 @@ impl SecurityContext {
             value: input.as_ptr().cast::<c_void>().cast_mut(),
         };
         let mut output = sys::gss_buffer_desc::empty();
+        let mut actual_mech: sys::gss_OID = ptr::null_mut();
         let mut minor = 0;
         // SAFETY: the context handle is null or one the library made (owned by self); a live
         // credential; an input buffer of `length` readable bytes the library only reads; no
-        // bindings; unwanted outputs null; `output` an empty buffer the library fills.
+        // bindings; `actual_mech` receives a pointer to a library-owned OID (read below, never
+        // freed); other unwanted outputs null; `output` an empty buffer the library fills.
         let major = unsafe {
             sys::gss_accept_sec_context(
                 &raw mut minor,
@@ -324,7 +333,7 @@ impl SecurityContext {
                 &raw mut input,
                 ptr::null_mut(),
                 ptr::null_mut(),
-                ptr::null_mut(),
+                &raw mut actual_mech,
                 &raw mut output,
                 ptr::null_mut(),
                 ptr::null_mut(),
@@ -333,14 +342,35 @@ impl SecurityContext {
         };
         let token = take_buffer(&mut output);
         check(major, minor, Some(self.mech))?;
+        self.actual_mech = oid_bytes(actual_mech);
+        self.accept_steps = self.accept_steps.saturating_add(1);
         Ok((token, major & GSS_S_CONTINUE_NEEDED == 0))
+    }
+
+    /// The mechanism the acceptor reported for the last step (`mech_type` of
+    /// `gss_accept_sec_context`), as OID content bytes; empty before any accepted step.
+    #[must_use]
+    pub fn actual_mech(&self) -> &[u8] {
+        &self.actual_mech
     }
 
     /// Exports the (established) krb5 context as a lucid context version 1 and returns its key
     /// as cifs.upcall does: protocol 0 (RFC 1964) → `ctx_key`; protocol 1 (CFX) → the
     /// acceptor subkey if present, else `ctx_key`; any other protocol is an error. Exporting
     /// ends the context.
+    ///
+    /// An IAKERB acceptor context that completed on its first token (the initiator already
+    /// held the service ticket and sent the AP-REQ at once) is refused with
+    /// [`GSS_S_UNAVAILABLE`]: MIT krb5 1.20.1 dereferences a null pointer when such a context
+    /// is exported (observed by the `iakerb_against_mits_acceptor` test).
     pub fn into_lucid_session_key(mut self) -> Result<SessionKey, GssStatus> {
+        if self.mech == Mech::Iakerb && self.accept_steps == 1 {
+            return Err(GssStatus {
+                major: GSS_S_UNAVAILABLE,
+                minor: 0,
+                message: "MIT krb5 cannot export an IAKERB acceptor context completed in one step".to_owned(),
+            });
+        }
         let mut lucid: *mut c_void = ptr::null_mut();
         let mut minor = 0;
         // SAFETY: `self.raw` is a live context (the library deletes it and nulls the handle on
@@ -403,6 +433,20 @@ impl fmt::Debug for SecurityContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "gss::SecurityContext({:?})", self.mech)
     }
+}
+
+/// The content bytes of a library-owned OID (empty for none).
+fn oid_bytes(oid: sys::gss_OID) -> Vec<u8> {
+    if oid.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: a non-null OID returned by the library, valid for the library's lifetime.
+    let desc = unsafe { &*oid };
+    if desc.elements.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: an OID's `elements` points at `length` readable bytes.
+    unsafe { std::slice::from_raw_parts(desc.elements.cast::<u8>(), desc.length as usize) }.to_vec()
 }
 
 /// Copies a library-filled buffer into a `Vec` and releases it.

@@ -505,8 +505,12 @@ impl<'c> Ccache<'c> {
         Ok(found)
     }
 
-    /// Spec §11.2 (7.1+): the cache holds an unexpired ticket for exactly `server`.
+    /// Spec §11.2 (7.1+): the cache holds an unexpired ticket for exactly `server`. A cache
+    /// that cannot be read (missing, no principal) has none.
     pub fn has_valid_ticket_for(&self, server: &Principal<'_>) -> Result<bool, Krb5Error> {
+        if self.principal().is_err() {
+            return Ok(false);
+        }
         let wanted = server.unparse()?;
         let now = self.context.now()?;
         let mut found = false;
