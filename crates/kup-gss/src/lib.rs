@@ -13,6 +13,25 @@
 //! MIT krb5 reads its configuration from the process environment (`KRB5_CONFIG`,
 //! `KRB5CCNAME`, `KRB5_KTNAME`, ...) when a context is created or a default is resolved: set
 //! the environment before, from a single thread (kup-sys refuses `setenv` otherwise).
+//!
+//! Library handles stay on the thread that made them; keys may move:
+//!
+//! ```
+//! fn movable<T: Send>() {}
+//! movable::<kup_gss::SessionKey>();
+//! ```
+//! ```compile_fail
+//! fn movable<T: Send>() {}
+//! movable::<kup_gss::krb5::Context>();
+//! ```
+//! ```compile_fail
+//! fn movable<T: Send>() {}
+//! movable::<kup_gss::gss::SecurityContext>();
+//! ```
+//! ```compile_fail
+//! fn shared<T: Sync>() {}
+//! shared::<kup_gss::gss::Credential>();
+//! ```
 
 pub mod gss;
 pub mod krb5;
