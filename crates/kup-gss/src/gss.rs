@@ -220,6 +220,15 @@ pub struct SecurityContext {
     accept_steps: u32,
 }
 
+/// The key cifs.upcall takes from a lucid (exported) krb5 context, and where it came from.
+#[derive(Debug)]
+pub struct LucidKey {
+    /// 0: RFC 1964 keys (DES, RC4); 1: RFC 4121 "CFX" keys (AES and newer).
+    pub protocol: u32,
+    /// `ctx_key`, or for protocol 1 the acceptor subkey when there is one.
+    pub key: SessionKey,
+}
+
 /// What one `init_sec_context` or `accept_sec_context` step produced.
 #[derive(Debug)]
 pub struct Step {
@@ -363,7 +372,12 @@ impl SecurityContext {
     /// held the service ticket and sent the AP-REQ at once) is refused with
     /// [`GSS_S_UNAVAILABLE`]: MIT krb5 1.20.1 dereferences a null pointer when such a context
     /// is exported (observed by the `iakerb_against_mits_acceptor` test).
-    pub fn into_lucid_session_key(mut self) -> Result<SessionKey, GssStatus> {
+    pub fn into_lucid_session_key(self) -> Result<SessionKey, GssStatus> {
+        self.into_lucid().map(|lucid| lucid.key)
+    }
+
+    /// [`SecurityContext::into_lucid_session_key`] with the lucid context's protocol number.
+    pub fn into_lucid(mut self) -> Result<LucidKey, GssStatus> {
         if self.mech == Mech::Iakerb && self.accept_steps == 1 {
             return Err(GssStatus {
                 major: GSS_S_UNAVAILABLE,
@@ -400,7 +414,10 @@ impl SecurityContext {
             Some(key) if !key.data.is_null() && key.length > 0 => {
                 // SAFETY: the lucid key points at `length` readable bytes owned by the export.
                 let bytes = unsafe { std::slice::from_raw_parts(key.data.cast::<u8>(), key.length as usize) };
-                Ok(SessionKey::new(i32::try_from(key.type_).unwrap_or(-1), bytes))
+                Ok(LucidKey {
+                    protocol: context.protocol,
+                    key: SessionKey::new(i32::try_from(key.type_).unwrap_or(-1), bytes),
+                })
             }
             _ => Err(GssStatus {
                 major: GSS_S_FAILURE,

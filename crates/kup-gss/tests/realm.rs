@@ -273,7 +273,9 @@ fn gss_path_with_default_credentials_gives_the_acceptor_session_key() {
             b"\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"
         );
         assert_eq!(&token[oid_at + 11..oid_at + 14], &[0x01, 0x00, 0x6e]);
-        let ours = step.context.into_lucid_session_key().unwrap();
+        let lucid = step.context.into_lucid().unwrap();
+        assert_eq!(lucid.protocol, 1, "CFX keys");
+        let ours = lucid.key;
         assert_eq!(ours.as_bytes().len(), 32);
         let accepted = acceptor_key(token, Mech::Krb5);
         assert_eq!(accepted, ours);
@@ -627,4 +629,123 @@ fn iakerb_against_mits_acceptor() {
     for line in stderr.lines().filter(|l| l.starts_with("IAKERB")) {
         let _ = writeln!(io::stderr(), "{line}");
     }
+}
+
+/// A second `krb5kdc` on the realm's database, killed and reaped on drop.
+struct ExtraKdc(std::process::Child);
+
+impl Drop for ExtraKdc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a second KDC for `realm` on a fresh loopback port whose `[libdefaults]` has `extra`
+/// (e.g. `allow_rc4 = true`); returns it and the client configuration that reaches it.
+fn start_kdc_with(realm: &Realm, name: &str, extra: &str) -> (ExtraKdc, PathBuf) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let old = format!("127.0.0.1:{}", realm.port());
+    let new = format!("127.0.0.1:{port}");
+    let dir = realm.dir();
+    let client = fs::read_to_string(realm.krb5_conf())
+        .unwrap()
+        .replace(&old, &new)
+        .replace("[libdefaults]\n", &format!("[libdefaults]\n {extra}\n"));
+    let kdc = fs::read_to_string(realm.kdc_conf())
+        .unwrap()
+        .replace(&old, &new)
+        .replace("/kdc.log", &format!("/kdc-{name}.log"));
+    let client_path = dir.join(format!("krb5-{name}.conf"));
+    let kdc_path = dir.join(format!("kdc-{name}.conf"));
+    fs::write(&client_path, client).unwrap();
+    fs::write(&kdc_path, kdc).unwrap();
+    let child = realm
+        .command("/usr/sbin/krb5kdc")
+        .args(["-n", "-r", REALM])
+        .env("KRB5_CONFIG", &client_path)
+        .env("KRB5_KDC_PROFILE", &kdc_path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let kdc = ExtraKdc(child);
+    let log = dir.join(format!("kdc-{name}.log"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !fs::read_to_string(&log).is_ok_and(|l| l.contains("commencing operation")) {
+        assert!(Instant::now() < deadline, "the second KDC did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (kdc, client_path)
+}
+
+#[test]
+fn rc4_service_gives_a_16_byte_key_and_a_protocol_0_lucid_context() {
+    const TEST: &str = "rc4_service_gives_a_16_byte_key_and_a_protocol_0_lucid_context";
+    const RC4_HOST: &str = "rc4.kup.test";
+    if is_child(TEST) {
+        let context = Context::new().unwrap();
+        let ccache = context.default_ccache().unwrap();
+        let server = context.service_principal(RC4_HOST, "cifs").unwrap();
+        let (ap_req, key) = context.ap_req(&ccache, &server, &CHECKSUM).unwrap();
+        assert_eq!(key.enctype(), 23, "arcfour-hmac");
+        assert_eq!(key.as_bytes().len(), 16);
+        assert_eq!(acceptor_key(&krb5_initial_token(&ap_req), Mech::Krb5), key);
+
+        // The GSS path: an RC4 context is exported as lucid protocol 0 (RFC 1964 keys).
+        let target = Name::hostbased(&format!("cifs@{RC4_HOST}")).unwrap();
+        let step = gss::init_sec_context(&target, Mech::Krb5).unwrap();
+        let lucid = step.context.into_lucid().unwrap();
+        assert_eq!(lucid.protocol, 0, "RFC 1964 keys");
+        let ours = lucid.key;
+        assert_eq!(ours.enctype(), 23);
+        assert_eq!(ours.as_bytes().len(), 16);
+        assert_eq!(acceptor_key(&step.token, Mech::Krb5), ours);
+        return;
+    }
+    let realm = Realm::start(REALM).expect("starting the realm");
+    realm.add_user("alice", ALICE_PASSWORD).expect("adding alice");
+    // An RC4-only service whose session keys are RC4 too (the KDC assumes AES otherwise).
+    for query in [
+        "addprinc -randkey -e arcfour-hmac:normal cifs/rc4.kup.test",
+        "setstr cifs/rc4.kup.test session_enctypes arcfour-hmac",
+    ] {
+        let mut kadmin = realm.command("/usr/sbin/kadmin.local");
+        kadmin.args(["-r", REALM, "-q", query]);
+        let out = run_bounded(&mut kadmin, None, Duration::from_secs(20)).unwrap();
+        // kadmin.local exits 0 even when a query fails: its complaints start with the verb.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !stderr.contains(query.split(' ').next().unwrap_or("")),
+            "{query}: {out:?}"
+        );
+    }
+    let keytab = realm.dir().join("cifs.keytab");
+    realm
+        .write_keytab(&["cifs/rc4.kup.test@KUP.TEST"], &keytab)
+        .expect("writing the rc4 keytab");
+    // Debian 12's KDC (MIT 1.20.1) issues RC4 session keys only with allow_rc4.
+    let (_kdc, conf) = start_kdc_with(&realm, "rc4", "allow_rc4 = true");
+    let ccache = format!("FILE:{}", realm.dir().join("ccache-rc4").display());
+    let mut kinit = realm.command("/usr/bin/kinit");
+    kinit
+        .env("KRB5_CONFIG", &conf)
+        .env("KRB5CCNAME", &ccache)
+        .arg(ALICE);
+    let out = run_bounded(
+        &mut kinit,
+        Some(format!("{ALICE_PASSWORD}\n").as_bytes()),
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut env = child_env(&realm, &keytab, Some(&ccache));
+    env.retain(|(k, _)| k != "KRB5_CONFIG");
+    env.push(("KRB5_CONFIG".into(), conf.into()));
+    run_child(TEST, &env);
 }
