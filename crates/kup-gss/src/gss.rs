@@ -1,0 +1,573 @@
+//! Owned wrappers over MIT GSSAPI: host-based names, credentials (an acceptor's from a keytab,
+//! an initiator's from a ccache or the defaults), security contexts on both sides, and the
+//! session key of an established krb5 context through its lucid export (cifs-upcall spec
+//! §14.2). Failures are a typed [`GssStatus`] with the library's `gss_display_status` text.
+//!
+//! IAKERB with Debian 12's MIT krb5 1.20.1 (decision 6; measured by the
+//! `iakerb_against_mits_acceptor` test): MIT's acceptor takes it when its credentials are
+//! acquired for the IAKERB mechanism explicitly (the default mechanism set leaves IAKERB out:
+//! `GSS_S_NO_CRED`). An initiator holding only a TGT needs two tokens (the acceptor relays a
+//! TGS exchange to the KDC, then the AP-REQ); one holding the service ticket needs one, and
+//! stores a ticket it fetched through the acceptor in its ccache. Both sides then hold the
+//! same key, except that exporting an acceptor context completed in one step crashes the
+//! library (refused here, see [`SecurityContext::into_lucid_session_key`]).
+
+use std::ffi::{CString, c_void};
+use std::fmt;
+use std::path::Path;
+use std::ptr;
+
+use crate::secret::SessionKey;
+use crate::sys;
+
+/// `GSS_S_COMPLETE`.
+pub const GSS_S_COMPLETE: u32 = 0;
+/// `GSS_S_CONTINUE_NEEDED`.
+pub const GSS_S_CONTINUE_NEEDED: u32 = 1;
+/// `GSS_S_BAD_NAME`.
+pub const GSS_S_BAD_NAME: u32 = 2 << 16;
+/// `GSS_S_NO_CRED` (cifs.upcall's "No Kerberos credentials available" case, spec §11.4).
+pub const GSS_S_NO_CRED: u32 = 7 << 16;
+/// `GSS_S_DEFECTIVE_TOKEN`.
+pub const GSS_S_DEFECTIVE_TOKEN: u32 = 9 << 16;
+/// `GSS_S_UNAVAILABLE`.
+pub const GSS_S_UNAVAILABLE: u32 = 16 << 16;
+/// `GSS_S_FAILURE`.
+pub const GSS_S_FAILURE: u32 = 13 << 16;
+/// The calling-error and routine-error bits: a status with any of them set is a failure.
+const GSS_ERROR_MASK: u32 = 0xffff_0000;
+
+/// A failed GSSAPI call: major and minor status and the library's text for both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GssStatus {
+    /// The major status (`GSS_S_*`, routine and calling error bits).
+    pub major: u32,
+    /// The mechanism's minor status (for krb5, a `krb5_error_code` as unsigned).
+    pub minor: u32,
+    /// `gss_display_status` of the major, then of the minor status.
+    pub message: String,
+}
+
+impl GssStatus {
+    /// The routine error alone (`GSS_ROUTINE_ERROR`), e.g. [`GSS_S_NO_CRED`].
+    #[must_use]
+    pub fn routine_error(&self) -> u32 {
+        self.major & 0x00ff_0000
+    }
+}
+
+impl fmt::Display for GssStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (major 0x{:x}, minor {})",
+            self.message, self.major, self.minor
+        )
+    }
+}
+
+impl std::error::Error for GssStatus {}
+
+/// A GSS mechanism.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mech {
+    /// Kerberos 5, 1.2.840.113554.1.2.2 (RFC 1964/4121).
+    Krb5,
+    /// IAKERB, 1.3.6.1.5.2.5 (Kerberos through the acceptor as a proxy to the KDC).
+    Iakerb,
+}
+
+impl Mech {
+    /// The OID's DER content bytes.
+    #[must_use]
+    pub fn oid(self) -> &'static [u8] {
+        match self {
+            Mech::Krb5 => &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02],
+            Mech::Iakerb => &[0x2b, 0x06, 0x01, 0x05, 0x02, 0x05],
+        }
+    }
+}
+
+/// `GSS_C_NT_HOSTBASED_SERVICE`, 1.2.840.113554.1.2.1.4.
+const NT_HOSTBASED_SERVICE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x04];
+
+/// A `gss_OID_desc` pointing at static bytes (the library only reads OIDs we pass).
+fn oid_desc(bytes: &'static [u8]) -> sys::gss_OID_desc {
+    sys::gss_OID_desc {
+        // An OID's content is a handful of bytes.
+        length: u32::try_from(bytes.len()).unwrap_or(0),
+        elements: bytes.as_ptr().cast::<c_void>().cast_mut(),
+    }
+}
+
+/// An imported GSS name (`gss_name_t`), released on drop.
+pub struct Name {
+    raw: sys::gss_name_t,
+}
+
+impl Name {
+    /// Imports `service@host` as `GSS_C_NT_HOSTBASED_SERVICE`, passing exactly the string's
+    /// bytes (no NUL, unlike cifs.upcall 7.0's `strlen(host) + 7`).
+    pub fn hostbased(service_at_host: &str) -> Result<Self, GssStatus> {
+        if service_at_host.contains('\0') {
+            return Err(GssStatus {
+                major: GSS_S_BAD_NAME,
+                minor: 0,
+                message: "the name contains a NUL byte".to_owned(),
+            });
+        }
+        let mut buffer = sys::gss_buffer_desc {
+            length: service_at_host.len(),
+            value: service_at_host.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let mut name_type = oid_desc(NT_HOSTBASED_SERVICE);
+        let mut raw = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: `buffer` points at `length` readable bytes the library only reads; the
+        // name-type OID is valid for the call; `raw` is a valid out-pointer (owned by Name).
+        let major = unsafe {
+            sys::gss_import_name(&raw mut minor, &raw mut buffer, &raw mut name_type, &raw mut raw)
+        };
+        check(major, minor, None)?;
+        Ok(Name { raw })
+    }
+}
+
+impl Drop for Name {
+    fn drop(&mut self) {
+        let mut minor = 0;
+        // SAFETY: `raw` came from gss_import_name; released once (the library nulls it).
+        unsafe { sys::gss_release_name(&raw mut minor, &raw mut self.raw) };
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("gss::Name")
+    }
+}
+
+/// A GSS credential handle (`gss_cred_id_t`), released on drop.
+pub struct Credential {
+    raw: sys::gss_cred_id_t,
+}
+
+impl Credential {
+    /// Acceptor credentials for every principal in the keytab at `keytab`
+    /// (`gss_acquire_cred_from` with the `keytab` credential-store element: nothing
+    /// process-wide is changed).
+    pub fn acceptor_from_keytab(keytab: &Path) -> Result<Self, GssStatus> {
+        Self::acceptor_from_keytab_for(keytab, None)
+    }
+
+    /// [`Credential::acceptor_from_keytab`] for one mechanism only (`desired_mechs` = {mech});
+    /// MIT's default mechanism set for acceptors does not include IAKERB.
+    pub fn acceptor_from_keytab_for(keytab: &Path, mech: Option<Mech>) -> Result<Self, GssStatus> {
+        let value = CString::new(keytab.as_os_str().as_encoded_bytes()).map_err(|_| GssStatus {
+            major: GSS_S_FAILURE,
+            minor: 0,
+            message: "the keytab path contains a NUL byte".to_owned(),
+        })?;
+        let mut elements = [sys::gss_key_value_element_desc {
+            key: c"keytab".as_ptr(),
+            value: value.as_ptr(),
+        }];
+        let store = sys::gss_key_value_set_desc {
+            count: 1,
+            elements: elements.as_mut_ptr(),
+        };
+        let mut oid = mech.map(|m| oid_desc(m.oid()));
+        let mut set = oid.as_mut().map(|oid| sys::gss_OID_set_desc {
+            count: 1,
+            elements: ptr::from_mut(oid),
+        });
+        let set_ptr = set.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
+        let mut raw = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: no desired name (null: every keytab principal); a one-element OID set valid
+        // for the call, or null (the default mechanisms); `store` and the strings it points at
+        // outlive the call and are only read; `raw` is a valid out-pointer (owned by
+        // Credential); the actual-mechs and time outputs are not wanted (null).
+        let major = unsafe {
+            sys::gss_acquire_cred_from(
+                &raw mut minor,
+                ptr::null_mut(),
+                sys::GSS_C_INDEFINITE,
+                set_ptr,
+                sys::GSS_C_ACCEPT,
+                &raw const store,
+                &raw mut raw,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        check(major, minor, None)?;
+        Ok(Credential { raw })
+    }
+}
+
+impl Drop for Credential {
+    fn drop(&mut self) {
+        let mut minor = 0;
+        // SAFETY: `raw` came from gss_acquire_cred_from; released once.
+        unsafe { sys::gss_release_cred(&raw mut minor, &raw mut self.raw) };
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("gss::Credential")
+    }
+}
+
+/// A security context (`gss_ctx_id_t`), deleted on drop.
+pub struct SecurityContext {
+    raw: sys::gss_ctx_id_t,
+    mech: Mech,
+    actual_mech: Vec<u8>,
+    /// How many `accept_step` calls this context has had (0 on the initiator side).
+    accept_steps: u32,
+}
+
+/// The key cifs.upcall takes from a lucid (exported) krb5 context, and where it came from.
+#[derive(Debug)]
+pub struct LucidKey {
+    /// 0: RFC 1964 keys (DES, RC4); 1: RFC 4121 "CFX" keys (AES and newer).
+    pub protocol: u32,
+    /// `ctx_key`, or for protocol 1 the acceptor subkey when there is one.
+    pub key: SessionKey,
+}
+
+/// What one `init_sec_context` or `accept_sec_context` step produced.
+#[derive(Debug)]
+pub struct Step {
+    /// The context (complete, or waiting for the peer's next token).
+    pub context: SecurityContext,
+    /// The token to send to the peer (may be empty).
+    pub token: Vec<u8>,
+    /// `GSS_S_COMPLETE` (true) or `GSS_S_CONTINUE_NEEDED` (false).
+    pub complete: bool,
+}
+
+/// The first `gss_init_sec_context` step for `target` with `mech`, default credentials
+/// (`GSS_C_NO_CREDENTIAL`: the default ccache, `KRB5CCNAME`), no flags, no channel bindings
+/// (cifs-upcall spec §14.2).
+pub fn init_sec_context(target: &Name, mech: Mech) -> Result<Step, GssStatus> {
+    let mut context = SecurityContext::new(mech);
+    let (token, complete) = context.init_step(target, &[])?;
+    Ok(Step {
+        context,
+        token,
+        complete,
+    })
+}
+
+/// The first `gss_accept_sec_context` step of `token` with acceptor credentials `cred`
+/// (`mech` only names the mechanism for error texts; the token's own OID picks the mechanism).
+pub fn accept_sec_context(cred: &Credential, token: &[u8], mech: Mech) -> Result<Step, GssStatus> {
+    let mut context = SecurityContext::new(mech);
+    let (token, complete) = context.accept_step(cred, token)?;
+    Ok(Step {
+        context,
+        token,
+        complete,
+    })
+}
+
+impl SecurityContext {
+    /// A context not yet started (`GSS_C_NO_CONTEXT`) for `mech`; the first
+    /// [`SecurityContext::init_step`] or [`SecurityContext::accept_step`] creates it.
+    #[must_use]
+    pub fn new(mech: Mech) -> Self {
+        SecurityContext {
+            raw: ptr::null_mut(),
+            mech,
+            actual_mech: Vec::new(),
+            accept_steps: 0,
+        }
+    }
+
+    /// One `gss_init_sec_context` call (default credentials, no flags, no channel bindings)
+    /// with the peer's last token `input` (empty for the first call). Returns the token to
+    /// send and whether the context is complete.
+    pub fn init_step(&mut self, target: &Name, input: &[u8]) -> Result<(Vec<u8>, bool), GssStatus> {
+        let mut mech_oid = oid_desc(self.mech.oid());
+        let mut input = sys::gss_buffer_desc {
+            length: input.len(),
+            value: input.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let input_ptr = if input.length == 0 {
+            ptr::null_mut()
+        } else {
+            &raw mut input
+        };
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: no credential (null = default); the context handle is null or one the
+        // library made (owned by self); a live target name; an OID valid for the call; no
+        // bindings; an input token of `length` readable bytes the library only reads, or
+        // none; unwanted outputs null; `output` an empty buffer the library fills.
+        let major = unsafe {
+            sys::gss_init_sec_context(
+                &raw mut minor,
+                ptr::null_mut(),
+                &raw mut self.raw,
+                target.raw,
+                &raw mut mech_oid,
+                0,
+                0,
+                ptr::null_mut(),
+                input_ptr,
+                ptr::null_mut(),
+                &raw mut output,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok((token, major & GSS_S_CONTINUE_NEEDED == 0))
+    }
+
+    /// One `gss_accept_sec_context` call on the peer's token `input` with acceptor
+    /// credentials `cred`. Returns the token to send back and whether the context is complete.
+    pub fn accept_step(&mut self, cred: &Credential, input: &[u8]) -> Result<(Vec<u8>, bool), GssStatus> {
+        let mut input = sys::gss_buffer_desc {
+            length: input.len(),
+            value: input.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut actual_mech: sys::gss_OID = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: the context handle is null or one the library made (owned by self); a live
+        // credential; an input buffer of `length` readable bytes the library only reads; no
+        // bindings; `actual_mech` receives a pointer to a library-owned OID (read below, never
+        // freed); other unwanted outputs null; `output` an empty buffer the library fills.
+        let major = unsafe {
+            sys::gss_accept_sec_context(
+                &raw mut minor,
+                &raw mut self.raw,
+                cred.raw,
+                &raw mut input,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                &raw mut actual_mech,
+                &raw mut output,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        self.actual_mech = oid_bytes(actual_mech);
+        self.accept_steps = self.accept_steps.saturating_add(1);
+        Ok((token, major & GSS_S_CONTINUE_NEEDED == 0))
+    }
+
+    /// The mechanism the acceptor reported for the last step (`mech_type` of
+    /// `gss_accept_sec_context`), as OID content bytes; empty before any accepted step.
+    #[must_use]
+    pub fn actual_mech(&self) -> &[u8] {
+        &self.actual_mech
+    }
+
+    /// Exports the (established) krb5 context as a lucid context version 1 and returns its key
+    /// as cifs.upcall does: protocol 0 (RFC 1964) → `ctx_key`; protocol 1 (CFX) → the
+    /// acceptor subkey if present, else `ctx_key`; any other protocol is an error. Exporting
+    /// ends the context.
+    ///
+    /// An IAKERB acceptor context that completed on its first token (the initiator already
+    /// held the service ticket and sent the AP-REQ at once) is refused with
+    /// [`GSS_S_UNAVAILABLE`]: MIT krb5 1.20.1 dereferences a null pointer when such a context
+    /// is exported (observed by the `iakerb_against_mits_acceptor` test).
+    pub fn into_lucid_session_key(self) -> Result<SessionKey, GssStatus> {
+        self.into_lucid().map(|lucid| lucid.key)
+    }
+
+    /// [`SecurityContext::into_lucid_session_key`] with the lucid context's protocol number.
+    pub fn into_lucid(mut self) -> Result<LucidKey, GssStatus> {
+        if self.mech == Mech::Iakerb && self.accept_steps == 1 {
+            return Err(GssStatus {
+                major: GSS_S_UNAVAILABLE,
+                minor: 0,
+                message: "MIT krb5 cannot export an IAKERB acceptor context completed in one step".to_owned(),
+            });
+        }
+        let mut lucid: *mut c_void = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: `self.raw` is a live context (the library deletes it and nulls the handle on
+        // success; Drop handles a null or remaining handle); version 1; valid out-pointer
+        // (freed below with gss_krb5_free_lucid_sec_context).
+        let major = unsafe {
+            sys::gss_krb5_export_lucid_sec_context(&raw mut minor, &raw mut self.raw, 1, &raw mut lucid)
+        };
+        check(major, minor, Some(self.mech))?;
+        if lucid.is_null() {
+            return Err(GssStatus {
+                major: GSS_S_FAILURE,
+                minor: 0,
+                message: "the library exported no lucid context".to_owned(),
+            });
+        }
+        // SAFETY: a version-1 export returns a gss_krb5_lucid_context_v1_t (layout checked
+        // against the header by sys's test), valid until freed below.
+        let context = unsafe { &*lucid.cast::<sys::gss_krb5_lucid_context_v1_t>() };
+        let key = match (context.version, context.protocol) {
+            (1, 0) => Some(&context.rfc1964_kd.ctx_key),
+            (1, 1) if context.cfx_kd.have_acceptor_subkey != 0 => Some(&context.cfx_kd.acceptor_subkey),
+            (1, 1) => Some(&context.cfx_kd.ctx_key),
+            _ => None,
+        };
+        let result = match key {
+            Some(key) if !key.data.is_null() && key.length > 0 => {
+                // SAFETY: the lucid key points at `length` readable bytes owned by the export.
+                let bytes = unsafe { std::slice::from_raw_parts(key.data.cast::<u8>(), key.length as usize) };
+                Ok(LucidKey {
+                    protocol: context.protocol,
+                    key: SessionKey::new(i32::try_from(key.type_).unwrap_or(-1), bytes),
+                })
+            }
+            _ => Err(GssStatus {
+                major: GSS_S_FAILURE,
+                minor: 0,
+                message: format!(
+                    "unusable lucid context (version {}, protocol {})",
+                    context.version, context.protocol
+                ),
+            }),
+        };
+        let mut free_minor = 0;
+        // SAFETY: `lucid` came from gss_krb5_export_lucid_sec_context; freed once, after the
+        // last read through `context`.
+        unsafe { sys::gss_krb5_free_lucid_sec_context(&raw mut free_minor, lucid) };
+        result
+    }
+}
+
+impl Drop for SecurityContext {
+    fn drop(&mut self) {
+        if !self.raw.is_null() {
+            let mut minor = 0;
+            // SAFETY: a live context handle of ours, deleted once; no output token wanted.
+            unsafe { sys::gss_delete_sec_context(&raw mut minor, &raw mut self.raw, ptr::null_mut()) };
+        }
+    }
+}
+
+impl fmt::Debug for SecurityContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "gss::SecurityContext({:?})", self.mech)
+    }
+}
+
+/// The content bytes of a library-owned OID (empty for none).
+fn oid_bytes(oid: sys::gss_OID) -> Vec<u8> {
+    if oid.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: a non-null OID returned by the library, valid for the library's lifetime.
+    let desc = unsafe { &*oid };
+    if desc.elements.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: an OID's `elements` points at `length` readable bytes.
+    unsafe { std::slice::from_raw_parts(desc.elements.cast::<u8>(), desc.length as usize) }.to_vec()
+}
+
+/// Copies a library-filled buffer into a `Vec` and releases it.
+fn take_buffer(buffer: &mut sys::gss_buffer_desc) -> Vec<u8> {
+    let bytes = if buffer.value.is_null() || buffer.length == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the library filled the buffer with `length` readable bytes.
+        unsafe { std::slice::from_raw_parts(buffer.value.cast::<u8>(), buffer.length) }.to_vec()
+    };
+    let mut minor = 0;
+    // SAFETY: an empty or library-allocated buffer, released once (the library resets it).
+    unsafe { sys::gss_release_buffer(&raw mut minor, buffer) };
+    bytes
+}
+
+/// Ok for `GSS_S_COMPLETE`/`GSS_S_CONTINUE_NEEDED` (supplementary bits only), else the typed
+/// status with its text.
+fn check(major: u32, minor: u32, mech: Option<Mech>) -> Result<(), GssStatus> {
+    if major & GSS_ERROR_MASK == 0 {
+        return Ok(());
+    }
+    let mut message = display_status(major, sys::GSS_C_GSS_CODE, None);
+    if minor != 0 {
+        let minor_text = display_status(minor, sys::GSS_C_MECH_CODE, mech.or(Some(Mech::Krb5)));
+        if !minor_text.is_empty() {
+            message.push_str(": ");
+            message.push_str(&minor_text);
+        }
+    }
+    Err(GssStatus {
+        major,
+        minor,
+        message,
+    })
+}
+
+/// Every message `gss_display_status` has for `status` (at most 8), joined with "; ".
+fn display_status(status: u32, status_type: std::ffi::c_int, mech: Option<Mech>) -> String {
+    let mut parts = Vec::new();
+    let mut message_context = 0;
+    for _ in 0..8 {
+        let mut mech_oid = mech.map(|m| oid_desc(m.oid()));
+        let mech_ptr = mech_oid.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
+        let mut text = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: valid out-pointers; the OID (or null) is valid for the call; `text` is an
+        // empty buffer the library fills (released by take_buffer).
+        let major = unsafe {
+            sys::gss_display_status(
+                &raw mut minor,
+                status,
+                status_type,
+                mech_ptr,
+                &raw mut message_context,
+                &raw mut text,
+            )
+        };
+        let bytes = take_buffer(&mut text);
+        if major & GSS_ERROR_MASK != 0 {
+            break;
+        }
+        if !bytes.is_empty() {
+            parts.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        if message_context == 0 {
+            break;
+        }
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mech_oids_are_the_registered_ones() {
+        assert_eq!(Mech::Krb5.oid(), b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02");
+        assert_eq!(Mech::Iakerb.oid(), b"\x2b\x06\x01\x05\x02\x05");
+    }
+
+    #[test]
+    fn a_failure_status_carries_the_library_text() {
+        let err = check(GSS_S_NO_CRED, 0, None).unwrap_err();
+        assert_eq!(err.routine_error(), GSS_S_NO_CRED);
+        assert!(err.message.contains("credentials"), "{err}");
+        assert!(check(GSS_S_CONTINUE_NEEDED, 0, None).is_ok());
+        assert!(check(GSS_S_COMPLETE, 0, None).is_ok());
+    }
+
+    #[test]
+    fn a_hostbased_name_with_a_nul_byte_is_refused() {
+        let err = Name::hostbased("cifs@host\0evil").unwrap_err();
+        assert_eq!(err.major, GSS_S_BAD_NAME);
+        assert!(Name::hostbased("cifs@host.kup.test").is_ok());
+    }
+}

@@ -1,0 +1,706 @@
+//! Owned wrappers over MIT krb5: a library context, principals, credential caches, keytabs,
+//! the keytab fallback into a `MEMORY:` ccache (cifs-upcall spec §11.3) and the native AP-REQ
+//! with its send subkey (§12).
+//!
+//! Every object borrows the [`Context`] it was made with and is released on drop. Nothing here
+//! chooses a ccache or a host: the caller does (spec §11, §13).
+
+use std::ffi::{CStr, CString, c_char};
+use std::fmt;
+use std::ops::ControlFlow;
+use std::ptr;
+
+use crate::secret::SessionKey;
+use crate::sys;
+
+/// A failed krb5 call: the library's error code and its message
+/// (`krb5_get_error_message`, which includes the detail MIT records, e.g. the principal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Krb5Error {
+    /// The `krb5_error_code` (a `com_err` code such as `KRB5_CC_NOTFOUND`, or an errno).
+    pub code: i32,
+    /// The library's message for it.
+    pub message: String,
+}
+
+impl fmt::Display for Krb5Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (krb5 error {})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for Krb5Error {}
+
+/// `EINVAL`, for a string argument that cannot be passed to C (an interior NUL byte).
+const EINVAL: i32 = 22;
+
+/// The 24-byte value of the GSS-API (0x8003) authenticator checksum the caller passes to
+/// [`Context::ap_req`] (built by kup-spnego for cifs.upcall: length 16, no channel bindings,
+/// no flags).
+pub type GssChecksum = [u8; 24];
+
+/// An MIT krb5 library context (`krb5_context`). Not thread-safe: `!Send`, `!Sync`.
+pub struct Context {
+    raw: sys::krb5_context,
+}
+
+impl Context {
+    /// `krb5_init_context`: reads the configuration (`KRB5_CONFIG`, else `/etc/krb5.conf`) now.
+    pub fn new() -> Result<Self, Krb5Error> {
+        let mut raw = ptr::null_mut();
+        // SAFETY: `raw` is a valid out-pointer; on success it owns a context freed in `Drop`.
+        let code = unsafe { sys::krb5_init_context(&raw mut raw) };
+        if code != 0 || raw.is_null() {
+            return Err(Krb5Error {
+                code,
+                message: format!("cannot initialise the Kerberos library (krb5_init_context: {code})"),
+            });
+        }
+        Ok(Context { raw })
+    }
+
+    /// The typed error for `code`, with the library's message.
+    fn error(&self, code: sys::krb5_error_code) -> Krb5Error {
+        // SAFETY: `self.raw` is a live context; the returned string is freed below.
+        let text = unsafe { sys::krb5_get_error_message(self.raw, code) };
+        let message = if text.is_null() {
+            format!("unknown Kerberos error {code}")
+        } else {
+            // SAFETY: the library returned a NUL-terminated string that lives until freed.
+            let owned = unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned();
+            // SAFETY: `text` came from krb5_get_error_message on this context, freed once.
+            unsafe { sys::krb5_free_error_message(self.raw, text) };
+            owned
+        };
+        Krb5Error { code, message }
+    }
+
+    fn check(&self, code: sys::krb5_error_code) -> Result<(), Krb5Error> {
+        if code == 0 { Ok(()) } else { Err(self.error(code)) }
+    }
+
+    /// The current time as the library sees it (`krb5_timeofday`: includes any time offset).
+    pub fn now(&self) -> Result<i32, Krb5Error> {
+        let mut now = 0;
+        // SAFETY: live context, valid out-pointer.
+        let code = unsafe { sys::krb5_timeofday(self.raw, &raw mut now) };
+        self.check(code)?;
+        Ok(now)
+    }
+
+    /// `krb5_parse_name`: `alice` means `alice@<default_realm>`.
+    pub fn parse_name(&self, name: &str) -> Result<Principal<'_>, Krb5Error> {
+        let name = c_string("principal name", name)?;
+        let mut raw = ptr::null_mut();
+        // SAFETY: live context, NUL-terminated input, valid out-pointer (owned by Principal).
+        let code = unsafe { sys::krb5_parse_name(self.raw, name.as_ptr(), &raw mut raw) };
+        self.check(code)?;
+        Ok(Principal { context: self, raw })
+    }
+
+    /// `krb5_sname_to_principal(host, service, KRB5_NT_UNKNOWN)`: `cifs/<host>@<realm>` with
+    /// the realm from `[domain_realm]` (or the referral realm), no host canonicalisation.
+    pub fn service_principal(&self, host: &str, service: &str) -> Result<Principal<'_>, Krb5Error> {
+        let host = c_string("host name", host)?;
+        let service = c_string("service name", service)?;
+        let mut raw = ptr::null_mut();
+        // SAFETY: live context, NUL-terminated inputs, valid out-pointer (owned by Principal).
+        let code = unsafe {
+            sys::krb5_sname_to_principal(
+                self.raw,
+                host.as_ptr(),
+                service.as_ptr(),
+                sys::KRB5_NT_UNKNOWN,
+                &raw mut raw,
+            )
+        };
+        self.check(code)?;
+        Ok(Principal { context: self, raw })
+    }
+
+    /// `krb5_cc_default`: `KRB5CCNAME`, else krb5.conf's `default_ccache_name`, else
+    /// `FILE:/tmp/krb5cc_<uid>`. Resolving does not open the cache.
+    pub fn default_ccache(&self) -> Result<Ccache<'_>, Krb5Error> {
+        let mut raw = ptr::null_mut();
+        // SAFETY: live context, valid out-pointer (owned by Ccache).
+        let code = unsafe { sys::krb5_cc_default(self.raw, &raw mut raw) };
+        self.check(code)?;
+        Ok(Ccache::closing(self, raw))
+    }
+
+    /// `krb5_cc_resolve` of a `TYPE:residual` name (`FILE:`, `DIR:`, `KEYRING:`, `KCM:`, ...).
+    pub fn resolve_ccache(&self, name: &str) -> Result<Ccache<'_>, Krb5Error> {
+        let name = c_string("ccache name", name)?;
+        let mut raw = ptr::null_mut();
+        // SAFETY: live context, NUL-terminated input, valid out-pointer (owned by Ccache).
+        let code = unsafe { sys::krb5_cc_resolve(self.raw, name.as_ptr(), &raw mut raw) };
+        self.check(code)?;
+        Ok(Ccache::closing(self, raw))
+    }
+
+    /// A fresh, empty, process-private `MEMORY:` ccache (`krb5_cc_new_unique`), destroyed (not
+    /// merely closed) on drop, so its tickets and keys leave memory with it.
+    pub fn new_memory_ccache(&self) -> Result<Ccache<'_>, Krb5Error> {
+        let mut raw = ptr::null_mut();
+        // SAFETY: live context, static NUL-terminated type, null hint allowed, valid out-pointer.
+        let code =
+            unsafe { sys::krb5_cc_new_unique(self.raw, c"MEMORY".as_ptr(), ptr::null(), &raw mut raw) };
+        self.check(code)?;
+        Ok(Ccache {
+            context: self,
+            raw,
+            destroy_on_drop: true,
+        })
+    }
+
+    /// `krb5_kt_default`: `KRB5_KTNAME`, else krb5.conf's `default_keytab_name`, else
+    /// `FILE:/etc/krb5.keytab`.
+    pub fn default_keytab(&self) -> Result<Keytab<'_>, Krb5Error> {
+        let mut raw = ptr::null_mut();
+        // SAFETY: live context, valid out-pointer (owned by Keytab).
+        let code = unsafe { sys::krb5_kt_default(self.raw, &raw mut raw) };
+        self.check(code)?;
+        Ok(Keytab { context: self, raw })
+    }
+
+    /// `krb5_kt_resolve` of a keytab name (`FILE:/path` or a bare path).
+    pub fn resolve_keytab(&self, name: &str) -> Result<Keytab<'_>, Krb5Error> {
+        let name = c_string("keytab name", name)?;
+        let mut raw = ptr::null_mut();
+        // SAFETY: live context, NUL-terminated input, valid out-pointer (owned by Keytab).
+        let code = unsafe { sys::krb5_kt_resolve(self.raw, name.as_ptr(), &raw mut raw) };
+        self.check(code)?;
+        Ok(Keytab { context: self, raw })
+    }
+
+    /// The keytab fallback (spec §11.3): initial credentials for `client` from `keytab`
+    /// (`krb5_get_init_creds_keytab`), stored in a fresh `MEMORY:` ccache; nothing is written
+    /// to disk.
+    pub fn init_creds_keytab(
+        &self,
+        client: &Principal<'_>,
+        keytab: &Keytab<'_>,
+    ) -> Result<Ccache<'_>, Krb5Error> {
+        let mut creds = OwnedCreds {
+            context: self,
+            creds: sys::krb5_creds::zeroed(),
+        };
+        // SAFETY: live context; `creds` is a zeroed struct the library fills (freed by
+        // OwnedCreds); client and keytab are live handles of this context; no options.
+        let code = unsafe {
+            sys::krb5_get_init_creds_keytab(
+                self.raw,
+                &raw mut creds.creds,
+                client.raw,
+                keytab.raw,
+                0,
+                ptr::null(),
+                ptr::null_mut(),
+            )
+        };
+        self.check(code)?;
+        let ccache = self.new_memory_ccache()?;
+        ccache.initialize(client)?;
+        // SAFETY: live context and ccache; `creds` holds the credentials just obtained (the
+        // library copies them).
+        let code = unsafe { sys::krb5_cc_store_cred(self.raw, ccache.raw, &raw mut creds.creds) };
+        self.check(code)?;
+        Ok(ccache)
+    }
+
+    /// The native path of spec §12: a service ticket for `server` from `ccache`
+    /// (`krb5_get_credentials`: cached, or from the KDC and then stored in `ccache`), then an
+    /// AP-REQ from an addressless auth context with `AP_OPTS_USE_SUBKEY` and the GSS-API
+    /// (0x8003) checksum `checksum`. Returns the AP-REQ's DER bytes and the send subkey.
+    pub fn ap_req(
+        &self,
+        ccache: &Ccache<'_>,
+        server: &Principal<'_>,
+        checksum: &GssChecksum,
+    ) -> Result<(Vec<u8>, SessionKey), Krb5Error> {
+        let client = ccache.principal()?;
+        let mut in_creds = sys::krb5_creds::zeroed();
+        in_creds.client = client.raw;
+        in_creds.server = server.raw;
+        let mut out_creds: *mut sys::krb5_creds = ptr::null_mut();
+        // SAFETY: live context and ccache; `in_creds` only borrows the two principals (which
+        // outlive the call) and is never freed by us; `out_creds` is a valid out-pointer.
+        let code = unsafe {
+            sys::krb5_get_credentials(self.raw, 0, ccache.raw, &raw mut in_creds, &raw mut out_creds)
+        };
+        self.check(code)?;
+        let service_creds = AllocatedCreds {
+            context: self,
+            raw: out_creds,
+        };
+
+        let mut auth_context = AuthContext {
+            context: self,
+            raw: ptr::null_mut(),
+        };
+        // SAFETY: live context, valid out-pointer (owned by AuthContext).
+        let code = unsafe { sys::krb5_auth_con_init(self.raw, &raw mut auth_context.raw) };
+        self.check(code)?;
+        // SAFETY: live context and auth context; null addresses are allowed (no addresses).
+        let code = unsafe {
+            sys::krb5_auth_con_setaddrs(self.raw, auth_context.raw, ptr::null_mut(), ptr::null_mut())
+        };
+        self.check(code)?;
+        // SAFETY: live context and auth context.
+        let code = unsafe {
+            sys::krb5_auth_con_set_req_cksumtype(self.raw, auth_context.raw, sys::CKSUMTYPE_GSSAPI)
+        };
+        self.check(code)?;
+
+        let mut in_data = sys::krb5_data {
+            magic: 0,
+            length: 24,
+            data: checksum.as_ptr().cast::<c_char>().cast_mut(),
+        };
+        let mut out = OwnedData {
+            context: self,
+            data: sys::krb5_data {
+                magic: 0,
+                length: 0,
+                data: ptr::null_mut(),
+            },
+        };
+        // SAFETY: live context; `auth_context.raw` is a live auth context (the library may
+        // replace it through the pointer; AuthContext frees whatever is there); `in_data`
+        // points at 24 readable bytes the library only reads; `service_creds.raw` are the
+        // credentials from krb5_get_credentials; `out.data` is an empty krb5_data to fill.
+        let code = unsafe {
+            sys::krb5_mk_req_extended(
+                self.raw,
+                &raw mut auth_context.raw,
+                sys::AP_OPTS_USE_SUBKEY,
+                &raw mut in_data,
+                service_creds.raw,
+                &raw mut out.data,
+            )
+        };
+        self.check(code)?;
+        let ap_req = out.to_vec();
+
+        let mut keyblock: *mut sys::krb5_keyblock = ptr::null_mut();
+        // SAFETY: live context and auth context; valid out-pointer (freed below).
+        let code = unsafe { sys::krb5_auth_con_getsendsubkey(self.raw, auth_context.raw, &raw mut keyblock) };
+        self.check(code)?;
+        if keyblock.is_null() {
+            return Err(Krb5Error {
+                code: EINVAL,
+                message: "the auth context has no send subkey".to_owned(),
+            });
+        }
+        // SAFETY: non-null keyblock returned by the library, valid until freed below.
+        let block = unsafe { &*keyblock };
+        let key = if block.contents.is_null() || block.length == 0 {
+            None
+        } else {
+            // SAFETY: `contents` points at `length` bytes owned by the keyblock.
+            let bytes = unsafe { std::slice::from_raw_parts(block.contents, block.length as usize) };
+            Some(SessionKey::new(block.enctype, bytes))
+        };
+        // SAFETY: `keyblock` came from krb5_auth_con_getsendsubkey; freed once (the library
+        // zeroes the contents).
+        unsafe { sys::krb5_free_keyblock(self.raw, keyblock) };
+        let key = key.ok_or_else(|| Krb5Error {
+            code: EINVAL,
+            message: "the send subkey is empty".to_owned(),
+        })?;
+        Ok((ap_req, key))
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: `raw` came from krb5_init_context; every object borrowing it is gone.
+        unsafe { sys::krb5_free_context(self.raw) };
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("krb5::Context")
+    }
+}
+
+/// A Kerberos principal (`krb5_principal`), freed on drop.
+pub struct Principal<'c> {
+    context: &'c Context,
+    raw: sys::krb5_principal,
+}
+
+impl Principal<'_> {
+    /// `krb5_unparse_name`: `name/instance@REALM`, with MIT's escaping.
+    pub fn unparse(&self) -> Result<String, Krb5Error> {
+        unparse(self.context, self.raw)
+    }
+
+    /// The realm's bytes.
+    #[must_use]
+    pub fn realm(&self) -> Vec<u8> {
+        realm_of(self.raw)
+    }
+}
+
+impl PartialEq for Principal<'_> {
+    /// `krb5_principal_compare`: same components and realm.
+    fn eq(&self, other: &Self) -> bool {
+        // SAFETY: live context; both principals are live.
+        unsafe { sys::krb5_principal_compare(self.context.raw, self.raw, other.raw) != 0 }
+    }
+}
+
+impl Drop for Principal<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `raw` was allocated by the library for this context and is freed once.
+        unsafe { sys::krb5_free_principal(self.context.raw, self.raw) };
+    }
+}
+
+impl fmt::Debug for Principal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.unparse() {
+            Ok(name) => write!(f, "Principal({name})"),
+            Err(_) => f.write_str("Principal(?)"),
+        }
+    }
+}
+
+/// A credential cache (`krb5_ccache`): closed on drop, or destroyed for the `MEMORY:` caches
+/// this crate creates.
+pub struct Ccache<'c> {
+    context: &'c Context,
+    raw: sys::krb5_ccache,
+    destroy_on_drop: bool,
+}
+
+/// One credential seen while iterating a ccache: what the checks of spec §11.2 read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialInfo {
+    /// The service principal, unparsed (`krbtgt/KUP.TEST@KUP.TEST`, `cifs/host@KUP.TEST`).
+    pub server: String,
+    /// The service principal's realm.
+    pub server_realm: Vec<u8>,
+    /// The ticket's end time (seconds since the epoch, as the library stores it).
+    pub end_time: i32,
+}
+
+impl<'c> Ccache<'c> {
+    fn closing(context: &'c Context, raw: sys::krb5_ccache) -> Self {
+        Ccache {
+            context,
+            raw,
+            destroy_on_drop: false,
+        }
+    }
+
+    /// `krb5_cc_get_full_name`: `TYPE:residual`.
+    pub fn full_name(&self) -> Result<String, Krb5Error> {
+        let mut name: *mut c_char = ptr::null_mut();
+        // SAFETY: live context and ccache; valid out-pointer (freed below).
+        let code = unsafe { sys::krb5_cc_get_full_name(self.context.raw, self.raw, &raw mut name) };
+        self.context.check(code)?;
+        // SAFETY: the library returned a NUL-terminated string, freed right after the copy.
+        let owned = unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned();
+        // SAFETY: `name` came from krb5_cc_get_full_name; freed once.
+        unsafe { sys::krb5_free_string(self.context.raw, name) };
+        Ok(owned)
+    }
+
+    /// `krb5_cc_get_principal`: the cache's default (client) principal. Fails when the cache
+    /// does not exist or is not initialised.
+    pub fn principal(&self) -> Result<Principal<'c>, Krb5Error> {
+        let mut raw = ptr::null_mut();
+        // SAFETY: live context and ccache; valid out-pointer (owned by Principal).
+        let code = unsafe { sys::krb5_cc_get_principal(self.context.raw, self.raw, &raw mut raw) };
+        self.context.check(code)?;
+        Ok(Principal {
+            context: self.context,
+            raw,
+        })
+    }
+
+    /// `krb5_cc_initialize`: empties the cache and sets its default principal.
+    pub fn initialize(&self, principal: &Principal<'_>) -> Result<(), Krb5Error> {
+        // SAFETY: live context, ccache and principal.
+        let code = unsafe { sys::krb5_cc_initialize(self.context.raw, self.raw, principal.raw) };
+        self.context.check(code)
+    }
+
+    /// Calls `visit` with each credential in the cache, in order, until it breaks
+    /// (`krb5_cc_start_seq_get` / `next_cred` / `end_seq_get`; each credential's contents,
+    /// keys included, are freed as soon as `visit` returns).
+    pub fn for_each_credential(
+        &self,
+        mut visit: impl FnMut(&CredentialInfo) -> ControlFlow<()>,
+    ) -> Result<(), Krb5Error> {
+        let mut cursor: sys::krb5_cc_cursor = ptr::null_mut();
+        // SAFETY: live context and ccache; valid out-pointer for the cursor (ended below).
+        let code = unsafe { sys::krb5_cc_start_seq_get(self.context.raw, self.raw, &raw mut cursor) };
+        self.context.check(code)?;
+        let result = loop {
+            let mut creds = OwnedCreds {
+                context: self.context,
+                creds: sys::krb5_creds::zeroed(),
+            };
+            // SAFETY: live context, ccache and cursor from start_seq_get; `creds` is zeroed
+            // and filled by the library (freed by OwnedCreds).
+            let code = unsafe {
+                sys::krb5_cc_next_cred(self.context.raw, self.raw, &raw mut cursor, &raw mut creds.creds)
+            };
+            if code != 0 {
+                // KRB5_CC_END ends the sequence; any other code is a read error. MIT returns
+                // KRB5_CC_END (-1765328242) at the end; report anything else.
+                break if code == KRB5_CC_END {
+                    Ok(())
+                } else {
+                    Err(self.context.error(code))
+                };
+            }
+            let info = match unparse(self.context, creds.creds.server) {
+                Ok(server) => CredentialInfo {
+                    server,
+                    server_realm: realm_of(creds.creds.server),
+                    end_time: creds.creds.times.endtime,
+                },
+                Err(error) => break Err(error),
+            };
+            if visit(&info).is_break() {
+                break Ok(());
+            }
+        };
+        // SAFETY: live context and ccache; `cursor` came from start_seq_get and is ended once.
+        let code = unsafe { sys::krb5_cc_end_seq_get(self.context.raw, self.raw, &raw mut cursor) };
+        result?;
+        self.context.check(code)
+    }
+
+    /// Spec §11.2 (7.0): the cache holds a usable TGT: a credential whose service is in the
+    /// client principal's realm, whose unparsed name starts (ASCII case-insensitively) with
+    /// `krbtgt/<client realm>` and whose end time is after now. A cache that cannot be read
+    /// (missing, no principal) has none.
+    pub fn has_usable_tgt(&self) -> Result<bool, Krb5Error> {
+        let Ok(client) = self.principal() else {
+            return Ok(false);
+        };
+        let realm = client.realm();
+        let mut prefix = b"krbtgt/".to_vec();
+        prefix.extend_from_slice(&realm);
+        let now = self.context.now()?;
+        let mut found = false;
+        self.for_each_credential(|cred| {
+            let name = cred.server.as_bytes();
+            if cred.server_realm == realm
+                && name.len() >= prefix.len()
+                && name[..prefix.len()].eq_ignore_ascii_case(&prefix)
+                && timestamp_after(cred.end_time, now)
+            {
+                found = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        })?;
+        Ok(found)
+    }
+
+    /// Spec §11.2 (7.1+): the cache holds an unexpired ticket for exactly `server`. A cache
+    /// that cannot be read (missing, no principal) has none.
+    pub fn has_valid_ticket_for(&self, server: &Principal<'_>) -> Result<bool, Krb5Error> {
+        if self.principal().is_err() {
+            return Ok(false);
+        }
+        let wanted = server.unparse()?;
+        let now = self.context.now()?;
+        let mut found = false;
+        self.for_each_credential(|cred| {
+            if cred.server == wanted && timestamp_after(cred.end_time, now) {
+                found = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        })?;
+        Ok(found)
+    }
+}
+
+impl Drop for Ccache<'_> {
+    fn drop(&mut self) {
+        if self.destroy_on_drop {
+            // SAFETY: live context; `raw` is a handle of this context, released once (destroy
+            // also closes it).
+            unsafe { sys::krb5_cc_destroy(self.context.raw, self.raw) };
+        } else {
+            // SAFETY: live context; `raw` is a handle of this context, closed once.
+            unsafe { sys::krb5_cc_close(self.context.raw, self.raw) };
+        }
+    }
+}
+
+impl fmt::Debug for Ccache<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.full_name() {
+            Ok(name) => write!(f, "Ccache({name})"),
+            Err(_) => f.write_str("Ccache(?)"),
+        }
+    }
+}
+
+/// A keytab handle (`krb5_keytab`), closed on drop. Resolving does not open the file.
+pub struct Keytab<'c> {
+    context: &'c Context,
+    raw: sys::krb5_keytab,
+}
+
+impl Drop for Keytab<'_> {
+    fn drop(&mut self) {
+        // SAFETY: live context; `raw` is a handle of this context, closed once.
+        unsafe { sys::krb5_kt_close(self.context.raw, self.raw) };
+    }
+}
+
+impl fmt::Debug for Keytab<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keytab")
+    }
+}
+
+/// `KRB5_CC_END` (`krb5_err.h`: "End of credential cache reached").
+const KRB5_CC_END: i32 = -1_765_328_242;
+
+/// A `krb5_creds` struct we own whose contents the library allocated.
+struct OwnedCreds<'c> {
+    context: &'c Context,
+    creds: sys::krb5_creds,
+}
+
+impl Drop for OwnedCreds<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the contents are either all null (never filled) or allocated by the library
+        // for this context; krb5_free_cred_contents handles both and zeroes the key.
+        unsafe { sys::krb5_free_cred_contents(self.context.raw, &raw mut self.creds) };
+    }
+}
+
+/// A `krb5_creds *` the library allocated (`krb5_get_credentials`).
+struct AllocatedCreds<'c> {
+    context: &'c Context,
+    raw: *mut sys::krb5_creds,
+}
+
+impl Drop for AllocatedCreds<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `raw` came from krb5_get_credentials on this context; freed once.
+        unsafe { sys::krb5_free_creds(self.context.raw, self.raw) };
+    }
+}
+
+/// A `krb5_auth_context`, freed on drop (null until initialised).
+struct AuthContext<'c> {
+    context: &'c Context,
+    raw: sys::krb5_auth_context,
+}
+
+impl Drop for AuthContext<'_> {
+    fn drop(&mut self) {
+        if !self.raw.is_null() {
+            // SAFETY: `raw` came from krb5_auth_con_init on this context; freed once.
+            unsafe { sys::krb5_auth_con_free(self.context.raw, self.raw) };
+        }
+    }
+}
+
+/// A `krb5_data` whose contents the library allocated.
+struct OwnedData<'c> {
+    context: &'c Context,
+    data: sys::krb5_data,
+}
+
+impl OwnedData<'_> {
+    fn to_vec(&self) -> Vec<u8> {
+        if self.data.data.is_null() || self.data.length == 0 {
+            return Vec::new();
+        }
+        // SAFETY: the library filled `data` with `length` readable bytes.
+        unsafe { std::slice::from_raw_parts(self.data.data.cast::<u8>(), self.data.length as usize) }.to_vec()
+    }
+}
+
+impl Drop for OwnedData<'_> {
+    fn drop(&mut self) {
+        // SAFETY: null or allocated by the library for this context; freed once.
+        unsafe { sys::krb5_free_data_contents(self.context.raw, &raw mut self.data) };
+    }
+}
+
+/// `krb5_unparse_name` into an owned string.
+fn unparse(context: &Context, principal: *const sys::krb5_principal_data) -> Result<String, Krb5Error> {
+    let mut name: *mut c_char = ptr::null_mut();
+    // SAFETY: live context; `principal` is a live principal of this context; valid out-pointer.
+    let code = unsafe { sys::krb5_unparse_name(context.raw, principal, &raw mut name) };
+    context.check(code)?;
+    // SAFETY: the library returned a NUL-terminated string, freed right after the copy.
+    let owned = unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned();
+    // SAFETY: `name` came from krb5_unparse_name; freed once.
+    unsafe { sys::krb5_free_unparsed_name(context.raw, name) };
+    Ok(owned)
+}
+
+/// The realm bytes of a live principal.
+fn realm_of(principal: *const sys::krb5_principal_data) -> Vec<u8> {
+    // SAFETY: `principal` is a live, library-built principal (layout checked by sys's test).
+    let realm = unsafe { &(*principal).realm };
+    if realm.data.is_null() || realm.length == 0 {
+        return Vec::new();
+    }
+    // SAFETY: a principal's realm points at `length` readable bytes.
+    unsafe { std::slice::from_raw_parts(realm.data.cast::<u8>(), realm.length as usize) }.to_vec()
+}
+
+/// MIT's `ts_after`: timestamps compare as unsigned 32-bit values (valid past 2038).
+#[allow(clippy::cast_sign_loss)]
+fn timestamp_after(a: i32, b: i32) -> bool {
+    (a as u32) > (b as u32)
+}
+
+/// A C string for the library, or `EINVAL` naming `what` when `value` holds a NUL byte.
+fn c_string(what: &str, value: &str) -> Result<CString, Krb5Error> {
+    CString::new(value).map_err(|_| Krb5Error {
+        code: EINVAL,
+        message: format!("{what} contains a NUL byte"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_compare_as_unsigned_like_mit() {
+        assert!(timestamp_after(10, 9));
+        assert!(!timestamp_after(9, 9));
+        // 2040 (past i32::MAX) is after 2030.
+        assert!(timestamp_after(i32::MIN + 5, 1_900_000_000));
+    }
+
+    #[test]
+    fn a_name_with_a_nul_byte_is_refused_before_the_library_sees_it() {
+        let context = Context::new().unwrap();
+        let err = context.parse_name("alice\0@EVIL").unwrap_err();
+        assert_eq!(err.code, EINVAL);
+        let err = context.service_principal("host\0x", "cifs").unwrap_err();
+        assert_eq!(err.code, EINVAL);
+    }
+
+    #[test]
+    fn library_errors_carry_the_code_and_the_library_message() {
+        let context = Context::new().unwrap();
+        let err = context.resolve_ccache("NOSUCHTYPE:x").unwrap_err();
+        assert_ne!(err.code, 0);
+        assert!(
+            err.message.contains("NOSUCHTYPE") || err.message.to_lowercase().contains("type"),
+            "{err}"
+        );
+    }
+}
