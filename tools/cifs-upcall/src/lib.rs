@@ -360,10 +360,14 @@ pub trait Ticketing {
 pub struct NoKerberos;
 
 impl Ticketing for NoKerberos {
-    fn spnego(&self, _plan: &SpnegoPlan) -> Result<Answer, Error> {
+    fn spnego(&self, plan: &SpnegoPlan) -> Result<Answer, Error> {
         Err(Error::Failed {
             step: "getting a Kerberos ticket",
-            reason: "Kerberos not built yet".to_owned(),
+            reason: format!(
+                "Kerberos not built yet (for uid {}, host {})",
+                plan.request.target_uid,
+                Printable(&plan.request.host)
+            ),
         })
     }
 }
