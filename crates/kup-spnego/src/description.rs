@@ -340,10 +340,11 @@ fn store(parsed: &mut Parsed, field: Field, value: &[u8]) -> Result<(), Descript
     Ok(())
 }
 
-/// `strtol` stored into a 32-bit C `int`: only overflow of `long` is an error; the value wraps.
+/// `strtol` stored into a 32-bit C `int`: only overflow of `long` is an error (for every number
+/// field, `ver` included: observed); the value wraps.
 fn c_int(value: &[u8], radix: Radix, field: Field) -> Result<i32, DescriptionError> {
     let number = strtol(value, radix);
-    if number.overflow && field != Field::Version {
+    if number.overflow {
         return Err(DescriptionError::Overflow { field });
     }
     #[expect(

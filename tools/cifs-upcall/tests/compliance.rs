@@ -191,6 +191,18 @@ fn refusal_cases(runner: &mut Runner) {
             format!("ver=0x2;host=h;sec=krb5;uid={uid:#x};pid=0x10000000000000000"),
         ),
         (
+            "a user of 257 bytes is a parse error",
+            format!("ver=0x2;host=h;sec=krb5;uid={uid:#x};user={}", "u".repeat(257)),
+        ),
+        (
+            "an address of 1026 bytes is a parse error",
+            format!("ver=0x2;host=h;ip4={};sec=krb5;uid={uid:#x}", "1".repeat(1026)),
+        ),
+        (
+            "a creduid that overflows a long is a parse error",
+            format!("ver=0x2;host=h;sec=krb5;uid={uid:#x};creduid=-0x10000000000000000"),
+        ),
+        (
             "a description the type dispatch reads as SPNEGO needs its fields even on a user key",
             "hello".to_owned(),
         ),
@@ -321,6 +333,18 @@ fn logged_cases(runner: &mut Runner) {
         ),
         &pw(third),
         &ticket(third),
+    );
+    // `ver` is read with strtol like the ids, and its overflow is a parse error too.
+    logged_case(
+        runner,
+        &upcall_case(
+            &tool,
+            "a ver that overflows a long is a parse error",
+            &[],
+            format!("ver=0x10000000000000000;host=h;sec=krb5;uid={second:#x}"),
+        ),
+        "failed to decode key description",
+        "the ver field is out of range",
     );
     // Row 9, decisions.md 4: a user name carrying `;uid=…;creduid=…` overrides both ids in the
     // reference (last wins); ours refuses the repeated field.
