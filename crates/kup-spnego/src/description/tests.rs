@@ -223,14 +223,18 @@ fn pid_takes_any_c_base_and_ids_are_hex() {
 
 #[test]
 fn numbers_overflowing_a_long_are_refused() {
-    for field in ["pid", "uid", "creduid"] {
-        let text = describe(&format!(
-            "ver=2;host=h;sec=krb5;uid=0;{field}=0x10000000000000000"
-        ));
+    for field in ["pid", "uid", "creduid", "ver"] {
+        let text = describe(&format!("host=h;sec=krb5;{field}=0x10000000000000000"));
         let error = parse(&text, Duplicates::LastWins).unwrap_err();
         assert!(
             matches!(error, DescriptionError::Overflow { .. }),
             "{field}: {error:?}"
+        );
+        assert_eq!(
+            error,
+            DescriptionError::Overflow {
+                field: Field::of(format!("{field}=").as_bytes()).unwrap().0
+            }
         );
     }
 }
