@@ -391,22 +391,38 @@ fn logged_cases(runner: &mut Runner) {
 /// the kernel's `.dns_resolver` keyring is not reachable, so both get `EACCES` there: the key
 /// stays positive and permanent, and the helper exits 1.
 fn resolver_cases(runner: &mut Runner) {
-    for (name, extra) in [
-        ("a dns_resolver key holds the first address of the name", &[][..]),
-        ("expire abc still answers the key (row 22)", &["-e", "abc"]),
+    for (name, extra, host, answer) in [
+        (
+            "a dns_resolver key holds the first address of the name",
+            &[][..],
+            "localhost",
+            &b"127.0.0.1"[..],
+        ),
+        (
+            "expire abc still answers the key (row 22)",
+            &["-e", "abc"],
+            "localhost",
+            b"127.0.0.1",
+        ),
+        (
+            "an IPv6 literal comes back in inet_ntop's form",
+            &[],
+            "0:0:0:0:0:0:0:1",
+            b"::1",
+        ),
     ] {
         runner.case(name, |runner| {
             let mut argv: Vec<OsString> = vec![runner.tool().as_os_str().to_owned()];
             argv.extend(extra.iter().map(OsString::from));
             argv.push("%k".into());
             let route = Route::with_timeout(&argv, Duration::from_secs(40)).map_err(|e| e.to_string())?;
-            let observed = compliance::observe(&route, &Request::new("dns_resolver", "localhost"))
+            let observed = compliance::observe(&route, &Request::new("dns_resolver", host))
                 .map_err(|e| e.to_string())?;
             let payload = observed
                 .outcome
                 .as_ref()
                 .map_err(|errno| format!("errno {errno}"))?;
-            if payload.as_slice() != b"127.0.0.1" {
+            if payload.as_slice() != answer {
                 return Err(format!("payload {:?}", payload.escape_ascii().to_string()));
             }
             let key = observed.key.ok_or("the key is gone")?;
