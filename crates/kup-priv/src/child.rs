@@ -1,0 +1,357 @@
+//! [`run_in_child`]: the credential work in a forked child, its result back through a pipe.
+//!
+//! Frame (child → parent, little-endian): one tag byte, a `u32` length, then the body:
+//! tag 0 = the work's bytes; 1 = the work's error (`u32` code, then a message); 2 = the
+//! namespace or identity switch failed (a message). The parent reads at most [`MAX_RESULT`]
+//! body bytes, within the caller's deadline, and the frame must be followed by end of file.
+
+use std::fmt;
+use std::io::{self, Read, Write as _};
+use std::ops::Deref;
+use std::os::fd::AsFd as _;
+use std::time::Instant;
+
+use kup_sys::fork::{self, ExitStatus};
+use kup_sys::prctl;
+use kup_sys::process::{self, Signal};
+
+use crate::identity::{Request, Root, User};
+
+/// The largest result body the parent accepts (a SPNEGO blob and a session key fit many times).
+pub const MAX_RESULT: usize = 64 * 1024;
+
+/// Messages are cut to this many bytes in the child.
+const MAX_MESSAGE: usize = 512;
+
+const TAG_OK: u8 = 0;
+const TAG_WORK: u8 = 1;
+const TAG_SWITCH: u8 = 2;
+
+/// A failure of the work itself, carried from the child to the parent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkError {
+    /// The caller's own code (e.g. its exit status or a GSS major status).
+    pub code: u32,
+    /// A short description, cut to 512 bytes. It is shown in logs: no secrets.
+    pub message: String,
+}
+
+impl fmt::Display for WorkError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{} (code {})", self.message, self.code)
+    }
+}
+
+/// Bytes that may hold secrets (a session key): zeroed when dropped.
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps `bytes`; they are zeroed when the value is dropped.
+    #[must_use]
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}
+
+impl Deref for Secret {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "Secret({} bytes)", self.0.len())
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zero(&mut self.0);
+    }
+}
+
+/// Why [`run_in_child`] produced no result.
+#[derive(Debug)]
+pub enum ChildError {
+    /// The pipe or the fork failed in the parent.
+    Start(io::Error),
+    /// The namespace or identity switch failed in the child (its message).
+    Switch(String),
+    /// The work returned an error.
+    Work(WorkError),
+    /// The deadline passed; the child was killed and reaped.
+    TimedOut,
+    /// The child was ended by this signal (a crash, an abort, a kill) before a full result.
+    Killed(i32),
+    /// The child exited with this status without a full result (e.g. 125: it panicked).
+    Exited(i32),
+    /// The child's frame was malformed or over [`MAX_RESULT`].
+    Malformed(&'static str),
+    /// Reading the pipe or reaping the child failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for ChildError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Start(error) => write!(formatter, "cannot start the credential process: {error}"),
+            Self::Switch(message) => write!(formatter, "{message}"),
+            Self::Work(error) => write!(formatter, "{error}"),
+            Self::TimedOut => write!(formatter, "the credential process did not finish in time"),
+            Self::Killed(signal) => write!(formatter, "the credential process was killed by signal {signal}"),
+            Self::Exited(status) => {
+                write!(
+                    formatter,
+                    "the credential process exited with status {status} and no result"
+                )
+            }
+            Self::Malformed(what) => {
+                write!(formatter, "the credential process's result is malformed: {what}")
+            }
+            Self::Io(error) => write!(formatter, "reading the credential process's result: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ChildError {}
+
+/// Runs `work` as the requested user, in the requested namespaces, in a forked child; returns
+/// its bytes. The calling process never changes namespace or identity, so it can still
+/// instantiate or negate the key it holds authority for (decisions.md 3).
+///
+/// The child enters the namespaces, switches identity ([`User`] is the proof `work` gets), runs
+/// `work`, writes the result and `_exit`s. The parent reads within `deadline`; at the deadline
+/// it kills and reaps the child ([`ChildError::TimedOut`]). The child (and the grandchild of the
+/// passwd lookup) die with the thread that forked them (`PR_SET_PDEATHSIG`), so a helper whose
+/// own watchdog ends the process leaves none behind.
+pub fn run_in_child<E, F>(deadline: Instant, request: &Request, work: F) -> Result<Secret, ChildError>
+where
+    E: Into<WorkError>,
+    F: FnOnce(&User) -> Result<Vec<u8>, E>,
+{
+    let (reader, mut writer) = io::pipe().map_err(ChildError::Start)?;
+    let pid = fork::spawn(|| {
+        let frame = child(request, work);
+        let written = writer.write_all(&frame);
+        let mut frame = frame;
+        zero(&mut frame);
+        u8::from(written.is_err())
+    })
+    .map_err(ChildError::Start)?;
+    drop(writer);
+    let read = read_frame(reader, deadline);
+    if matches!(read, Err(ChildError::TimedOut)) {
+        let _ = process::kill(pid.get(), Signal::Kill);
+    }
+    let status = fork::wait(pid).map_err(ChildError::Io);
+    match (read, status) {
+        (Err(ChildError::TimedOut), _) => Err(ChildError::TimedOut),
+        (Ok(result), Ok(ExitStatus::Exited(0))) => result,
+        (_, Ok(ExitStatus::Signaled(signal))) => Err(ChildError::Killed(signal)),
+        // A child that wrote a whole frame and then failed, or wrote none: its status says why.
+        (Ok(_) | Err(ChildError::Malformed("no result")), Ok(ExitStatus::Exited(status))) => {
+            Err(ChildError::Exited(status))
+        }
+        (Err(error), _) | (_, Err(error)) => Err(error),
+    }
+}
+
+/// In the child: the switch and the work, as a frame.
+fn child<E, F>(request: &Request, work: F) -> Vec<u8>
+where
+    E: Into<WorkError>,
+    F: FnOnce(&User) -> Result<Vec<u8>, E>,
+{
+    let parent = fork::parent_id();
+    if prctl::kill_when_parent_dies().is_err() || fork::parent_id() != parent {
+        return frame(TAG_SWITCH, b"cannot tie the credential process to its parent");
+    }
+    let user = match Root::check()
+        .and_then(|root| root.enter(request.namespaces))
+        .and_then(|entered| entered.become_user(request.uid))
+    {
+        Ok(user) => user,
+        Err(error) => return frame(TAG_SWITCH, cut(error.to_string().as_bytes())),
+    };
+    match work(&user).map_err(Into::into) {
+        Ok(mut bytes) => {
+            if bytes.len() > MAX_RESULT {
+                zero(&mut bytes);
+                return frame(
+                    TAG_WORK,
+                    &work_body(&WorkError {
+                        code: u32::MAX,
+                        message: format!("result over {MAX_RESULT} bytes"),
+                    }),
+                );
+            }
+            let framed = frame(TAG_OK, &bytes);
+            zero(&mut bytes);
+            framed
+        }
+        Err(error) => frame(TAG_WORK, &work_body(&error)),
+    }
+}
+
+fn work_body(error: &WorkError) -> Vec<u8> {
+    [&error.code.to_le_bytes()[..], cut(error.message.as_bytes())].concat()
+}
+
+fn frame(tag: u8, body: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    let mut frame = Vec::with_capacity(5 + body.len());
+    frame.push(tag);
+    frame.extend_from_slice(&length.to_le_bytes());
+    frame.extend_from_slice(body);
+    frame
+}
+
+fn cut(message: &[u8]) -> &[u8] {
+    message.get(..MAX_MESSAGE).unwrap_or(message)
+}
+
+/// Reads one frame and the end of file after it, within `deadline`.
+fn read_frame(
+    mut reader: io::PipeReader,
+    deadline: Instant,
+) -> Result<Result<Secret, ChildError>, ChildError> {
+    let mut header = [0u8; 5];
+    let got = read_by(&mut reader, &mut header, deadline)?;
+    if got == 0 {
+        return Err(ChildError::Malformed("no result"));
+    }
+    if got < header.len() {
+        return Err(ChildError::Malformed("short header"));
+    }
+    let [tag, length @ ..] = header;
+    let length = usize::try_from(u32::from_le_bytes(length)).unwrap_or(usize::MAX);
+    if length > MAX_RESULT {
+        return Err(ChildError::Malformed("result too large"));
+    }
+    let mut body = Secret::new(vec![0; length]);
+    if read_by(&mut reader, &mut body.0, deadline)? < length {
+        return Err(ChildError::Malformed("short body"));
+    }
+    if read_by(&mut reader, &mut [0u8; 1], deadline)? != 0 {
+        return Err(ChildError::Malformed("trailing bytes"));
+    }
+    Ok(match tag {
+        TAG_OK => Ok(body),
+        TAG_WORK => {
+            let Some((code, message)) = body.split_first_chunk::<4>() else {
+                return Err(ChildError::Malformed("short work error"));
+            };
+            Err(ChildError::Work(WorkError {
+                code: u32::from_le_bytes(*code),
+                message: String::from_utf8_lossy(message).into_owned(),
+            }))
+        }
+        TAG_SWITCH => Err(ChildError::Switch(String::from_utf8_lossy(&body).into_owned())),
+        _ => return Err(ChildError::Malformed("unknown tag")),
+    })
+}
+
+/// Fills `buffer` from `reader` until it is full or at end of file, polling with what is left of
+/// `deadline`; returns how many bytes came.
+fn read_by(reader: &mut io::PipeReader, buffer: &mut [u8], deadline: Instant) -> Result<usize, ChildError> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ChildError::TimedOut);
+        }
+        if !fork::poll_readable(reader.as_fd(), left).map_err(ChildError::Io)? {
+            continue;
+        }
+        let Some(rest) = buffer.get_mut(filled..) else {
+            break;
+        };
+        match reader.read(rest) {
+            Ok(0) => break,
+            Ok(count) => filled += count,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(ChildError::Io(error)),
+        }
+    }
+    Ok(filled)
+}
+
+/// Overwrites `bytes` with zeros in a way the optimiser keeps.
+pub(crate) fn zero(bytes: &mut [u8]) {
+    bytes.fill(0);
+    std::hint::black_box(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// What the parent makes of `bytes` written by a child that then closed its end.
+    fn parse(bytes: &[u8]) -> Result<Result<Secret, ChildError>, ChildError> {
+        let (reader, mut writer) = io::pipe().unwrap();
+        writer.write_all(bytes).unwrap();
+        drop(writer);
+        read_frame(reader, Instant::now() + Duration::from_secs(5))
+    }
+
+    #[test]
+    fn a_result_frame_round_trips() {
+        let result = parse(&frame(TAG_OK, b"blob")).unwrap().unwrap();
+        assert_eq!(*result, *b"blob");
+    }
+
+    #[test]
+    fn a_work_error_frame_round_trips() {
+        let body = work_body(&WorkError {
+            code: 9,
+            message: "m".repeat(600),
+        });
+        let Err(ChildError::Work(error)) = parse(&frame(TAG_WORK, &body)).unwrap() else {
+            panic!("not a work error");
+        };
+        assert_eq!((error.code, error.message.len()), (9, MAX_MESSAGE));
+    }
+
+    #[test]
+    fn malformed_frames_are_refused() {
+        let oversized = [
+            &[TAG_OK][..],
+            &u32::try_from(MAX_RESULT + 1).unwrap().to_le_bytes(),
+        ]
+        .concat();
+        let cases: [(&[u8], &str); 6] = [
+            (b"", "no result"),
+            (&[TAG_OK, 4, 0], "short header"),
+            (&oversized, "result too large"),
+            (&[TAG_OK, 4, 0, 0, 0, b'a'], "short body"),
+            (&[TAG_OK, 1, 0, 0, 0, b'a', b'b'], "trailing bytes"),
+            (&[7, 0, 0, 0, 0], "unknown tag"),
+        ];
+        for (bytes, expected) in cases {
+            match parse(bytes) {
+                Err(ChildError::Malformed(what)) => assert_eq!(what, expected, "{bytes:?}"),
+                other => panic!("{bytes:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_silent_writer_times_out() {
+        let (reader, writer) = io::pipe().unwrap();
+        let started = Instant::now();
+        let outcome = read_frame(reader, started + Duration::from_millis(100));
+        assert!(matches!(outcome, Err(ChildError::TimedOut)), "{outcome:?}");
+        assert!(started.elapsed() >= Duration::from_millis(100));
+        drop(writer);
+    }
+
+    #[test]
+    fn zero_clears_the_bytes() {
+        let mut bytes = *b"session key";
+        zero(&mut bytes);
+        assert_eq!(bytes, [0; 11]);
+    }
+}

@@ -1,0 +1,60 @@
+//! kup-priv through real request-key upcalls: a helper that does its credential work in a child
+//! inside the requester's user namespace still finishes the key (decisions.md 3), where entering
+//! that namespace in the helper itself loses the authority to (request-key-mechanics.md §6).
+
+mod support;
+
+use kup_sys::keyctl;
+use kup_testkit::reference::workspace_example;
+use kup_testkit::upcall::{Route, UpcallStatus};
+use support::*;
+
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nalice:x:1234:4321:alice:/home/alice:/bin/sh\n";
+
+fn route(mode: &str, pid: kup_priv::Pid, uid: u32) -> Route {
+    let probe = workspace_example("kup-priv", "privsep_probe").unwrap();
+    let pid = pid.to_string();
+    let uid = uid.to_string();
+    Route::new(&[
+        probe.as_os_str(),
+        mode.as_ref(),
+        "%k".as_ref(),
+        pid.as_ref(),
+        uid.as_ref(),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn the_parent_instantiates_the_key_after_its_child_entered_a_user_namespace() {
+    require_root();
+    let container = Container::new(PASSWD);
+    let route = route("child", container.pid, CONTAINER_BASE + 1234);
+    let key = route.request("user", b"kup-priv:userns:child", b"call").unwrap();
+    assert_eq!(keyctl::read(key).unwrap(), b"1234 4321");
+    assert_eq!(route.upcalls().unwrap()[0].status, UpcallStatus::Exited(0));
+}
+
+#[test]
+fn entering_the_user_namespace_in_the_helper_itself_loses_the_authority() {
+    require_root();
+    let container = Container::new(PASSWD);
+    let route = route("in-process", container.pid, CONTAINER_BASE + 1234);
+    let error = route
+        .request("user", b"kup-priv:userns:in-process", b"call")
+        .unwrap_err();
+    assert_eq!(error.raw_os_error(), Some(libc::ENOKEY));
+    assert_eq!(route.upcalls().unwrap()[0].status, UpcallStatus::Exited(3));
+}
+
+#[test]
+fn a_panicking_child_never_finishes_the_parents_key() {
+    require_root();
+    // No namespace switch (pid 0): the child keeps the authority (it survives setuid), so a
+    // panic hook inherited from the helper could negate the key there.
+    let route = route("child-panics", kup_priv::Pid::new(0), NOBODY);
+    let key = route
+        .request("user", b"kup-priv:userns:child-panics", b"call")
+        .unwrap();
+    assert_eq!(keyctl::read(key).unwrap(), b"parent-after-panic");
+}
