@@ -7,6 +7,8 @@
 //!   with that.
 //! - `child-panics`: the work panics; the parent then instantiates KEY with `parent-after-panic`
 //!   (the child must not have finished the key through the inherited panic hook).
+//! - `child-tries-key`: the work tries to instantiate KEY itself and answers with the errno it
+//!   got; the parent instantiates KEY with that answer.
 //! - `in-process`: the process itself enters PID's user namespace and then instantiates KEY,
 //!   as the reference does; exit status 3 when the kernel refuses (`EPERM`).
 
@@ -53,6 +55,12 @@ fn main() -> ExitCode {
             Err(kup_priv::ChildError::Exited(_)) => Ok(b"parent-after-panic".to_vec()),
             other => other.map(|secret| secret.to_vec()),
         },
+        "child-tries-key" => run_in_child(deadline, &request, |_| -> Result<Vec<u8>, WorkError> {
+            let tried = kup_sys::keyctl::instantiate(key, b"from-child", KeySerial::NONE);
+            let errno = tried.err().and_then(|error| error.raw_os_error()).unwrap_or(0);
+            Ok(format!("child got errno {errno}").into_bytes())
+        })
+        .map(|secret| secret.to_vec()),
         _ => return ExitCode::from(7),
     };
     match payload {

@@ -12,8 +12,8 @@ use std::os::fd::AsFd as _;
 use std::time::Instant;
 
 use kup_sys::fork::{self, ExitStatus};
-use kup_sys::prctl;
 use kup_sys::process::{self, Signal};
+use kup_sys::{keyctl, prctl};
 
 use crate::identity::{Request, Root, User};
 
@@ -121,7 +121,9 @@ impl std::error::Error for ChildError {}
 /// its bytes. The calling process never changes namespace or identity, so it can still
 /// instantiate or negate the key it holds authority for (decisions.md 3).
 ///
-/// The child enters the namespaces, switches identity ([`User`] is the proof `work` gets), runs
+/// The child first drops the request-key authority it inherited (so it cannot finish the key,
+/// and cannot search the requester's keyrings with it), then enters the namespaces, switches
+/// identity ([`User`] is the proof `work` gets), runs
 /// `work`, writes the result and `_exit`s. The parent reads within `deadline`; at the deadline
 /// it kills and reaps the child ([`ChildError::TimedOut`]). The child (and the grandchild of the
 /// passwd lookup) die with the thread that forked them (`PR_SET_PDEATHSIG`), so a helper whose
@@ -167,6 +169,11 @@ where
     let parent = fork::parent_id();
     if prctl::kill_when_parent_dies().is_err() || fork::parent_id() != parent {
         return frame(TAG_SWITCH, b"cannot tie the credential process to its parent");
+    }
+    // The request-key authority survives a uid switch: without it the child can neither finish
+    // the key nor search the requester's keyrings through it.
+    if keyctl::assume_authority(None).is_err() {
+        return frame(TAG_SWITCH, b"cannot drop the request-key authority");
     }
     let user = match Root::check()
         .and_then(|root| root.enter(request.namespaces))

@@ -55,8 +55,10 @@
 //! on it, but it is killed: its parent-death signal is `SIGKILL` (set again after every
 //! credential change, which clears it), and the grandchild's likewise. glibc's `fork` resets the
 //! malloc and stdio locks in the child. The panic hook inherited from the helper (which
-//! finishes the key) is replaced in the child by `kup_sys::fork::spawn` with one that `_exit`s:
-//! the child can never finish, negate or touch the key. Callers pass [`run_in_child`] a deadline
+//! finishes the key) is replaced in the child by `kup_sys::fork::spawn` with one that `_exit`s,
+//! and the child drops the request-key authority (`KEYCTL_ASSUME_AUTHORITY` 0) before anything
+//! else, so it can never finish, negate or touch the key, nor search the requester's keyrings
+//! through the authority, even where no user namespace switch takes the authority away. Callers pass [`run_in_child`] a deadline
 //! earlier than the watchdog's so that the parent, not the watchdog, reports a slow child.
 
 #![forbid(unsafe_code)]

@@ -50,11 +50,27 @@ fn entering_the_user_namespace_in_the_helper_itself_loses_the_authority() {
 #[test]
 fn a_panicking_child_never_finishes_the_parents_key() {
     require_root();
-    // No namespace switch (pid 0): the child keeps the authority (it survives setuid), so a
-    // panic hook inherited from the helper could negate the key there.
+    // No namespace switch (pid 0), where only the child's own measures stop a panic hook
+    // inherited from the helper from negating the key: the hook is replaced in the child, and
+    // the child has dropped the authority.
     let route = route("child-panics", kup_priv::Pid::new(0), NOBODY);
     let key = route
         .request("user", b"kup-priv:userns:child-panics", b"call")
         .unwrap();
     assert_eq!(keyctl::read(key).unwrap(), b"parent-after-panic");
+}
+
+#[test]
+fn the_child_holds_no_authority_over_the_key() {
+    require_root();
+    // Without a user namespace switch the authority would survive the uid switch (it does for
+    // the reference): the child drops it first, so only the parent can finish the key.
+    let route = route("child-tries-key", kup_priv::Pid::new(0), NOBODY);
+    let key = route
+        .request("user", b"kup-priv:child-tries-key", b"call")
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&keyctl::read(key).unwrap()),
+        format!("child got errno {}", libc::EPERM)
+    );
 }
