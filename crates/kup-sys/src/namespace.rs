@@ -77,6 +77,30 @@ pub fn open(pid: Option<Pid>, kind: Namespace) -> io::Result<OwnedFd> {
     Ok(File::open(path(pid, kind))?.into())
 }
 
+/// Opens `/proc/<pid>` as a directory: an anchor that keeps naming this process, so that files
+/// opened through it ([`open_in`], [`process_file`]) never belong to a later process that reuses
+/// the pid (they fail with `ENOENT` or `ESRCH` once the process is gone).
+pub fn open_process(pid: Pid) -> io::Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    Ok(std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(format!("/proc/{}", pid.get()))?
+        .into())
+}
+
+/// The path of `name` inside a process directory opened with [`open_process`] (through
+/// `/proc/self/fd`, valid while `process` is open and `/proc` is this process's procfs).
+#[must_use]
+pub fn process_file(process: BorrowedFd<'_>, name: &str) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}/{name}", process.as_raw_fd()))
+}
+
+/// Opens the namespace `kind` of the process whose directory `process` is ([`open_process`]).
+pub fn open_in(process: BorrowedFd<'_>, kind: Namespace) -> io::Result<OwnedFd> {
+    Ok(File::open(process_file(process, &format!("ns/{}", kind.name())))?.into())
+}
+
 /// The inode number identifying the namespace an open namespace descriptor refers to.
 pub fn inode(namespace: BorrowedFd<'_>) -> io::Result<u64> {
     let file = File::from(namespace.try_clone_to_owned()?);
@@ -118,6 +142,21 @@ mod tests {
         let by_self = open(None, Namespace::User).unwrap();
         let by_pid = open(Some(Pid::new(std::process::id().cast_signed())), Namespace::User).unwrap();
         assert_eq!(inode(by_self.as_fd()).unwrap(), inode(by_pid.as_fd()).unwrap());
+    }
+
+    #[test]
+    fn a_process_directory_stops_naming_a_process_that_is_gone() {
+        let pid = crate::fork::spawn(|| 0).unwrap();
+        let directory = open_process(pid).unwrap();
+        let before = open_in(directory.as_fd(), Namespace::Net);
+        crate::fork::wait(pid).unwrap();
+        let after = open_in(directory.as_fd(), Namespace::Net).unwrap_err();
+        // The child may already have exited (a zombie has no namespaces) when `before` ran.
+        assert!(before.is_ok() || before.unwrap_err().raw_os_error() == Some(libc::ENOENT));
+        assert!(
+            [Some(libc::ENOENT), Some(libc::ESRCH)].contains(&after.raw_os_error()),
+            "{after}"
+        );
     }
 
     #[test]
