@@ -3,17 +3,19 @@
 //! Frame (child → parent, little-endian): one tag byte, a `u32` length, then the body:
 //! tag 0 = the work's bytes; 1 = the work's error (`u32` code, then a message); 2 = the
 //! namespace or identity switch failed (a message). The parent reads at most [`MAX_RESULT`]
-//! body bytes, within the caller's deadline, and the frame must be followed by end of file.
+//! body bytes, within the caller's deadline, until end of file or until the child has exited and
+//! the pipe is drained (another process forked meanwhile may hold a copy of the write end, so
+//! end of file alone cannot be waited for), and accepts exactly one frame.
 
 use std::fmt;
 use std::io::{self, Read, Write as _};
 use std::ops::Deref;
 use std::os::fd::AsFd as _;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kup_sys::fork::{self, ExitStatus};
 use kup_sys::process::{self, Signal};
-use kup_sys::{keyctl, prctl};
+use kup_sys::{Pid, keyctl, prctl};
 
 use crate::identity::{Request, Root, User};
 
@@ -22,6 +24,12 @@ pub const MAX_RESULT: usize = 64 * 1024;
 
 /// Messages are cut to this many bytes in the child.
 const MAX_MESSAGE: usize = 512;
+
+/// Tag and length.
+const HEADER: usize = 5;
+
+/// How often the parent checks whether a silent child has exited.
+const EXIT_CHECK: Duration = Duration::from_millis(10);
 
 const TAG_OK: u8 = 0;
 const TAG_WORK: u8 = 1;
@@ -134,8 +142,9 @@ where
     F: FnOnce(&User) -> Result<Vec<u8>, E>,
 {
     let (reader, mut writer) = io::pipe().map_err(ChildError::Start)?;
+    let parent = Pid::new(i32::try_from(std::process::id()).unwrap_or(0));
     let pid = fork::spawn(|| {
-        let frame = child(request, work);
+        let frame = child(parent, request, work);
         let written = writer.write_all(&frame);
         let mut frame = frame;
         zero(&mut frame);
@@ -143,32 +152,57 @@ where
     })
     .map_err(ChildError::Start)?;
     drop(writer);
-    let read = read_frame(reader, deadline);
-    if matches!(read, Err(ChildError::TimedOut)) {
-        let _ = process::kill(pid.get(), Signal::Kill);
-    }
-    let status = fork::wait(pid).map_err(ChildError::Io);
-    match (read, status) {
-        (Err(ChildError::TimedOut), _) => Err(ChildError::TimedOut),
-        (Ok(result), Ok(ExitStatus::Exited(0))) => result,
-        (_, Ok(ExitStatus::Signaled(signal))) => Err(ChildError::Killed(signal)),
-        // A child that wrote a whole frame and then failed, or wrote none: its status says why.
-        (Ok(_) | Err(ChildError::Malformed("no result")), Ok(ExitStatus::Exited(status))) => {
-            Err(ChildError::Exited(status))
+    let collected = collect(reader, pid, deadline);
+    let (bytes, status) = match collected {
+        Ok((bytes, Some(status))) => (bytes, Ok(status)),
+        Ok((bytes, None)) => match reap(pid, deadline) {
+            (status, true) => (bytes, status),
+            (_, false) => return Err(ChildError::TimedOut),
+        },
+        Err(error) => {
+            let _ = process::kill(pid.get(), Signal::Kill);
+            let _ = fork::wait(pid);
+            return Err(error);
         }
-        (Err(error), _) | (_, Err(error)) => Err(error),
+    };
+    match status? {
+        ExitStatus::Exited(0) => parse_frame(&bytes)?,
+        ExitStatus::Exited(status) => Err(ChildError::Exited(status)),
+        ExitStatus::Signaled(signal) => Err(ChildError::Killed(signal)),
+    }
+}
+
+/// Waits for `pid` until `deadline`, then kills it and waits again: the status, and whether it
+/// ended by itself in time.
+fn reap(pid: Pid, deadline: Instant) -> (Result<ExitStatus, ChildError>, bool) {
+    let mut pause = Duration::from_micros(50);
+    loop {
+        match fork::try_wait(pid) {
+            Ok(Some(status)) => return (Ok(status), true),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(10));
+            }
+            Ok(None) => {
+                let _ = process::kill(pid.get(), Signal::Kill);
+                return (fork::wait(pid).map_err(ChildError::Io), false);
+            }
+            Err(error) => return (Err(ChildError::Io(error)), false),
+        }
     }
 }
 
 /// In the child: the switch and the work, as a frame.
-fn child<E, F>(request: &Request, work: F) -> Vec<u8>
+fn child<E, F>(parent: Pid, request: &Request, work: F) -> Vec<u8>
 where
     E: Into<WorkError>,
     F: FnOnce(&User) -> Result<Vec<u8>, E>,
 {
-    let parent = fork::parent_id();
     if prctl::kill_when_parent_dies().is_err() || fork::parent_id() != parent {
         return frame(TAG_SWITCH, b"cannot tie the credential process to its parent");
+    }
+    if prctl::set_dumpable(false).is_err() {
+        return frame(TAG_SWITCH, b"cannot make the credential process non-dumpable");
     }
     // The request-key authority survives a uid switch: without it the child can neither finish
     // the key nor search the requester's keyrings through it.
@@ -208,7 +242,7 @@ fn work_body(error: &WorkError) -> Vec<u8> {
 
 fn frame(tag: u8, body: &[u8]) -> Vec<u8> {
     let length = u32::try_from(body.len()).unwrap_or(u32::MAX);
-    let mut frame = Vec::with_capacity(5 + body.len());
+    let mut frame = Vec::with_capacity(HEADER + body.len());
     frame.push(tag);
     frame.extend_from_slice(&length.to_le_bytes());
     frame.extend_from_slice(body);
@@ -219,70 +253,84 @@ fn cut(message: &[u8]) -> &[u8] {
     message.get(..MAX_MESSAGE).unwrap_or(message)
 }
 
-/// Reads one frame and the end of file after it, within `deadline`.
-fn read_frame(
+/// Everything the child writes, up to one byte more than the largest frame, until end of file
+/// or until the child has exited and the pipe is empty (then with its status), within
+/// `deadline`.
+fn collect(
     mut reader: io::PipeReader,
+    pid: Pid,
     deadline: Instant,
-) -> Result<Result<Secret, ChildError>, ChildError> {
-    let mut header = [0u8; 5];
-    let got = read_by(&mut reader, &mut header, deadline)?;
-    if got == 0 {
-        return Err(ChildError::Malformed("no result"));
-    }
-    if got < header.len() {
-        return Err(ChildError::Malformed("short header"));
-    }
-    let [tag, length @ ..] = header;
-    let length = usize::try_from(u32::from_le_bytes(length)).unwrap_or(usize::MAX);
-    if length > MAX_RESULT {
-        return Err(ChildError::Malformed("result too large"));
-    }
-    let mut body = Secret::new(vec![0; length]);
-    if read_by(&mut reader, &mut body.0, deadline)? < length {
-        return Err(ChildError::Malformed("short body"));
-    }
-    if read_by(&mut reader, &mut [0u8; 1], deadline)? != 0 {
-        return Err(ChildError::Malformed("trailing bytes"));
-    }
-    Ok(match tag {
-        TAG_OK => Ok(body),
-        TAG_WORK => {
-            let Some((code, message)) = body.split_first_chunk::<4>() else {
-                return Err(ChildError::Malformed("short work error"));
-            };
-            Err(ChildError::Work(WorkError {
-                code: u32::from_le_bytes(*code),
-                message: String::from_utf8_lossy(message).into_owned(),
-            }))
-        }
-        TAG_SWITCH => Err(ChildError::Switch(String::from_utf8_lossy(&body).into_owned())),
-        _ => return Err(ChildError::Malformed("unknown tag")),
-    })
-}
-
-/// Fills `buffer` from `reader` until it is full or at end of file, polling with what is left of
-/// `deadline`; returns how many bytes came.
-fn read_by(reader: &mut io::PipeReader, buffer: &mut [u8], deadline: Instant) -> Result<usize, ChildError> {
+) -> Result<(Secret, Option<ExitStatus>), ChildError> {
+    let mut buffer = Secret::new(vec![0; HEADER + MAX_RESULT + 1]);
     let mut filled = 0;
-    while filled < buffer.len() {
+    let mut exited = None;
+    loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(ChildError::TimedOut);
         }
-        if !fork::poll_readable(reader.as_fd(), left).map_err(ChildError::Io)? {
-            continue;
-        }
-        let Some(rest) = buffer.get_mut(filled..) else {
-            break;
+        // Wake up now and then to notice a child that has exited.
+        let wait = if exited.is_some() {
+            Duration::ZERO
+        } else {
+            left.min(EXIT_CHECK)
         };
-        match reader.read(rest) {
-            Ok(0) => break,
-            Ok(count) => filled += count,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(ChildError::Io(error)),
+        if fork::poll_readable(reader.as_fd(), wait).map_err(ChildError::Io)? {
+            let Some(rest) = buffer.0.get_mut(filled..).filter(|rest| !rest.is_empty()) else {
+                break;
+            };
+            match reader.read(rest) {
+                Ok(0) => break,
+                Ok(count) => filled += count,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(ChildError::Io(error)),
+            }
+        } else if exited.is_some() {
+            break;
+        } else {
+            exited = fork::try_wait(pid).map_err(ChildError::Io)?;
         }
     }
-    Ok(filled)
+    buffer.0.truncate(filled);
+    Ok((buffer, exited))
+}
+
+/// The one frame in `bytes`: the work's result, or the error the child reported.
+fn parse_frame(bytes: &[u8]) -> Result<Result<Secret, ChildError>, ChildError> {
+    let Some((header, body)) = bytes.split_first_chunk::<HEADER>() else {
+        return Err(ChildError::Malformed(if bytes.is_empty() {
+            "no result"
+        } else {
+            "short header"
+        }));
+    };
+    let [tag, length @ ..] = *header;
+    let length = usize::try_from(u32::from_le_bytes(length)).unwrap_or(usize::MAX);
+    if length > MAX_RESULT {
+        return Err(ChildError::Malformed("result too large"));
+    }
+    if body.len() < length {
+        return Err(ChildError::Malformed("short body"));
+    }
+    if body.len() > length {
+        return Err(ChildError::Malformed("trailing bytes"));
+    }
+    match tag {
+        TAG_OK => Ok(Ok(Secret::new(body.to_vec()))),
+        TAG_WORK => {
+            let Some((code, message)) = body.split_first_chunk::<4>() else {
+                return Err(ChildError::Malformed("short work error"));
+            };
+            Ok(Err(ChildError::Work(WorkError {
+                code: u32::from_le_bytes(*code),
+                message: String::from_utf8_lossy(message).into_owned(),
+            })))
+        }
+        TAG_SWITCH => Ok(Err(ChildError::Switch(
+            String::from_utf8_lossy(body).into_owned(),
+        ))),
+        _ => Err(ChildError::Malformed("unknown tag")),
+    }
 }
 
 /// Overwrites `bytes` with zeros in a way the optimiser keeps.
@@ -294,14 +342,9 @@ pub(crate) fn zero(bytes: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
-    /// What the parent makes of `bytes` written by a child that then closed its end.
     fn parse(bytes: &[u8]) -> Result<Result<Secret, ChildError>, ChildError> {
-        let (reader, mut writer) = io::pipe().unwrap();
-        writer.write_all(bytes).unwrap();
-        drop(writer);
-        read_frame(reader, Instant::now() + Duration::from_secs(5))
+        parse_frame(bytes)
     }
 
     #[test]
@@ -346,12 +389,30 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_writer_times_out() {
+    fn a_silent_child_times_out_and_a_finished_one_is_collected_without_end_of_file() {
         let (reader, writer) = io::pipe().unwrap();
+        let silent = fork::spawn(|| {
+            std::thread::sleep(Duration::from_secs(30));
+            0
+        })
+        .unwrap();
         let started = Instant::now();
-        let outcome = read_frame(reader, started + Duration::from_millis(100));
+        let outcome = collect(
+            reader.try_clone().unwrap(),
+            silent,
+            started + Duration::from_millis(100),
+        );
         assert!(matches!(outcome, Err(ChildError::TimedOut)), "{outcome:?}");
         assert!(started.elapsed() >= Duration::from_millis(100));
+        process::kill(silent.get(), Signal::Kill).unwrap();
+        fork::wait(silent).unwrap();
+        // `writer` stays open here, as in another process forked meanwhile: no end of file.
+        let mut child_writer = writer.try_clone().unwrap();
+        let done = fork::spawn(|| u8::from(child_writer.write_all(&frame(TAG_OK, b"k")).is_err())).unwrap();
+        drop(child_writer);
+        let (bytes, status) = collect(reader, done, Instant::now() + Duration::from_secs(5)).unwrap();
+        assert_eq!(status, Some(ExitStatus::Exited(0)));
+        assert_eq!(*parse_frame(&bytes).unwrap().unwrap(), *b"k");
         drop(writer);
     }
 

@@ -55,6 +55,8 @@ pub struct Request {
 pub enum Error {
     /// The helper does not run with effective uid 0.
     NotRoot,
+    /// The requester's `/proc/<pid>` could not be opened (other than `ENOENT`).
+    Process(io::Error),
     /// A namespace file could not be opened (other than `ENOENT`).
     Open(Namespace, io::Error),
     /// The requester's uid or gid map could not be read or parsed.
@@ -77,6 +79,7 @@ impl fmt::Display for Error {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotRoot => write!(formatter, "not running as root"),
+            Self::Process(error) => write!(formatter, "cannot open the requester's /proc entry: {error}"),
             Self::Open(kind, error) => {
                 write!(
                     formatter,
@@ -182,11 +185,18 @@ impl Root {
         let Namespaces::Requester(pid) = namespaces else {
             return Ok(entered);
         };
+        // Everything below is opened through this directory, so it all belongs to one process
+        // even if the pid is reused meanwhile.
+        let process = match namespace::open_process(pid) {
+            Ok(process) => process,
+            Err(error) if gone(&error) => return Ok(entered),
+            Err(error) => return Err(Error::Process(error)),
+        };
         let mut opened = Vec::new();
         for kind in NAMESPACE_ORDER {
-            match namespace::open(Some(pid), kind) {
+            match namespace::open_in(process.as_fd(), kind) {
                 Ok(fd) => opened.push((kind, fd)),
-                Err(error) if error.raw_os_error() == Some(kup_sys::errno::ENOENT) => {}
+                Err(error) if gone(&error) => {}
                 Err(error) => return Err(Error::Open(kind, error)),
             }
         }
@@ -198,8 +208,8 @@ impl Root {
                 namespace::inode(fd).map_err(|error| Error::Open(Namespace::User, error))
             };
             if inode(theirs.as_fd())? != inode(ours.as_fd())? {
-                entered.uid_map = read_map(pid, "uid_map")?;
-                entered.gid_map = read_map(pid, "gid_map")?;
+                entered.uid_map = read_map(process.as_fd(), "uid_map")?;
+                entered.gid_map = read_map(process.as_fd(), "gid_map")?;
                 entered.user_namespace = Some(theirs);
             }
         }
@@ -272,6 +282,8 @@ impl Entered {
     fn switch(&self, group: GroupStep, uid: Uid) -> Result<(), Error> {
         let parent = fork::parent_id();
         prctl::kill_when_parent_dies().map_err(|error| Error::Switch("PR_SET_PDEATHSIG", error))?;
+        // Not traceable by the requester's processes once it is in their user namespace.
+        prctl::set_dumpable(false).map_err(|error| Error::Switch("PR_SET_DUMPABLE", error))?;
         let gid = match group {
             GroupStep::Initial(gid) => {
                 credentials::set_all_group_ids(gid).map_err(|error| Error::Switch("setresgid", error))?;
@@ -358,8 +370,14 @@ enum GroupStep {
     Inside(Gid),
 }
 
-fn read_map(pid: Pid, name: &'static str) -> Result<IdMap, Error> {
+/// `ENOENT` (no such process, or no such namespace) or `ESRCH` (the process has gone since its
+/// directory was opened): that namespace is skipped, as the reference skips `ENOENT`.
+fn gone(error: &io::Error) -> bool {
+    [Some(kup_sys::errno::ENOENT), Some(kup_sys::errno::ESRCH)].contains(&error.raw_os_error())
+}
+
+fn read_map(process: BorrowedFd<'_>, name: &'static str) -> Result<IdMap, Error> {
     let text =
-        std::fs::read(format!("/proc/{}/{name}", pid.get())).map_err(|error| Error::IdMap(name, error))?;
+        std::fs::read(namespace::process_file(process, name)).map_err(|error| Error::IdMap(name, error))?;
     IdMap::parse(&text).ok_or_else(|| Error::IdMap(name, io::Error::from(io::ErrorKind::InvalidData)))
 }

@@ -11,9 +11,10 @@
 //! # The typestate
 //!
 //! `Root` (effective uid 0, checked) → `Entered` (the requester's namespaces, in the reference's
-//! order cgroup, ipc, uts, net, pid, mnt, all opened before the first `setns`, `ENOENT` skipping
-//! one; the user namespace is opened then, skipped when it is ours, and entered during the
-//! switch) → [`User`] (all three uids and gids switched, no supplementary groups, no capability in
+//! order cgroup, ipc, uts, net, pid, mnt, all opened before the first `setns` through one open
+//! `/proc/<pid>` directory, so a reused pid cannot mix two processes' namespaces and id maps;
+//! `ENOENT` (or `ESRCH`, gone meanwhile) skipping one; the user namespace is opened then,
+//! skipped when it is ours, and entered during the switch) → [`User`] (all three uids and gids switched, no supplementary groups, no capability in
 //! the permitted, effective or inheritable set, an empty bounding set, no-new-privileges, then
 //! verified with `getresuid`, `getresgid`, `getgroups`, `capget`, `PR_CAPBSET_READ`,
 //! `PR_GET_NO_NEW_PRIVS`, and a `setresuid(0)` that must fail). `Root` and `Entered` exist only

@@ -67,7 +67,9 @@ pub struct SharedDir(pub PathBuf);
 
 impl SharedDir {
     pub fn new(tag: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("kup-priv-{tag}-{}", std::process::id()));
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let serial = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("kup-priv-{tag}-{}-{serial}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir(&path).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o1777)).unwrap();
