@@ -141,6 +141,27 @@ fn a_requester_in_its_own_user_and_mount_namespace_is_served_inside_them() {
 }
 
 #[test]
+fn the_passwd_lookup_in_the_requesters_namespaces_runs_as_the_user_not_as_root() {
+    require_root();
+    // CVE-2026-12505: the reference runs NSS as root inside namespaces the requester controls.
+    // Here a passwd file only the container's root may read cannot be read by the lookup, so
+    // the switch fails; a lookup with root's privileges would have read it.
+    let container = Container::with_private_passwd(
+        "root:x:0:0:root:/root:/bin/sh\nalice:x:1234:4321:alice:/home/alice:/bin/sh\n",
+    );
+    let request = Request {
+        uid: Uid::new(CONTAINER_BASE + 1234),
+        namespaces: Namespaces::Requester(container.pid),
+    };
+    let error = run(request, |_| Ok(b"must not run".to_vec())).unwrap_err();
+    assert!(
+        matches!(&error, ChildError::Switch(message)
+            if message.contains("passwd lookup failed") || message.contains("unable to find pw entry")),
+        "{error:?}"
+    );
+}
+
+#[test]
 fn a_uid_unmapped_in_the_requesters_user_namespace_is_refused() {
     require_root();
     let container = Container::new("root:x:0:0:root:/root:/bin/sh\n");

@@ -101,11 +101,26 @@ pub const CONTAINER_BASE: u32 = 100_000;
 
 impl Container {
     pub fn new(passwd: &str) -> Self {
+        Self::with_passwd(passwd, false)
+    }
+
+    /// Like [`Container::new`], with a passwd file only the container's root can read (owned by
+    /// kernel id 100000, mode 0600).
+    pub fn with_private_passwd(passwd: &str) -> Self {
+        Self::with_passwd(passwd, true)
+    }
+
+    fn with_passwd(passwd: &str, private: bool) -> Self {
         let files = SharedDir::new("container");
         fs::set_permissions(&files.0, fs::Permissions::from_mode(0o755)).unwrap();
         let passwd_path = files.join("passwd");
         fs::write(&passwd_path, passwd).unwrap();
-        fs::set_permissions(&passwd_path, fs::Permissions::from_mode(0o644)).unwrap();
+        if private {
+            std::os::unix::fs::chown(&passwd_path, Some(CONTAINER_BASE), Some(CONTAINER_BASE)).unwrap();
+            fs::set_permissions(&passwd_path, fs::Permissions::from_mode(0o600)).unwrap();
+        } else {
+            fs::set_permissions(&passwd_path, fs::Permissions::from_mode(0o644)).unwrap();
+        }
         let (mut ready_reader, mut ready_writer) = io::pipe().unwrap();
         let (mut go_reader, mut go_writer) = io::pipe().unwrap();
         let (mut release_reader, release_writer) = io::pipe().unwrap();
