@@ -128,7 +128,12 @@ pub(crate) struct Entered {
 
 /// Proof that the calling process is the requested user and nothing more: real, effective and
 /// saved uid and gid switched, no supplementary groups, no capabilities in any set, an empty
-/// bounding set, no-new-privileges; all checked after the switch. Only this crate constructs it.
+/// bounding set, no-new-privileges; all checked after the switch. Only this crate constructs it:
+///
+/// ```compile_fail
+/// # use kup_priv::{Gid, Uid, User};
+/// let forged = User { kernel_uid: Uid::new(1000), uid: Uid::new(1000), gid: Gid::new(1000) };
+/// ```
 #[derive(Debug)]
 pub struct User {
     kernel_uid: Uid,

@@ -97,6 +97,22 @@ fn pid_0_and_a_dead_pid_mean_no_namespace_switch() {
 }
 
 #[test]
+fn a_requester_in_the_initial_namespaces_is_entered_without_error() {
+    require_root();
+    // The common case on a host: every namespace is ours; setns into the same one succeeds and
+    // the user namespace is skipped.
+    let request = Request {
+        uid: Uid::new(NOBODY),
+        namespaces: Namespaces::Requester(Pid::new(i32::try_from(std::process::id()).unwrap())),
+    };
+    let seen = run(request, |user| {
+        Ok(format!("{} {}", user.uid(), user.gid()).into_bytes())
+    })
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&seen), format!("{NOBODY} {NOBODY}"));
+}
+
+#[test]
 fn a_requester_in_its_own_user_and_mount_namespace_is_served_inside_them() {
     require_root();
     let container =
