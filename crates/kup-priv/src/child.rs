@@ -277,7 +277,8 @@ fn collect(
         };
         if fork::poll_readable(reader.as_fd(), wait).map_err(ChildError::Io)? {
             let Some(rest) = buffer.0.get_mut(filled..).filter(|rest| !rest.is_empty()) else {
-                break;
+                // More than any frame: the child may block writing the rest; it is killed.
+                return Err(ChildError::Malformed("result too large"));
             };
             match reader.read(rest) {
                 Ok(0) => break,
@@ -414,6 +415,27 @@ mod tests {
         assert_eq!(status, Some(ExitStatus::Exited(0)));
         assert_eq!(*parse_frame(&bytes).unwrap().unwrap(), *b"k");
         drop(writer);
+    }
+
+    #[test]
+    fn a_child_writing_more_than_a_frame_is_refused_without_waiting_for_it() {
+        let (reader, mut writer) = io::pipe().unwrap();
+        let flooding = fork::spawn(|| {
+            let chunk = vec![0u8; 4096];
+            while writer.write_all(&chunk).is_ok() {}
+            1
+        })
+        .unwrap();
+        drop(writer);
+        let started = Instant::now();
+        let outcome = collect(reader, flooding, started + Duration::from_secs(10));
+        assert!(
+            matches!(outcome, Err(ChildError::Malformed("result too large"))),
+            "{outcome:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        process::kill(flooding.get(), Signal::Kill).unwrap();
+        fork::wait(flooding).unwrap();
     }
 
     #[test]
