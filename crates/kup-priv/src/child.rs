@@ -13,6 +13,7 @@ use std::ops::Deref;
 use std::os::fd::AsFd as _;
 use std::time::{Duration, Instant};
 
+use kup_runtime::deadline;
 use kup_sys::fork::{self, ExitStatus};
 use kup_sys::process::{self, Signal};
 use kup_sys::{Pid, keyctl, prctl};
@@ -133,9 +134,12 @@ impl std::error::Error for ChildError {}
 /// and cannot search the requester's keyrings with it), then enters the namespaces, switches
 /// identity ([`User`] is the proof `work` gets), runs
 /// `work`, writes the result and `_exit`s. The parent reads within `deadline`; at the deadline
-/// it kills and reaps the child ([`ChildError::TimedOut`]). The child (and the grandchild of the
-/// passwd lookup) die with the thread that forked them (`PR_SET_PDEATHSIG`), so a helper whose
-/// own watchdog ends the process leaves none behind.
+/// it kills and reaps the child ([`ChildError::TimedOut`]). While it runs, the child is
+/// registered with `kup_runtime::deadline::supervise_child`, so the helper's own total deadline
+/// kills it before ending the helper; and the child (and the grandchild of the passwd lookup) die
+/// with the thread that forked them anyway (`PR_SET_PDEATHSIG`): none outlives the upcall. Pass a
+/// `deadline` earlier than the helper's, so that the parent, not the helper's deadline, reports a
+/// slow child.
 pub fn run_in_child<E, F>(deadline: Instant, request: &Request, work: F) -> Result<Secret, ChildError>
 where
     E: Into<WorkError>,
@@ -151,7 +155,16 @@ where
         u8::from(written.is_err())
     })
     .map_err(ChildError::Start)?;
+    // The helper's own deadline kills it too, before it ends the helper.
+    deadline::supervise_child(pid.get());
     drop(writer);
+    let outcome = finish(reader, pid, deadline);
+    deadline::release_child();
+    outcome
+}
+
+/// The parent's side once the child runs: its result, and the child reaped.
+fn finish(reader: io::PipeReader, pid: Pid, deadline: Instant) -> Result<Secret, ChildError> {
     let collected = collect(reader, pid, deadline);
     let (bytes, status) = match collected {
         Ok((bytes, Some(status))) => (bytes, Ok(status)),

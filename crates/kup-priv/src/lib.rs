@@ -47,20 +47,24 @@
 //! Everything else of decision 3 follows from the types: the environment reader and the
 //! Kerberos code take `&User`, which exists only after the verified switch.
 //!
-//! # Forking a multi-threaded helper
+//! # Forking a helper, and its deadline
 //!
-//! `kup_runtime::deadline` has a watchdog thread when the helper forks. Only the forking thread
-//! exists in the child. The watchdog holds no lock while it sleeps (`thread::sleep`); it takes
-//! the helper's key state lock and syslog's only once its deadline has passed, and then ends
-//! the parent with `_exit`. A child forked at that moment could find such a lock held and block
-//! on it, but it is killed: its parent-death signal is `SIGKILL` (set again after every
-//! credential change, which clears it), and the grandchild's likewise. glibc's `fork` resets the
-//! malloc and stdio locks in the child. The panic hook inherited from the helper (which
-//! finishes the key) is replaced in the child by `kup_sys::fork::spawn` with one that `_exit`s,
-//! and the child drops the request-key authority (`KEYCTL_ASSUME_AUTHORITY` 0) before anything
-//! else, so it can never finish, negate or touch the key, nor search the requester's keyrings
-//! through the authority, even where no user namespace switch takes the authority away. Callers pass [`run_in_child`] a deadline
-//! earlier than the watchdog's so that the parent, not the watchdog, reports a slow child.
+//! `kup_runtime::deadline` ends every helper run with a one-shot POSIX timer whose signal
+//! interrupts the main thread; there is no watchdog thread, so a helper is single-threaded when
+//! it forks and the child starts with consistent locks. (`kup_sys::fork::spawn` documents what a
+//! child of a multi-threaded process could meet: a lock held by another thread blocks the
+//! child, which the parent bounds by killing it.) Timers are not inherited by `fork`, so the
+//! deadline never fires in the child; the handler disposition is inherited but nothing sends it
+//! there. When the deadline fires in the parent (typically while it waits in [`run_in_child`]),
+//! its handler finishes the key, kills the child registered with `supervise_child` (done by
+//! [`run_in_child`]) and `_exit`s; the child's parent-death signal (`SIGKILL`, set again after
+//! every credential change, which clears it) and the grandchild's are a second guarantee. The
+//! panic hook inherited from the helper (which finishes the key) is replaced in the child by
+//! `kup_sys::fork::spawn` with one that `_exit`s, and the child drops the request-key authority
+//! (`KEYCTL_ASSUME_AUTHORITY` 0) before anything else, so it can never finish, negate or touch the
+//! key, nor search the requester's keyrings through the authority, even where no user namespace
+//! switch takes the authority away. Callers pass [`run_in_child`] a deadline earlier than the
+//! helper's so that the parent, not the helper's deadline, reports a slow child.
 
 #![forbid(unsafe_code)]
 

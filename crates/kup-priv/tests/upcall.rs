@@ -74,3 +74,28 @@ fn the_child_holds_no_authority_over_the_key() {
         format!("child got errno {}", libc::EPERM)
     );
 }
+
+#[test]
+fn the_helpers_own_deadline_negates_the_key_and_kills_the_child() {
+    require_root();
+    let route = route("child-hangs", kup_priv::Pid::new(0), NOBODY);
+    let started = std::time::Instant::now();
+    let error = route
+        .request("user", b"kup-priv:child-hangs", b"call")
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(error.raw_os_error(), Some(libc::ENOKEY));
+    let upcall = route.upcalls().unwrap().remove(0);
+    assert_eq!(upcall.status, UpcallStatus::Exited(12));
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}");
+    let key = upcall.argv[2].to_string_lossy().into_owned();
+    let pid_file = format!("/tmp/kup-priv-hang-{key}");
+    let child = std::fs::read_to_string(&pid_file).unwrap();
+    let _ = std::fs::remove_file(&pid_file);
+    // Killed by the helper's deadline (or its parent-death signal); allow the reaper a moment.
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        !std::path::Path::new(&format!("/proc/{child}")).exists()
+    });
+    assert!(gone, "child {child} outlived the helper");
+}
