@@ -56,19 +56,19 @@ fn main() -> ExitCode {
         "child" => run_in_child(deadline, &request, |user| -> Result<Vec<u8>, WorkError> {
             Ok(format!("{} {}", user.uid(), user.gid()).into_bytes())
         })
-        .map(|secret| secret.to_vec()),
+        .map(|secret| secret.as_bytes().to_vec()),
         "child-panics" => match run_in_child(deadline, &request, |_| -> Result<Vec<u8>, WorkError> {
             panic!("the work panics")
         }) {
             Err(kup_priv::ChildError::Exited(_)) => Ok(b"parent-after-panic".to_vec()),
-            other => other.map(|secret| secret.to_vec()),
+            other => other.map(|secret| secret.as_bytes().to_vec()),
         },
         "child-tries-key" => run_in_child(deadline, &request, |_| -> Result<Vec<u8>, WorkError> {
             let tried = kup_sys::keyctl::instantiate(key, b"from-child", KeySerial::NONE);
             let errno = tried.err().and_then(|error| error.raw_os_error()).unwrap_or(0);
             Ok(format!("child got errno {errno}").into_bytes())
         })
-        .map(|secret| secret.to_vec()),
+        .map(|secret| secret.as_bytes().to_vec()),
         "child-hangs" => run_in_child(deadline, &request, |_| -> Result<Vec<u8>, WorkError> {
             let _ = std::fs::write(
                 format!("/tmp/kup-priv-hang-{}", key.get()),
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
             std::thread::sleep(Duration::from_mins(1));
             Ok(b"too late".to_vec())
         })
-        .map(|secret| secret.to_vec()),
+        .map(|secret| secret.as_bytes().to_vec()),
         _ => return ExitCode::from(7),
     };
     match payload {

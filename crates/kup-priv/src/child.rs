@@ -9,11 +9,12 @@
 
 use std::fmt;
 use std::io::{self, Read, Write as _};
-use std::ops::Deref;
 use std::os::fd::AsFd as _;
 use std::time::{Duration, Instant};
 
 use kup_runtime::deadline;
+use kup_spnego::SecretBytes;
+use kup_spnego::payload::wipe;
 use kup_sys::fork::{self, ExitStatus};
 use kup_sys::process::{self, Signal};
 use kup_sys::{Pid, keyctl, prctl};
@@ -48,36 +49,6 @@ pub struct WorkError {
 impl fmt::Display for WorkError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{} (code {})", self.message, self.code)
-    }
-}
-
-/// Bytes that may hold secrets (a session key): zeroed when dropped.
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    /// Wraps `bytes`; they are zeroed when the value is dropped.
-    #[must_use]
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Self(bytes)
-    }
-}
-
-impl Deref for Secret {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "Secret({} bytes)", self.0.len())
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        zero(&mut self.0);
     }
 }
 
@@ -134,13 +105,15 @@ impl std::error::Error for ChildError {}
 /// and cannot search the requester's keyrings with it), then enters the namespaces, switches
 /// identity ([`User`] is the proof `work` gets), runs
 /// `work`, writes the result and `_exit`s. The parent reads within `deadline`; at the deadline
-/// it kills and reaps the child ([`ChildError::TimedOut`]). While it runs, the child is
+/// it kills and reaps the child ([`ChildError::TimedOut`]). The result is a [`SecretBytes`]
+/// (zeroed when dropped); the child's copies and the parent's read buffer are wiped too. While
+/// it runs, the child is
 /// registered with `kup_runtime::deadline::supervise_child`, so the helper's own total deadline
 /// kills it before ending the helper; and the child (and the grandchild of the passwd lookup) die
 /// with the thread that forked them anyway (`PR_SET_PDEATHSIG`): none outlives the upcall. Pass a
 /// `deadline` earlier than the helper's, so that the parent, not the helper's deadline, reports a
 /// slow child.
-pub fn run_in_child<E, F>(deadline: Instant, request: &Request, work: F) -> Result<Secret, ChildError>
+pub fn run_in_child<E, F>(deadline: Instant, request: &Request, work: F) -> Result<SecretBytes, ChildError>
 where
     E: Into<WorkError>,
     F: FnOnce(&User) -> Result<Vec<u8>, E>,
@@ -151,7 +124,7 @@ where
         let frame = child(parent, request, work);
         let written = writer.write_all(&frame);
         let mut frame = frame;
-        zero(&mut frame);
+        wipe(&mut frame);
         u8::from(written.is_err())
     })
     .map_err(ChildError::Start)?;
@@ -164,7 +137,7 @@ where
 }
 
 /// The parent's side once the child runs: its result, and the child reaped.
-fn finish(reader: io::PipeReader, pid: Pid, deadline: Instant) -> Result<Secret, ChildError> {
+fn finish(reader: io::PipeReader, pid: Pid, deadline: Instant) -> Result<SecretBytes, ChildError> {
     let collected = collect(reader, pid, deadline);
     let (bytes, status) = match collected {
         Ok((bytes, Some(status))) => (bytes, Ok(status)),
@@ -179,7 +152,7 @@ fn finish(reader: io::PipeReader, pid: Pid, deadline: Instant) -> Result<Secret,
         }
     };
     match status? {
-        ExitStatus::Exited(0) => parse_frame(&bytes)?,
+        ExitStatus::Exited(0) => parse_frame(bytes.as_bytes())?,
         ExitStatus::Exited(status) => Err(ChildError::Exited(status)),
         ExitStatus::Signaled(signal) => Err(ChildError::Killed(signal)),
     }
@@ -232,7 +205,7 @@ where
     match work(&user).map_err(Into::into) {
         Ok(mut bytes) => {
             if bytes.len() > MAX_RESULT {
-                zero(&mut bytes);
+                wipe(&mut bytes);
                 return frame(
                     TAG_WORK,
                     &work_body(&WorkError {
@@ -242,7 +215,7 @@ where
                 );
             }
             let framed = frame(TAG_OK, &bytes);
-            zero(&mut bytes);
+            wipe(&mut bytes);
             framed
         }
         Err(error) => frame(TAG_WORK, &work_body(&error)),
@@ -273,10 +246,31 @@ fn collect(
     mut reader: io::PipeReader,
     pid: Pid,
     deadline: Instant,
-) -> Result<(Secret, Option<ExitStatus>), ChildError> {
-    let mut buffer = Secret::new(vec![0; HEADER + MAX_RESULT + 1]);
-    let mut filled = 0;
+) -> Result<(SecretBytes, Option<ExitStatus>), ChildError> {
+    let mut buffer = vec![0; HEADER + MAX_RESULT + 1];
     let mut exited = None;
+    match fill(&mut reader, &mut buffer, &mut exited, pid, deadline) {
+        Ok(filled) => {
+            buffer.truncate(filled);
+            Ok((SecretBytes::new(buffer), exited))
+        }
+        Err(error) => {
+            wipe(&mut buffer);
+            Err(error)
+        }
+    }
+}
+
+/// [`collect`]'s loop: reads into `buffer`, notes the child's exit in `exited`, returns how
+/// many bytes came.
+fn fill(
+    reader: &mut io::PipeReader,
+    buffer: &mut [u8],
+    exited: &mut Option<ExitStatus>,
+    pid: Pid,
+    deadline: Instant,
+) -> Result<usize, ChildError> {
+    let mut filled = 0;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -289,7 +283,7 @@ fn collect(
             left.min(EXIT_CHECK)
         };
         if fork::poll_readable(reader.as_fd(), wait).map_err(ChildError::Io)? {
-            let Some(rest) = buffer.0.get_mut(filled..).filter(|rest| !rest.is_empty()) else {
+            let Some(rest) = buffer.get_mut(filled..).filter(|rest| !rest.is_empty()) else {
                 // More than any frame: the child may block writing the rest; it is killed.
                 return Err(ChildError::Malformed("result too large"));
             };
@@ -302,15 +296,14 @@ fn collect(
         } else if exited.is_some() {
             break;
         } else {
-            exited = fork::try_wait(pid).map_err(ChildError::Io)?;
+            *exited = fork::try_wait(pid).map_err(ChildError::Io)?;
         }
     }
-    buffer.0.truncate(filled);
-    Ok((buffer, exited))
+    Ok(filled)
 }
 
 /// The one frame in `bytes`: the work's result, or the error the child reported.
-fn parse_frame(bytes: &[u8]) -> Result<Result<Secret, ChildError>, ChildError> {
+fn parse_frame(bytes: &[u8]) -> Result<Result<SecretBytes, ChildError>, ChildError> {
     let Some((header, body)) = bytes.split_first_chunk::<HEADER>() else {
         return Err(ChildError::Malformed(if bytes.is_empty() {
             "no result"
@@ -330,7 +323,7 @@ fn parse_frame(bytes: &[u8]) -> Result<Result<Secret, ChildError>, ChildError> {
         return Err(ChildError::Malformed("trailing bytes"));
     }
     match tag {
-        TAG_OK => Ok(Ok(Secret::new(body.to_vec()))),
+        TAG_OK => Ok(Ok(SecretBytes::new(body.to_vec()))),
         TAG_WORK => {
             let Some((code, message)) = body.split_first_chunk::<4>() else {
                 return Err(ChildError::Malformed("short work error"));
@@ -347,24 +340,18 @@ fn parse_frame(bytes: &[u8]) -> Result<Result<Secret, ChildError>, ChildError> {
     }
 }
 
-/// Overwrites `bytes` with zeros in a way the optimiser keeps.
-pub(crate) fn zero(bytes: &mut [u8]) {
-    bytes.fill(0);
-    std::hint::black_box(bytes);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(bytes: &[u8]) -> Result<Result<Secret, ChildError>, ChildError> {
+    fn parse(bytes: &[u8]) -> Result<Result<SecretBytes, ChildError>, ChildError> {
         parse_frame(bytes)
     }
 
     #[test]
     fn a_result_frame_round_trips() {
         let result = parse(&frame(TAG_OK, b"blob")).unwrap().unwrap();
-        assert_eq!(*result, *b"blob");
+        assert_eq!(result.as_bytes(), b"blob");
     }
 
     #[test]
@@ -426,7 +413,7 @@ mod tests {
         drop(child_writer);
         let (bytes, status) = collect(reader, done, Instant::now() + Duration::from_secs(5)).unwrap();
         assert_eq!(status, Some(ExitStatus::Exited(0)));
-        assert_eq!(*parse_frame(&bytes).unwrap().unwrap(), *b"k");
+        assert_eq!(parse_frame(bytes.as_bytes()).unwrap().unwrap().as_bytes(), b"k");
         drop(writer);
     }
 
@@ -454,9 +441,9 @@ mod tests {
     }
 
     #[test]
-    fn zero_clears_the_bytes() {
+    fn wipe_clears_the_bytes() {
         let mut bytes = *b"session key";
-        zero(&mut bytes);
+        wipe(&mut bytes);
         assert_eq!(bytes, [0; 11]);
     }
 }

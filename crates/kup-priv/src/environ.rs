@@ -10,10 +10,10 @@ use kup_sys::Pid;
 
 use crate::identity::User;
 
-/// The first buffer size.
-pub const FIRST_READ: usize = 4096;
+/// The first buffer size (the reference's, as `kup-spnego` records it).
+pub const FIRST_READ: usize = kup_spnego::environ::ENVIRON_INITIAL;
 /// The largest buffer size; an environment that fills it is given up on.
-pub const MAX_READ: usize = 131_072;
+pub const MAX_READ: usize = kup_spnego::environ::ENVIRON_LIMIT;
 
 /// The NUL-separated environment of `pid`, as `/proc` resolves it in the current mount
 /// namespace. Requires the [`User`] proof: the kernel then checks that this user may read it.

@@ -73,7 +73,8 @@ mod environ;
 mod id_map;
 mod identity;
 
-pub use child::{ChildError, MAX_RESULT, Secret, WorkError, run_in_child};
+pub use child::{ChildError, MAX_RESULT, WorkError, run_in_child};
 pub use environ::{FIRST_READ, MAX_READ, read_environ};
 pub use identity::{Error, LOOKUP_GID, NAMESPACE_ORDER, Namespaces, Request, User};
+pub use kup_spnego::SecretBytes;
 pub use kup_sys::{Gid, Pid, Uid};

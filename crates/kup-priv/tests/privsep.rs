@@ -23,7 +23,7 @@ fn the_child_becomes_nobody_with_no_groups_capabilities_or_way_back() {
         fs::read("/proc/self/status").map_err(failed)
     })
     .unwrap();
-    let status = String::from_utf8(status.to_vec()).unwrap();
+    let status = String::from_utf8(status.as_bytes().to_vec()).unwrap();
     let nobody = NOBODY.to_string();
     assert_eq!(status_field(&status, "Uid"), [nobody.as_str(); 4], "{status}");
     assert_eq!(status_field(&status, "Gid"), [nobody.as_str(); 4], "{status}");
@@ -49,7 +49,7 @@ fn root_requests_keep_uid_0_but_lose_every_capability() {
         fs::read("/proc/self/status").map_err(failed)
     })
     .unwrap();
-    let status = String::from_utf8(status.to_vec()).unwrap();
+    let status = String::from_utf8(status.as_bytes().to_vec()).unwrap();
     assert_eq!(status_field(&status, "Uid"), ["0"; 4]);
     assert!(status_field(&status, "Groups").is_empty(), "{status}");
     for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
@@ -92,7 +92,7 @@ fn pid_0_and_a_dead_pid_mean_no_namespace_switch() {
         let ours = [Namespace::Net, Namespace::Mount, Namespace::Uts, Namespace::User]
             .map(|kind| namespace_inode(None, kind).to_le_bytes())
             .concat();
-        assert_eq!(*seen, ours[..], "pid {pid}");
+        assert_eq!(seen.as_bytes(), ours, "pid {pid}");
     }
 }
 
@@ -109,7 +109,10 @@ fn a_requester_in_the_initial_namespaces_is_entered_without_error() {
         Ok(format!("{} {}", user.uid(), user.gid()).into_bytes())
     })
     .unwrap();
-    assert_eq!(String::from_utf8_lossy(&seen), format!("{NOBODY} {NOBODY}"));
+    assert_eq!(
+        String::from_utf8_lossy(seen.as_bytes()),
+        format!("{NOBODY} {NOBODY}")
+    );
 }
 
 #[test]
@@ -144,7 +147,7 @@ fn a_requester_in_its_own_user_and_mount_namespace_is_served_inside_them() {
     .unwrap();
     let container_user_ns = namespace_inode(Some(container.pid), Namespace::User);
     assert_eq!(
-        String::from_utf8_lossy(&seen),
+        String::from_utf8_lossy(seen.as_bytes()),
         format!("101234 1234 4321 alice {container_user_ns}")
     );
     // The file the child made belongs to the same kernel uid the kernel sent, and to the
@@ -279,7 +282,7 @@ fn work_errors_and_oversized_results_come_back_as_work_errors() {
         "{error:?}"
     );
     let largest = run(own(NOBODY), |_| Ok(vec![7; kup_priv::MAX_RESULT])).unwrap();
-    assert_eq!(*largest, vec![7; kup_priv::MAX_RESULT][..]);
+    assert_eq!(largest.as_bytes(), vec![7; kup_priv::MAX_RESULT]);
 }
 
 /// A `sleep` run as nobody with exactly `environment` (NUL-separated `NAME=value`s).
@@ -332,7 +335,10 @@ fn the_environ_reader_returns_a_100_kib_environment_whole() {
         Ok(format!("{} {}", read.len(), read == expected).into_bytes())
     })
     .unwrap();
-    assert_eq!(String::from_utf8_lossy(&seen), format!("{} true", expected.len()));
+    assert_eq!(
+        String::from_utf8_lossy(seen.as_bytes()),
+        format!("{} true", expected.len())
+    );
 }
 
 #[test]

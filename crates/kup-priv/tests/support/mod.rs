@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kup_priv::{ChildError, Namespaces, Pid, Request, Secret, Uid, User, WorkError};
+use kup_priv::{ChildError, Namespaces, Pid, Request, SecretBytes, Uid, User, WorkError};
 use kup_sys::{credentials, fork, namespace, process};
 
 /// The system user the tests switch to, and its passwd group (Debian: nobody, nogroup).
@@ -50,7 +50,7 @@ pub fn seconds(seconds: u64) -> Instant {
 pub fn run(
     request: Request,
     work: impl FnOnce(&User) -> Result<Vec<u8>, WorkError>,
-) -> Result<Secret, ChildError> {
+) -> Result<SecretBytes, ChildError> {
     kup_priv::run_in_child(seconds(20), &request, work)
 }
 
