@@ -355,21 +355,105 @@ pub trait Ticketing {
     fn spnego(&self, plan: &SpnegoPlan) -> Result<Answer, Error>;
 }
 
-/// The credential step of this build: Kerberos is not wired in yet, every request fails cleanly.
+/// The credential step (decisions.md 3): a child of this process enters the requester's
+/// namespaces and becomes the user (`kup_priv`), reads the requester's `KRB5CCNAME` there if the
+/// plan says so, and does the Kerberos work ([`kerberos::obtain`]); its answer comes back through
+/// a pipe. This process never leaves the initial namespaces, so it keeps the authority to finish
+/// the key, also for requesters in their own user namespace.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct NoKerberos;
+pub struct Kerberos;
 
-impl Ticketing for NoKerberos {
+/// How long the credential child may take: the run's deadline less a margin, so that the parent,
+/// not the deadline's handler, reports a slow child.
+pub const CHILD_LIMIT: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// The child's answer on the wire: the token's kind, the key's length (u32, little-endian), the
+/// key, the token.
+const TOKEN_AP_REQ: u8 = 1;
+const TOKEN_GSS: u8 = 2;
+
+impl Ticketing for Kerberos {
     fn spnego(&self, plan: &SpnegoPlan) -> Result<Answer, Error> {
-        Err(Error::Failed {
+        let pid = kup_priv::Pid::new(plan.request.pid.0);
+        let request = kup_priv::Request {
+            uid: kup_priv::Uid::new(plan.request.target_uid.0),
+            namespaces: if plan.switch_namespaces {
+                kup_priv::Namespaces::Requester(pid)
+            } else {
+                kup_priv::Namespaces::Own
+            },
+        };
+        let deadline = std::time::Instant::now() + CHILD_LIMIT;
+        let secret = kup_priv::run_in_child(deadline, &request, |user: &kup_priv::User| {
+            let environ = if plan.env_probe {
+                match kup_priv::read_environ(user, pid) {
+                    Ok(environ) => Some(environ),
+                    Err(error) => {
+                        helper::log(
+                            Severity::Debug,
+                            &format!("reading the requester's environment: {error}"),
+                        );
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let ccname = environ.as_deref().and_then(kup_spnego::environ::krb5ccname);
+            let answer = kerberos::obtain(plan, ccname).map_err(|error| kup_priv::WorkError {
+                code: 1,
+                message: error.to_string(),
+            })?;
+            Ok::<_, kup_priv::WorkError>(encode_answer(&answer))
+        })
+        .map_err(|error| match error {
+            kup_priv::ChildError::Work(work) => Error::Failed {
+                step: "getting a Kerberos ticket",
+                reason: work.message,
+            },
+            other => Error::Failed {
+                step: "switching to the user",
+                reason: other.to_string(),
+            },
+        })?;
+        decode_answer(secret.as_bytes()).ok_or(Error::Failed {
             step: "getting a Kerberos ticket",
-            reason: format!(
-                "Kerberos not built yet (for uid {}, host {})",
-                plan.request.target_uid,
-                Printable(&plan.request.host)
-            ),
+            reason: "the credential process's answer is malformed".to_owned(),
         })
     }
+}
+
+fn encode_answer(answer: &Answer) -> Vec<u8> {
+    let (kind, token) = match &answer.token {
+        MechToken::ApReq(token) => (TOKEN_AP_REQ, token),
+        MechToken::Gss(token) => (TOKEN_GSS, token),
+    };
+    let key = answer.session_key.as_bytes();
+    let mut bytes = Vec::with_capacity(5 + key.len() + token.len());
+    bytes.push(kind);
+    bytes.extend_from_slice(&u32::try_from(key.len()).unwrap_or(u32::MAX).to_le_bytes());
+    bytes.extend_from_slice(key);
+    bytes.extend_from_slice(token);
+    bytes
+}
+
+fn decode_answer(bytes: &[u8]) -> Option<Answer> {
+    let (&kind, rest) = bytes.split_first()?;
+    let (length, rest) = rest.split_first_chunk::<4>()?;
+    let length = usize::try_from(u32::from_le_bytes(*length)).ok()?;
+    if length > rest.len() {
+        return None;
+    }
+    let (key, token) = rest.split_at(length);
+    let token = match kind {
+        TOKEN_AP_REQ => MechToken::ApReq(token.to_vec()),
+        TOKEN_GSS => MechToken::Gss(token.to_vec()),
+        _ => return None,
+    };
+    Some(Answer {
+        session_key: SecretBytes::new(key.to_vec()),
+        token,
+    })
 }
 
 /// Wraps the answer's token (the SPNEGO `NegTokenInit` offering the mechanism of `sec=`) and
@@ -437,7 +521,7 @@ where
             let _ = writeln!(io::stdout().lock(), "version: {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Ok(Command::Answer { key, options }) => run(key, &options, &NoKerberos),
+        Ok(Command::Answer { key, options }) => run(key, &options, &Kerberos),
         Err(error) => {
             let _ = io::stderr().lock().write_all(&error.stderr);
             if let Some(line) = &error.log {
@@ -502,13 +586,15 @@ pub fn run(key: KeySerial, options: &Options, ticketing: &dyn Ticketing) -> Exit
 /// after instantiation; its result is ignored), instantiate `<address>\0`, set the timeout.
 #[must_use]
 pub fn resolve(guard: KeyGuard, plan: &ResolverPlan) -> ExitCode {
-    let address = match kup_dns::address::lookup(&plan.name, kup_dns::address::Family::Any) {
+    // No hints, as the reference: glibc then adds AI_ADDRCONFIG (no AAAA answers on a host
+    // without IPv6, and the reverse), which decides which address comes first.
+    let address = match kup_sys::netdb::getaddrinfo_without_hints(&plan.name) {
         Ok(addresses) => addresses.into_iter().next(),
         Err(error) => {
             return report(
                 &Error::Failed {
                     step: "resolving the host name",
-                    reason: format!("{}: {}", Printable(&plan.name), error.message),
+                    reason: format!("{}: {}", Printable(&plan.name), error.message()),
                 },
                 Some(guard),
             );
@@ -551,6 +637,8 @@ pub fn resolve(guard: KeyGuard, plan: &ResolverPlan) -> ExitCode {
         ),
     }
 }
+
+pub mod kerberos;
 
 #[cfg(test)]
 mod tests;

@@ -4,13 +4,12 @@
 //! The host kernel's `cifs.spnego` keys cannot be requested from userspace, so the descriptions
 //! travel on `user` keys (the reference does not check the type, spec §4): `request_key("user",
 //! "ver=0x2;host=…")` → kernel → request-key → kup-test-dispatch → `cifs.upcall %k`. The resolver
-//! mode runs on real `dns_resolver` keys. Cases needing a Kerberos ticket wait for the credential
-//! step (the lead's integration).
+//! mode runs on real `dns_resolver` keys. Cases with a Kerberos ticket are in `tests/kerberos.rs`.
 //!
 //! The descriptions carry no `pid` (no namespace switch in the reference) and uids without a
 //! passwd entry, so a description the reference accepts ends at its `getpwuid` ("failed to
-//! retrieve GID from UID N", exit 1) before any Kerberos work; ours, which has no Kerberos step yet,
-//! ends at that step ("Kerberos not built yet (for uid N, …)", exit 1). Where key state and exit
+//! retrieve GID from UID N", exit 1) before any Kerberos work; ours ends at the same lookup in its
+//! credential child ("unable to find pw entry for uid N", exit 1). Where key state and exit
 //! status alone cannot tell a parse result apart, the case reads the syslog lines (the uid the
 //! helper chose, the refusal), through `kup_testkit::syslog` since `/dev/log` is shared.
 //!
@@ -248,7 +247,7 @@ fn logged_cases(runner: &mut Runner) {
     let tool = runner.tool().to_path_buf();
     let [first, second, third, fourth, fifth, sixth] = NO_ACCOUNT;
     let pw = |uid: u32| format!("failed to retrieve GID from UID {uid}:");
-    let ticket = |uid: u32| format!("Kerberos not built yet (for uid {uid},");
+    let ticket = |uid: u32| format!("unable to find pw entry for uid {uid}");
 
     runner.case(
         "failures are logged under the ident cifs.upcall with facility daemon",
