@@ -1,7 +1,8 @@
 //! `gss_accept KEYTAB < token`: MIT's acceptor as a test tool. Accepts one initiator token (a
 //! krb5 GSS-API token, or a SPNEGO `NegTokenInit` around one) with the keytab's keys and prints
-//! `key=<hex>` (the acceptor's session key, from its lucid context) and `mech=<hex>` (the
-//! mechanism MIT recognised) on stdout; any failure is a message on stderr and exit 1.
+//! `key=<hex>` (the acceptor's session key, from its lucid context), `mech=<hex>` (the
+//! mechanism MIT recognised) and `initiator=<name>` (the client principal that authenticated) on
+//! stdout; any failure is a message on stderr and exit 1.
 //!
 //! A separate process so that the caller chooses the acceptor's environment (libkrb5 reads it).
 
@@ -38,11 +39,15 @@ fn accept() -> Result<String, String> {
         return Err("the acceptor wants another token".to_owned());
     }
     let mech = hex(step.context.actual_mech());
+    let initiator = step.context.initiator().unwrap_or_default().to_owned();
     let key = step
         .context
         .into_lucid_session_key()
         .map_err(|error| format!("lucid export: {error}"))?;
-    Ok(format!("key={}\nmech={mech}\n", hex(key.as_bytes())))
+    Ok(format!(
+        "key={}\nmech={mech}\ninitiator={initiator}\n",
+        hex(key.as_bytes())
+    ))
 }
 
 fn main() -> ExitCode {

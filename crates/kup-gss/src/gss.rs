@@ -133,10 +133,29 @@ impl Name {
     }
 }
 
+impl Name {
+    /// The name as text (`gss_display_name`; bytes that are not UTF-8 are replaced).
+    pub fn display(&self) -> Result<String, GssStatus> {
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: `raw` is a live name owned by self; `output` an empty buffer the library
+        // fills (released by take_buffer); the name type is not wanted (null).
+        let major =
+            unsafe { sys::gss_display_name(&raw mut minor, self.raw, &raw mut output, ptr::null_mut()) };
+        let text = take_buffer(&mut output);
+        check(major, minor, None)?;
+        Ok(String::from_utf8_lossy(&text).into_owned())
+    }
+}
+
 impl Drop for Name {
     fn drop(&mut self) {
+        if self.raw.is_null() {
+            return;
+        }
         let mut minor = 0;
-        // SAFETY: `raw` came from gss_import_name; released once (the library nulls it).
+        // SAFETY: `raw` came from the library (gss_import_name, or the acceptor's src_name);
+        // released once (the library nulls it).
         unsafe { sys::gss_release_name(&raw mut minor, &raw mut self.raw) };
     }
 }
@@ -225,6 +244,8 @@ pub struct SecurityContext {
     raw: sys::gss_ctx_id_t,
     mech: Mech,
     actual_mech: Vec<u8>,
+    /// The initiator's name as the acceptor displays it (`src_name`), once accepted.
+    initiator: Option<String>,
     /// How many `accept_step` calls this context has had (0 on the initiator side).
     accept_steps: u32,
 }
@@ -283,6 +304,7 @@ impl SecurityContext {
             raw: ptr::null_mut(),
             mech,
             actual_mech: Vec::new(),
+            initiator: None,
             accept_steps: 0,
         }
     }
@@ -338,11 +360,14 @@ impl SecurityContext {
         };
         let mut output = sys::gss_buffer_desc::empty();
         let mut actual_mech: sys::gss_OID = ptr::null_mut();
+        let mut source = Name { raw: ptr::null_mut() };
         let mut minor = 0;
         // SAFETY: the context handle is null or one the library made (owned by self); a live
         // credential; an input buffer of `length` readable bytes the library only reads; no
-        // bindings; `actual_mech` receives a pointer to a library-owned OID (read below, never
-        // freed); other unwanted outputs null; `output` an empty buffer the library fills.
+        // bindings; `source.raw` receives a name the library allocates (owned by `source`,
+        // released on drop, null if none); `actual_mech` receives a pointer to a library-owned
+        // OID (read below, never freed); other unwanted outputs null; `output` an empty buffer
+        // the library fills.
         let major = unsafe {
             sys::gss_accept_sec_context(
                 &raw mut minor,
@@ -350,7 +375,7 @@ impl SecurityContext {
                 cred.raw,
                 &raw mut input,
                 ptr::null_mut(),
-                ptr::null_mut(),
+                &raw mut source.raw,
                 &raw mut actual_mech,
                 &raw mut output,
                 ptr::null_mut(),
@@ -361,8 +386,18 @@ impl SecurityContext {
         let token = take_buffer(&mut output);
         check(major, minor, Some(self.mech))?;
         self.actual_mech = oid_bytes(actual_mech);
+        if !source.raw.is_null() {
+            self.initiator = Some(source.display()?);
+        }
         self.accept_steps = self.accept_steps.saturating_add(1);
         Ok((token, major & GSS_S_CONTINUE_NEEDED == 0))
+    }
+
+    /// The initiator's name as `gss_display_name` shows it (for krb5, `user@REALM`), once an
+    /// `accept_step` reported it; `None` on the initiator side.
+    #[must_use]
+    pub fn initiator(&self) -> Option<&str> {
+        self.initiator.as_deref()
     }
 
     /// The mechanism the acceptor reported for the last step (`mech_type` of

@@ -405,6 +405,12 @@ unsafe extern "C" {
         output_name: *mut gss_name_t,
     ) -> OM_uint32;
     pub(crate) fn gss_release_name(minor_status: *mut OM_uint32, input_name: *mut gss_name_t) -> OM_uint32;
+    pub(crate) fn gss_display_name(
+        minor_status: *mut OM_uint32,
+        input_name: gss_name_t,
+        output_name_buffer: gss_buffer_t,
+        output_name_type: *mut gss_OID,
+    ) -> OM_uint32;
     pub(crate) fn gss_init_sec_context(
         minor_status: *mut OM_uint32,
         claimant_cred_handle: gss_cred_id_t,

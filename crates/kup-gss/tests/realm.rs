@@ -244,6 +244,11 @@ fn native_ap_req_is_accepted_and_both_sides_hold_the_same_session_key() {
         let cred = Credential::acceptor_from_keytab(&keytab_path()).unwrap();
         let step = gss::accept_sec_context(&cred, &blob, Mech::Krb5).unwrap();
         assert!(step.complete, "SPNEGO acceptor wants another token");
+        assert_eq!(
+            step.context.initiator(),
+            Some(ALICE),
+            "the client that authenticated"
+        );
         assert_eq!(step.context.into_lucid_session_key().unwrap(), key);
         return;
     }
