@@ -16,6 +16,8 @@
 
 #![forbid(unsafe_code)]
 
+mod cifs_upcall;
+
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
@@ -118,6 +120,7 @@ fn main() -> io::Result<ExitCode> {
     let mut write_to: Option<PathBuf> = None;
     let mut splice_stdin: Option<String> = None;
     let mut compare = Compare::default();
+    let mut suite_name: Option<String> = None;
     let mut args = std::env::args_os().skip(1);
     while let Some(argument) = args.next() {
         match argument.to_str() {
@@ -137,6 +140,18 @@ fn main() -> io::Result<ExitCode> {
                 compare.description = args.next().and_then(|text| text.into_string().ok());
             }
             Some("--any-outcome") => compare.any_outcome = true,
+            // A suite that needs a set-up of its own, in its own section of the page
+            // (`--suite cifs.upcall`); `--subject LABEL=PROGRAM` adds builds to compare.
+            Some("--suite") => suite_name = args.next().and_then(|name| name.into_string().ok()),
+            // `--suite cifs.upcall --with-fixture COMMAND...`: set the suite up, run COMMAND
+            // (see `cifs_upcall::Fixture::run`), tear it down; no measurement.
+            Some("--with-fixture") => {
+                let floor = reference::workspace_binary("kup-floor", "kup-floor")?;
+                let (fixture, _) = cifs_upcall::suite(&floor, &[])?;
+                let code = fixture.run(&args.by_ref().collect::<Vec<_>>())?;
+                drop(fixture);
+                return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
+            }
             Some("--subject") => compare
                 .subjects
                 .extend(args.next().and_then(|text| text.into_string().ok())),
@@ -144,7 +159,8 @@ fn main() -> io::Result<ExitCode> {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "usage: kup-bench [--rounds N] [--write FILE] | kup-bench --splice NAME --write FILE < table \
-                     | kup-bench [--rounds N] --type T --description D [--any-outcome] --subject LABEL=ARGV...",
+                     | kup-bench [--rounds N] --type T --description D [--any-outcome] --subject LABEL=ARGV... \
+                     | kup-bench [--rounds N] [--write FILE] --suite cifs.upcall [--subject LABEL=PROGRAM...]",
                 ));
             }
         }
@@ -156,12 +172,7 @@ fn main() -> io::Result<ExitCode> {
         splice(&path, &name, &table)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let suites = if compare.subjects.is_empty() {
-        let floor = reference::workspace_binary("kup-floor", "kup-floor")?;
-        suites(&floor)?
-    } else {
-        vec![compare.into_suite()?]
-    };
+    let (fixture, section, suites) = select(suite_name.as_deref(), compare)?;
     let mut report = String::new();
     let _ = writeln!(
         report,
@@ -175,11 +186,44 @@ fn main() -> io::Result<ExitCode> {
         let stats = run_suite(suite, rounds)?;
         render(&mut report, suite, &stats);
     }
+    drop(fixture);
     io::stdout().lock().write_all(report.as_bytes())?;
     if let Some(path) = write_to {
-        splice(&path, MAIN_SECTION, &report)?;
+        splice(&path, section, &report)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The suites to run, the section of the page they go to, and what must stay up while they run.
+fn select(
+    suite_name: Option<&str>,
+    compare: Compare,
+) -> io::Result<(Option<cifs_upcall::Fixture>, &'static str, Vec<Suite>)> {
+    match suite_name {
+        Some(cifs_upcall::SECTION) => {
+            let floor = reference::workspace_binary("kup-floor", "kup-floor")?;
+            let extra = compare
+                .subjects
+                .iter()
+                .map(|text| {
+                    text.split_once('=')
+                        .map(|(label, program)| (label.to_owned(), OsString::from(program)))
+                        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "--subject LABEL=PROGRAM"))
+                })
+                .collect::<io::Result<Vec<_>>>()?;
+            let (fixture, suite) = cifs_upcall::suite(&floor, &extra)?;
+            Ok((Some(fixture), cifs_upcall::SECTION, vec![suite]))
+        }
+        Some(other) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unknown suite {other} (known: {})", cifs_upcall::SECTION),
+        )),
+        None if compare.subjects.is_empty() => {
+            let floor = reference::workspace_binary("kup-floor", "kup-floor")?;
+            Ok((None, MAIN_SECTION, suites(&floor)?))
+        }
+        None => Ok((None, MAIN_SECTION, vec![compare.into_suite()?])),
+    }
 }
 
 /// The internal mode that measures a helper's CPU time: `kup-bench --rusage FILE PROGRAM ARGS...`
