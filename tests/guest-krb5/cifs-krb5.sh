@@ -71,8 +71,8 @@ cat > /etc/krb5.conf <<'KRB'
 KRB
 # Local users: alice/bob (tickets in their default ccaches), carol (none), dave (scenario 5),
 # erin (a ticket only in a non-default ccache named by KRB5CCNAME), frank (none, mounts),
-# gina (scenario 4, a user-namespace container).
-for u in alice:2001 bob:2002 carol:2003 dave:2004 erin:2005 frank:2006 gina:2007; do
+# gina and hank (scenario 4, user-namespace containers).
+for u in alice:2001 bob:2002 carol:2003 dave:2004 erin:2005 frank:2006 gina:2007 hank:2008; do
     echo "${u%:*}:x:${u#*:}:${u#*:}::/nonexistent:/bin/bash" >> /etc/passwd
     echo "${u%:*}:x:${u#*:}:" >> /etc/group
 done
@@ -151,11 +151,28 @@ mountpoint -q /mnt/s3 && umount /mnt/s3
 keys s3
 cp upcalls.log s3.upcalls.txt
 
-# --- 4: a container with its own user + mount namespaces (gina maps herself to root) -----------
-step s4 user-namespace container
-as 2007 unshare -Urm sh -c 'cat /proc/self/uid_map; touch /mnt/m/s4-gina' > s4.out 2>&1
+# --- 4: containers with their own user + mount namespaces (the user maps herself to root) -----
+# 4a: the container shares the host's /tmp; gina's ticket is in her host default ccache
+# /tmp/krb5cc_2007, and nothing is at the container-root's /tmp/krb5cc_0 but the host root's
+# (administrator) ccache. Whatever happens, no file may be written as administrator.
+step s4a user-namespace container, shared /tmp
+as 2007 unshare -Urm sh -c 'cat /proc/self/uid_map; touch /mnt/m/s4a-gina' > s4a.out 2>&1
+echo $? > s4a.rc
+owner s4a-gina > s4a.owner.txt
+ls /mnt/m > s4a.after.txt 2>&1; echo $? > s4a.after.rc
+keys s4a
+cp upcalls.log s4a.upcalls.txt
+# 4: the container has its own /tmp; hank, root in it, kinits kupalice there into the default
+# ccache of the container's root (/tmp/krb5cc_0), also named by KRB5CCNAME in its environment.
+step s4 user-namespace container, own /tmp
+as 2008 unshare -Urm sh -c '
+    mount -t tmpfs tmpfs /tmp || exit 20
+    export KRB5CCNAME=FILE:/tmp/krb5cc_0
+    printf "%s\n" "$1" | kinit kupalice@KUPTEST.TEST > /dev/null || exit 21
+    touch /mnt/m/s4-hank
+' sh "$PW" > s4.out 2>&1
 echo $? > s4.rc
-owner s4-gina > s4.owner.txt
+owner s4-hank > s4.owner.txt
 ls /mnt/m > s4.after.txt 2>&1; echo $? > s4.after.rc
 keys s4
 cp upcalls.log s4.upcalls.txt

@@ -166,7 +166,7 @@ fn sec_krb5_mounts_multiuser_and_containers_through_the_cifs_upcall_under_test()
         "only the helper under test answered cifs.spnego keys (rules: {}):\n{log}",
         run.text("rules.txt")
     );
-    let order = ["s1", "s1b", "s2", "s3", "s4", "s5"];
+    let order = ["s1", "s1b", "s2", "s3", "s4a", "s4", "s5"];
     for (i, scenario) in order.iter().enumerate() {
         let previous = i.checked_sub(1).map(|p| order[p]);
         assert!(
@@ -282,8 +282,40 @@ fn no_credentials(run: &Run) {
 
 /// Scenarios 4 and 5.
 fn containers(run: &Run) {
-    // 4: a container with its own user namespace (decision 3).
-    let s4 = run.upcalls("s4", Some("s3"));
+    // 4a: a user-namespace container sharing the host's /tmp. The container's root (gina) has
+    // no ccache of her own at /tmp/krb5cc_0; the host root's (administrator's) is there.
+    let s4a = run.upcalls("s4a", Some("s3"));
+    let (_, s4a_sid) = run.owner("s4a.owner.txt");
+    assert!(
+        s4a_sid.is_empty() || s4a_sid == run.sid("kupalice"),
+        "s4a: a file written from the container belongs to gina's own principal, never to \
+         another ccache's (administrator's): {s4a_sid}\n{}",
+        run.context()
+    );
+    if !run.ours {
+        // Debian's 7.0 maps the uid into the container (2007 -> 0), looks for /tmp/krb5cc_0,
+        // which MIT refuses (owned by the host's root); the kernel negates the key.
+        assert_ne!(run.trimmed("s4a.rc"), "0", "s4a: Debian's helper fails");
+        assert!(
+            run.text("s4a.out").contains("Permission denied"),
+            "s4a: EACCES: {}",
+            run.text("s4a.out")
+        );
+        assert!(
+            run.negative_key("s4a", 2007),
+            "s4a: negative key\n{}",
+            run.text("keys-s4a.txt")
+        );
+        run.assert_failure_statuses(&s4a, "s4a");
+    }
+    assert_eq!(
+        run.trimmed("s4a.after.rc"),
+        "0",
+        "the multiuser mount survives the container"
+    );
+
+    // 4: a user-namespace container with its own /tmp and its own ticket (decision 3).
+    let s4 = run.upcalls("s4", Some("s4a"));
     if run.ours {
         assert_eq!(
             run.trimmed("s4.rc"),
@@ -294,8 +326,9 @@ fn containers(run: &Run) {
         );
         run.assert_owner("s4.owner.txt", KUPALICE_UID, "kupalice");
     } else {
-        // Debian's 7.0 maps the uid into the container (2007 -> 0), looks for /tmp/krb5cc_0,
-        // finds root's ccache unusable, and the kernel negates the key.
+        // Debian's 7.0 gets the ticket from the container's ccache, then loses the right to
+        // instantiate the key in the user namespace (keyctl_instantiate: EPERM, exit 255);
+        // the kernel negates the key and the access gets EACCES.
         assert_ne!(
             run.trimmed("s4.rc"),
             "0",
@@ -308,11 +341,14 @@ fn containers(run: &Run) {
         );
         assert_eq!(run.owner("s4.owner.txt").0, "missing");
         assert!(
-            run.negative_key("s4", 2007),
+            run.negative_key("s4", 2008),
             "s4: negative key\n{}",
             run.text("keys-s4.txt")
         );
-        run.assert_failure_statuses(&s4, "s4");
+        assert!(
+            s4.iter().all(|line| line.contains(" rc=255 ")),
+            "s4: Debian's helper exits 255 after keyctl_instantiate fails: {s4:?}"
+        );
     }
     assert_eq!(
         run.trimmed("s4.after.rc"),
