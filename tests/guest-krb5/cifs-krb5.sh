@@ -71,8 +71,9 @@ cat > /etc/krb5.conf <<'KRB'
 KRB
 # Local users: alice/bob (tickets in their default ccaches), carol (none), dave (scenario 5),
 # erin (a ticket only in a non-default ccache named by KRB5CCNAME), frank (none, mounts),
-# gina and hank (scenario 4, user-namespace containers).
-for u in alice:2001 bob:2002 carol:2003 dave:2004 erin:2005 frank:2006 gina:2007 hank:2008; do
+# gina and hank (scenario 4, user-namespace containers), ivan (5b, a pid namespace).
+for u in alice:2001 bob:2002 carol:2003 dave:2004 erin:2005 frank:2006 gina:2007 hank:2008 \
+    ivan:2009; do
     echo "${u%:*}:x:${u#*:}:${u#*:}::/nonexistent:/bin/bash" >> /etc/passwd
     echo "${u%:*}:x:${u#*:}:" >> /etc/group
 done
@@ -191,6 +192,23 @@ echo $? > s5.rc
 owner s5-dave > s5.owner.txt
 keys s5
 cp upcalls.log s5.upcalls.txt
+
+# --- 5b: the same with a pid namespace and its own /proc; the ticket only via KRB5CCNAME -------
+# The kernel sends the requester's pid in the initial pid namespace; /proc/<that pid> in the
+# container's procfs is not the requester (spec section 9: the probe fails and the helper falls
+# back to the default ccache, which ivan does not have).
+step s5b pid-namespace container
+unshare -mpf --mount-proc sh -c '
+    mount -t tmpfs -o mode=1777 tmpfs /tmp || exit 20
+    printf "%s\n" "$1" | setpriv --reuid=2009 --regid=2009 --clear-groups \
+        env KRB5CCNAME=FILE:/tmp/ivan.cc kinit kupbob@KUPTEST.TEST > /dev/null || exit 21
+    setpriv --reuid=2009 --regid=2009 --clear-groups env KRB5CCNAME=FILE:/tmp/ivan.cc \
+        touch /mnt/m/s5b-ivan
+' sh "$PW" > s5b.out 2>&1
+echo $? > s5b.rc
+owner s5b-ivan > s5b.owner.txt
+keys s5b
+cp upcalls.log s5b.upcalls.txt
 
 step done
 umount /mnt/m

@@ -23,12 +23,11 @@
 //! About 3 minutes under TCG on 2 cores (domain provisioning ~75 s, samba start ~30 s, the
 //! scenarios ~60 s); `timings.txt` is printed.
 
+use std::path::Path;
 use std::time::Duration;
 
 use kup_testkit::guest::{Guest, GuestOutcome};
-
-/// Debian's helper (cifs-utils).
-const DEBIAN_CIFS_UPCALL: &str = "/usr/sbin/cifs.upcall";
+use kup_testkit::reference::{self, Tool};
 
 /// The domain users' uidNumbers (rfc2307), as the server stores file owners.
 const KUPALICE_UID: &str = "70001";
@@ -36,11 +35,15 @@ const KUPBOB_UID: &str = "70002";
 
 const SCRIPT: &str = r#"exec bash "$KUP_CHECKOUT/tests/guest-krb5/cifs-krb5.sh""#;
 
+/// The helper under test: `KUP_CIFS_UPCALL`, or Debian's (checked installed, undiverted, 2:7.0).
 fn helper() -> String {
     std::env::var("KUP_CIFS_UPCALL")
         .ok()
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEBIAN_CIFS_UPCALL.to_owned())
+        .unwrap_or_else(|| {
+            let path = reference::theirs(Tool::CifsUpcall).expect("Debian's cifs.upcall");
+            path.display().to_string()
+        })
 }
 
 struct Run {
@@ -148,7 +151,7 @@ fn tail(text: &str, lines: usize) -> String {
 #[test]
 fn sec_krb5_mounts_multiuser_and_containers_through_the_cifs_upcall_under_test() {
     let helper = helper();
-    let ours = helper != DEBIAN_CIFS_UPCALL;
+    let ours = Path::new(&helper) != Tool::CifsUpcall.reference_path();
     let side = if ours { "ours" } else { "theirs" };
     let outcome = Guest::new()
         .expect("the QEMU guest harness is available")
@@ -166,7 +169,7 @@ fn sec_krb5_mounts_multiuser_and_containers_through_the_cifs_upcall_under_test()
         "only the helper under test answered cifs.spnego keys (rules: {}):\n{log}",
         run.text("rules.txt")
     );
-    let order = ["s1", "s1b", "s2", "s3", "s4a", "s4", "s5"];
+    let order = ["s1", "s1b", "s2", "s3", "s4a", "s4", "s5", "s5b"];
     for (i, scenario) in order.iter().enumerate() {
         let previous = i.checked_sub(1).map(|p| order[p]);
         assert!(
@@ -285,11 +288,11 @@ fn containers(run: &Run) {
     // 4a: a user-namespace container sharing the host's /tmp. The container's root (gina) has
     // no ccache of her own at /tmp/krb5cc_0; the host root's (administrator's) is there.
     let s4a = run.upcalls("s4a", Some("s3"));
-    let (_, s4a_sid) = run.owner("s4a.owner.txt");
+    let (_, gina_owner) = run.owner("s4a.owner.txt");
     assert!(
-        s4a_sid.is_empty() || s4a_sid == run.sid("kupalice"),
+        gina_owner.is_empty() || gina_owner == run.sid("kupalice"),
         "s4a: a file written from the container belongs to gina's own principal, never to \
-         another ccache's (administrator's): {s4a_sid}\n{}",
+         another ccache's (administrator's): {gina_owner}\n{}",
         run.context()
     );
     if !run.ours {
@@ -365,4 +368,27 @@ fn containers(run: &Run) {
         run.context()
     );
     run.assert_owner("s5.owner.txt", KUPBOB_UID, "kupbob");
+
+    // 5b: a pid namespace with its own /proc; the ticket (kupbob's) only in KRB5CCNAME.
+    let (_, ivan_owner) = run.owner("s5b.owner.txt");
+    assert!(
+        ivan_owner.is_empty() || ivan_owner == run.sid("kupbob"),
+        "s5b: only ivan's own ticket may be used: {ivan_owner}\n{}",
+        run.context()
+    );
+    if !run.ours {
+        // Debian's 7.0 reads /proc/<host pid>/environ in the container's procfs: not the
+        // requester; it falls back to the default ccache, which ivan lacks.
+        assert_ne!(
+            run.trimmed("s5b.rc"),
+            "0",
+            "s5b: Debian's helper misses KRB5CCNAME: {}",
+            run.text("s5b.out")
+        );
+        assert!(
+            run.negative_key("s5b", 2009),
+            "s5b: negative key\n{}",
+            run.text("keys-s5b.txt")
+        );
+    }
 }
