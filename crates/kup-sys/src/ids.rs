@@ -120,3 +120,27 @@ impl fmt::Display for KeyPerm {
         write!(formatter, "{:08x}", self.0)
     }
 }
+
+/// A process id, as seen from the pid namespace of the process that holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pid(i32);
+
+impl Pid {
+    /// Wraps a raw pid.
+    #[must_use]
+    pub const fn new(raw: i32) -> Self {
+        Self(raw)
+    }
+
+    /// The raw pid.
+    #[must_use]
+    pub const fn get(self) -> i32 {
+        self.0
+    }
+}
+
+impl fmt::Display for Pid {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}", self.0)
+    }
+}

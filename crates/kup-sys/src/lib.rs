@@ -9,18 +9,23 @@
 //! Nothing here decides policy: what to instantiate, which timeout, which error. That lives in the
 //! pure crates and in the tools.
 
+pub mod capability;
+pub mod credentials;
 pub mod entry;
 pub mod errno;
+pub mod fork;
 pub mod hostname;
 pub mod ids;
 pub mod keyctl;
+pub mod namespace;
 pub mod netdb;
 pub mod passwd;
 pub mod plugin;
 pub mod posix_regex;
+pub mod prctl;
 pub mod proc_keys;
 pub mod process;
 pub mod syslog;
 pub mod timer;
 
-pub use ids::{Gid, KeyPerm, KeySerial, Uid};
+pub use ids::{Gid, KeyPerm, KeySerial, Pid, Uid};

@@ -81,28 +81,122 @@ pub fn getaddrinfo(host: &[u8], family: Family) -> Result<Vec<IpAddr>, GaiError>
         Family::Ipv4 => libc::AF_INET,
         Family::Ipv6 => libc::AF_INET6,
     };
-    let mut list: *mut libc::addrinfo = std::ptr::null_mut();
-    // SAFETY: `host` is NUL-terminated and alive for the call, the service is NULL (allowed when
-    // a host is given), `hints` is a valid struct and `list` a valid out-pointer.
-    let code = unsafe { libc::getaddrinfo(host.as_ptr(), std::ptr::null(), &raw const hints, &raw mut list) };
+    let list = call_getaddrinfo(&host, Some(&hints))?;
+    Ok(list.addresses())
+}
+
+/// `getaddrinfo(host, NULL, NULL, &list)`: no hints at all, so glibc applies its defaults
+/// (`AF_UNSPEC`, `AI_V4MAPPED | AI_ADDRCONFIG`) — what cifs.upcall's resolver mode calls.
+/// Addresses as [`getaddrinfo`] returns them.
+pub fn getaddrinfo_without_hints(host: &[u8]) -> Result<Vec<IpAddr>, GaiError> {
+    let host = CString::new(host).map_err(|_| GaiError {
+        code: GaiError::NO_NAME,
+        errno: None,
+    })?;
+    let list = call_getaddrinfo(&host, None)?;
+    Ok(list.addresses())
+}
+
+/// The canonical name of `host` (`getaddrinfo(host, NULL, {AF_UNSPEC, AI_CANONNAME})`, the first
+/// entry's `ai_canonname`), `None` when glibc gives none.
+pub fn canonical_name(host: &[u8]) -> Result<Option<Vec<u8>>, GaiError> {
+    let host = CString::new(host).map_err(|_| GaiError {
+        code: GaiError::NO_NAME,
+        errno: None,
+    })?;
+    // SAFETY: addrinfo is a plain C struct for which all-zero is a valid "no hints" value.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_family = libc::AF_UNSPEC;
+    hints.ai_flags = libc::AI_CANONNAME;
+    let list = call_getaddrinfo(&host, Some(&hints))?;
+    if list.0.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the list is non-null and owned by `list`, alive until it drops.
+    let first = unsafe { &*list.0 };
+    if first.ai_canonname.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: ai_canonname is a NUL-terminated string owned by the list, alive until it drops.
+    Ok(Some(
+        unsafe { CStr::from_ptr(first.ai_canonname) }.to_bytes().to_vec(),
+    ))
+}
+
+/// The host name a numeric address reverse-resolves to: `getaddrinfo(address, NULL,
+/// {AI_NUMERICHOST})`, then `getnameinfo(…, NI_NAMEREQD)` of the first entry into a buffer of
+/// `NI_MAXHOST` (1025) bytes — cifs.upcall's `-t` lookup. `Err` with the `EAI_*` code of the call
+/// that failed.
+pub fn reverse_name(address: &[u8]) -> Result<Vec<u8>, GaiError> {
+    let address = CString::new(address).map_err(|_| GaiError {
+        code: GaiError::NO_NAME,
+        errno: None,
+    })?;
+    // SAFETY: addrinfo is a plain C struct for which all-zero is a valid "no hints" value.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_flags = libc::AI_NUMERICHOST;
+    let list = call_getaddrinfo(&address, Some(&hints))?;
+    if list.0.is_null() {
+        return Err(GaiError {
+            code: GaiError::NO_NAME,
+            errno: None,
+        });
+    }
+    // SAFETY: the list is non-null and owned by `list`, alive until it drops.
+    let first = unsafe { &*list.0 };
+    let mut host = [0 as libc::c_char; 1025];
+    // SAFETY: ai_addr/ai_addrlen describe the entry's socket address (owned by the list); `host`
+    // is a writable buffer of the length passed; no service buffer is asked for.
+    let code = unsafe {
+        libc::getnameinfo(
+            first.ai_addr,
+            first.ai_addrlen,
+            host.as_mut_ptr(),
+            1025,
+            std::ptr::null_mut(),
+            0,
+            libc::NI_NAMEREQD,
+        )
+    };
     if code != 0 {
         let errno = (code == libc::EAI_SYSTEM)
             .then(|| std::io::Error::last_os_error().raw_os_error())
             .flatten();
         return Err(GaiError { code, errno });
     }
-    let list = AddrInfoList(list);
-    let mut addresses = Vec::new();
-    let mut entry = list.0;
-    while !entry.is_null() {
-        // SAFETY: `entry` is a non-null node of the list owned by `list`, alive until it drops.
-        let node = unsafe { &*entry };
-        if let Some(address) = socket_address(node) {
-            addresses.push(address);
-        }
-        entry = node.ai_next;
+    // SAFETY: getnameinfo succeeded, so `host` holds a NUL-terminated string within its length.
+    Ok(unsafe { CStr::from_ptr(host.as_ptr()) }.to_bytes().to_vec())
+}
+
+fn call_getaddrinfo(host: &CStr, hints: Option<&libc::addrinfo>) -> Result<AddrInfoList, GaiError> {
+    let hints = hints.map_or(std::ptr::null(), std::ptr::from_ref);
+    let mut list: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: `host` is NUL-terminated and alive for the call, the service is NULL (allowed when
+    // a host is given), `hints` is a valid struct or NULL and `list` a valid out-pointer.
+    let code = unsafe { libc::getaddrinfo(host.as_ptr(), std::ptr::null(), hints, &raw mut list) };
+    if code != 0 {
+        let errno = (code == libc::EAI_SYSTEM)
+            .then(|| std::io::Error::last_os_error().raw_os_error())
+            .flatten();
+        return Err(GaiError { code, errno });
     }
-    Ok(addresses)
+    Ok(AddrInfoList(list))
+}
+
+impl AddrInfoList {
+    fn addresses(&self) -> Vec<IpAddr> {
+        let mut addresses = Vec::new();
+        let mut entry = self.0;
+        while !entry.is_null() {
+            // SAFETY: `entry` is a non-null node of this list, alive while `self` is.
+            let node = unsafe { &*entry };
+            if let Some(address) = socket_address(node) {
+                addresses.push(address);
+            }
+            entry = node.ai_next;
+        }
+        addresses
+    }
 }
 
 fn socket_address(node: &libc::addrinfo) -> Option<IpAddr> {
@@ -129,6 +223,17 @@ fn socket_address(node: &libc::addrinfo) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn localhost_has_a_canonical_name_and_loopback_a_reverse_name() {
+        assert_eq!(
+            canonical_name(b"localhost").unwrap().as_deref(),
+            Some(&b"localhost"[..])
+        );
+        assert!(!reverse_name(b"127.0.0.1").unwrap().is_empty());
+        assert!(reverse_name(b"not an address").is_err());
+        assert!(!getaddrinfo_without_hints(b"localhost").unwrap().is_empty());
+    }
 
     #[test]
     fn localhost_resolves_from_the_hosts_file() {
