@@ -71,9 +71,9 @@ cat > /etc/krb5.conf <<'KRB'
 KRB
 # Local users: alice/bob (tickets in their default ccaches), carol (none), dave (scenario 5),
 # erin (a ticket only in a non-default ccache named by KRB5CCNAME), frank (none, mounts),
-# gina and hank (scenario 4, user-namespace containers), ivan (5b, a pid namespace).
+# gina and hank (scenario 4, user-namespace containers), ivan and judy (5b/5c, pid namespaces).
 for u in alice:2001 bob:2002 carol:2003 dave:2004 erin:2005 frank:2006 gina:2007 hank:2008 \
-    ivan:2009; do
+    ivan:2009 judy:2010; do
     echo "${u%:*}:x:${u#*:}:${u#*:}::/nonexistent:/bin/bash" >> /etc/passwd
     echo "${u%:*}:x:${u#*:}:" >> /etc/group
 done
@@ -209,6 +209,20 @@ echo $? > s5b.rc
 owner s5b-ivan > s5b.owner.txt
 keys s5b
 cp upcalls.log s5b.upcalls.txt
+
+# --- 5c: a pid-namespace container (its own /proc and /tmp) as containers usually are; judy's
+# ticket (kupbob) in her default ccache there. Every helper must serve it.
+step s5c pid-namespace container, default ccache
+unshare -mpf --mount-proc sh -c '
+    mount -t tmpfs -o mode=1777 tmpfs /tmp || exit 20
+    printf "%s\n" "$1" | setpriv --reuid=2010 --regid=2010 --clear-groups \
+        kinit kupbob@KUPTEST.TEST > /dev/null || exit 21
+    setpriv --reuid=2010 --regid=2010 --clear-groups touch /mnt/m/s5c-judy
+' sh "$PW" > s5c.out 2>&1
+echo $? > s5c.rc
+owner s5c-judy > s5c.owner.txt
+keys s5c
+cp upcalls.log s5c.upcalls.txt
 
 step done
 umount /mnt/m

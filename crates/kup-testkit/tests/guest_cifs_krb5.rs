@@ -169,7 +169,7 @@ fn sec_krb5_mounts_multiuser_and_containers_through_the_cifs_upcall_under_test()
         "only the helper under test answered cifs.spnego keys (rules: {}):\n{log}",
         run.text("rules.txt")
     );
-    let order = ["s1", "s1b", "s2", "s3", "s4a", "s4", "s5", "s5b"];
+    let order = ["s1", "s1b", "s2", "s3", "s4a", "s4", "s5", "s5b", "s5c"];
     for (i, scenario) in order.iter().enumerate() {
         let previous = i.checked_sub(1).map(|p| order[p]);
         assert!(
@@ -391,4 +391,14 @@ fn containers(run: &Run) {
             run.text("keys-s5b.txt")
         );
     }
+
+    // 5c: a pid-namespace container (own /proc) with the ticket in the default ccache: served.
+    assert_eq!(
+        run.trimmed("s5c.rc"),
+        "0",
+        "s5c: {}\n{}",
+        run.text("s5c.out"),
+        run.context()
+    );
+    run.assert_owner("s5c.owner.txt", KUPBOB_UID, "kupbob");
 }
