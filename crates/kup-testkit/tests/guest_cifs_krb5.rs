@@ -10,18 +10,23 @@
 //! 2. a `multiuser` mount where two users each write as their own domain user and a third without
 //!    credentials gets EACCES while the mount survives;
 //! 3. a user without credentials mounts: a clean `mount error(126)` in bounded time;
-//! 4. a container with its own user and mount namespaces writes to the `multiuser` mount
-//!    (decision 3: ours must succeed; Debian's 7.0 cannot, recorded in `docs/compat/cifs-upcall-guest.md`);
+//! 4. containers with their own user and mount namespaces writing to the `multiuser` mount: 4a
+//!    shares the host's `/tmp` (no other user's ticket may ever be used), 4 has its own `/tmp` and
+//!    ticket (decision 3: ours must succeed; Debian's 7.0 cannot, recorded in
+//!    `docs/compat/cifs-upcall-guest.md`);
 //! 5. CVE-2021-20208's shape: a mount namespace whose `/tmp` holds a different ccache than the
-//!    host's for the same uid; the requester's (container's) ccache must be used.
+//!    host's for the same uid; the requester's (container's) ccache must be used; 5b/5c: a pid
+//!    namespace with its own `/proc`, the ticket only in `KRB5CCNAME` (5b, recorded) or in the
+//!    default ccache (5c, must be served).
 //!
 //! The helper under test: `KUP_CIFS_UPCALL` (a path; default Debian's `/usr/sbin/cifs.upcall`).
-//! Any other path is "ours" and gets the assertions of decisions 1-3. Until our `cifs.upcall`
-//! exists this test proves the harness against Debian's; once it does, it moves to
-//! `tools/cifs-upcall/tests/` with `env!("CARGO_BIN_EXE_cifs-upcall")`.
+//! Any other path is "ours" and gets the assertions of decisions 1-3. CI runs it against Debian's;
+//! `KUP_CIFS_UPCALL=$PWD/target/debug/cifs-upcall` runs it against ours (which fails 1b and 5c
+//! today, see the compat doc). It is meant to move to `tools/cifs-upcall/tests/` with
+//! `env!("CARGO_BIN_EXE_cifs-upcall")` once ours passes.
 //!
 //! About 3 minutes under TCG on 2 cores (domain provisioning ~75 s, samba start ~30 s, the
-//! scenarios ~60 s); `timings.txt` is printed.
+//! scenarios ~60 s); the guest's `timings.txt` has the breakdown.
 
 use std::path::Path;
 use std::time::Duration;
