@@ -195,8 +195,12 @@ where
     if keyctl::assume_authority(None).is_err() {
         return frame(TAG_SWITCH, b"cannot drop the request-key authority");
     }
+    // Before any setns: the requester's procfs may not show this process (another pid namespace).
+    if kup_sys::process::pin_thread_count().is_err() {
+        return frame(TAG_SWITCH, b"cannot open /proc/self/task");
+    }
     let user = match Root::check()
-        .and_then(|root| root.enter(request.namespaces))
+        .and_then(|root| root.enter(request.namespaces, request.uid))
         .and_then(|entered| entered.become_user(request.uid))
     {
         Ok(user) => user,

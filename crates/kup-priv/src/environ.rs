@@ -15,11 +15,21 @@ pub const FIRST_READ: usize = kup_spnego::environ::ENVIRON_INITIAL;
 /// The largest buffer size; an environment that fills it is given up on.
 pub const MAX_READ: usize = kup_spnego::environ::ENVIRON_LIMIT;
 
-/// The NUL-separated environment of `pid`, as `/proc` resolves it in the current mount
-/// namespace. Requires the [`User`] proof: the kernel then checks that this user may read it.
-/// An environment of [`MAX_READ`] bytes or more is an error (`FileTooLarge`).
-pub fn read_environ(_user: &User, pid: Pid) -> io::Result<Vec<u8>> {
-    let mut file = File::open(format!("/proc/{}/environ", pid.get()))?;
+/// The NUL-separated environment of `pid`, read as the user ([`User`] is the proof).
+///
+/// When the child entered the requester's namespaces, the file was opened before the switch
+/// through the initial procfs (the requester under the kernel's pid, whatever its own pid
+/// namespace; the access check at that open is root's) and only its bytes are read here. Without
+/// a switch (no such process, `upcall_target=mount`), `/proc/<pid>/environ` is opened now, as the
+/// user. An environment of [`MAX_READ`] bytes or more is an error (`FileTooLarge`).
+pub fn read_environ(user: &User, pid: Pid) -> io::Result<Vec<u8>> {
+    let opened;
+    let mut file = if let Some(file) = user.environ() {
+        file
+    } else {
+        opened = File::open(format!("/proc/{}/environ", pid.get()))?;
+        &opened
+    };
     let mut size = FIRST_READ;
     loop {
         let mut buffer = vec![0; size];

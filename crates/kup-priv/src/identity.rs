@@ -4,6 +4,7 @@
 //! namespace and glibc's set*id calls need one thread; the parent must keep its namespaces).
 
 use std::fmt;
+use std::fs::File;
 use std::io::{self, Read as _, Write as _};
 use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
 
@@ -121,6 +122,8 @@ pub(crate) struct Root {
 /// while still in the initial user namespace.
 pub(crate) struct Entered {
     last_capability: u32,
+    /// The requester's `environ`, opened (not read) through the initial procfs before any switch.
+    environ: Option<File>,
     user_namespace: Option<OwnedFd>,
     uid_map: IdMap,
     gid_map: IdMap,
@@ -139,6 +142,7 @@ pub struct User {
     kernel_uid: Uid,
     uid: Uid,
     gid: Gid,
+    environ: Option<File>,
 }
 
 impl User {
@@ -160,6 +164,11 @@ impl User {
     pub fn gid(&self) -> Gid {
         self.gid
     }
+
+    /// The requester's `/proc/<pid>/environ`, opened before the switch (see [`Root::enter`]).
+    pub(crate) fn environ(&self) -> Option<&File> {
+        self.environ.as_ref()
+    }
 }
 
 impl Root {
@@ -179,9 +188,10 @@ impl Root {
     /// `ENOENT` skipping that namespace, the user namespace skipped when it is ours; the id maps
     /// read (from the initial procfs) before any switch; supplementary groups cleared while the
     /// initial user namespace still allows it; then `setns` in order, the first failure aborting.
-    pub(crate) fn enter(self, namespaces: Namespaces) -> Result<Entered, Error> {
+    pub(crate) fn enter(self, namespaces: Namespaces, user: Uid) -> Result<Entered, Error> {
         let mut entered = Entered {
             last_capability: self.last_capability,
+            environ: None,
             user_namespace: None,
             uid_map: IdMap::IDENTITY,
             gid_map: IdMap::IDENTITY,
@@ -197,6 +207,16 @@ impl Root {
             Err(error) if gone(&error) => return Ok(entered),
             Err(error) => return Err(Error::Process(error)),
         };
+        // Opened now, read only as the user, and only when the requester runs as the user (one
+        // of its real, effective or saved uids is the user's): the kernel checks access to
+        // another process's environment when the file is opened (as `ptrace` would), and would
+        // refuse the user a requester whose effective uid is root (mount.cifs is setuid root).
+        // Through the initial procfs, which always shows the requester under the kernel's pid;
+        // the requester's own /proc (another pid namespace) may not. Any other requester's file
+        // is opened as the user after the switch, where the kernel decides.
+        if runs_as(process.as_fd(), user) {
+            entered.environ = File::open(namespace::process_file(process.as_fd(), "environ")).ok();
+        }
         let mut opened = Vec::new();
         for kind in NAMESPACE_ORDER {
             match namespace::open_in(process.as_fd(), kind) {
@@ -236,6 +256,7 @@ impl Entered {
             kernel_uid: uid,
             uid: inside_uid,
             gid,
+            environ: self.environ,
         })
     }
 
@@ -377,6 +398,29 @@ enum GroupStep {
 
 /// `ENOENT` (no such process, or no such namespace) or `ESRCH` (the process has gone since its
 /// directory was opened): that namespace is skipped, as the reference skips `ENOENT`.
+/// Whether the process whose `/proc` directory is `process` has `user` (a kernel uid) as its real,
+/// effective or saved uid (its `status` file, read through the initial procfs).
+fn runs_as(process: BorrowedFd<'_>, user: Uid) -> bool {
+    std::fs::read(namespace::process_file(process, "status"))
+        .is_ok_and(|status| status_uids(&status).is_some_and(|uids| uids[..3].contains(&user.get())))
+}
+
+/// The four ids of the `Uid:` line of a `/proc/<pid>/status` text (real, effective, saved, fs).
+fn status_uids(status: &[u8]) -> Option<[u32; 4]> {
+    let line = status
+        .split(|&byte| byte == b'\n')
+        .find_map(|line| line.strip_prefix(b"Uid:"))?;
+    let mut ids = line
+        .split(u8::is_ascii_whitespace)
+        .filter(|field| !field.is_empty())
+        .map(|field| std::str::from_utf8(field).ok()?.parse::<u32>().ok());
+    let mut uids = [0; 4];
+    for slot in &mut uids {
+        *slot = ids.next()??;
+    }
+    Some(uids)
+}
+
 fn gone(error: &io::Error) -> bool {
     [Some(kup_sys::errno::ENOENT), Some(kup_sys::errno::ESRCH)].contains(&error.raw_os_error())
 }
@@ -385,4 +429,17 @@ fn read_map(process: BorrowedFd<'_>, name: &'static str) -> Result<IdMap, Error>
     let text =
         std::fs::read(namespace::process_file(process, name)).map_err(|error| Error::IdMap(name, error))?;
     IdMap::parse(&text).ok_or_else(|| Error::IdMap(name, io::Error::from(io::ErrorKind::InvalidData)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_uids;
+
+    #[test]
+    fn the_uid_line_of_a_status_file_gives_four_ids() {
+        let status = b"Name:\tmount.cifs\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n";
+        assert_eq!(status_uids(status), Some([1000, 0, 0, 0]));
+        assert_eq!(status_uids(b"Name:\tx\nUid:\t1\t2\n"), None);
+        assert_eq!(status_uids(b"Name:\tx\n"), None);
+    }
 }

@@ -290,8 +290,14 @@ struct Sleeper(std::process::Child);
 
 impl Sleeper {
     fn new(variables: &[String]) -> Self {
+        Self::with_ids(&["--reuid=65534", "--regid=65534"], variables)
+    }
+
+    /// A `sleep` with these `setpriv` id options and environment.
+    fn with_ids(ids: &[&str], variables: &[String]) -> Self {
         let child = Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i"])
+            .args(ids)
+            .args(["--clear-groups", "env", "-i"])
             .args(variables)
             .args(["sleep", "60"])
             .stdin(Stdio::null())
@@ -361,6 +367,53 @@ fn the_environ_reader_cannot_read_another_users_process() {
         read_environ(user, Pid::new(1)).map_err(failed)
     })
     .unwrap_err();
+    assert!(
+        matches!(&error, ChildError::Work(WorkError { message, .. }) if message.contains("Permission denied")),
+        "{error:?}"
+    );
+}
+
+/// A requester running as the user with effective uid root (mount.cifs is setuid root): the
+/// kernel would refuse its environment to the user, so the child opens it through the initial
+/// procfs before the switch and reads it as the user.
+#[test]
+fn the_environ_of_a_setuid_root_requester_of_the_user_is_read() {
+    require_root();
+    let sleeper = Sleeper::with_ids(
+        &["--ruid=65534", "--euid=0", "--rgid=65534"],
+        &[variable("KRB5CCNAME", 40)],
+    );
+    let pid = sleeper.pid();
+    let request = Request {
+        uid: Uid::new(NOBODY),
+        namespaces: Namespaces::Requester(pid),
+    };
+    let read = run(request, |user| read_environ(user, pid).map_err(failed)).unwrap();
+    assert!(
+        read.as_bytes().starts_with(b"KRB5CCNAME="),
+        "{:?}",
+        String::from_utf8_lossy(read.as_bytes())
+    );
+    // Opened as the user after the switch (Own: no privileged open), the kernel refuses it.
+    let refused = run(own(NOBODY), |user| read_environ(user, pid).map_err(failed)).unwrap_err();
+    assert!(
+        matches!(&refused, ChildError::Work(WorkError { message, .. }) if message.contains("Permission denied")),
+        "{refused:?}"
+    );
+}
+
+/// A requester that does not run as the user (here: root) is not opened before the switch: the
+/// user reads it as the kernel allows, which is not at all.
+#[test]
+fn another_users_requester_is_not_opened_with_roots_rights() {
+    require_root();
+    let sleeper = Sleeper::with_ids(&["--reuid=0", "--regid=0"], &[variable("KRB5CCNAME", 40)]);
+    let pid = sleeper.pid();
+    let request = Request {
+        uid: Uid::new(NOBODY),
+        namespaces: Namespaces::Requester(pid),
+    };
+    let error = run(request, |user| read_environ(user, pid).map_err(failed)).unwrap_err();
     assert!(
         matches!(&error, ChildError::Work(WorkError { message, .. }) if message.contains("Permission denied")),
         "{error:?}"

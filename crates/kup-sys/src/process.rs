@@ -43,15 +43,38 @@ pub fn set_umask(mask: u32) -> u32 {
     unsafe { libc::umask(mask) }
 }
 
+/// `/proc/self/task` of this process, opened by [`pin_thread_count`].
+static PINNED_TASK_DIRECTORY: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
+/// Opens this process's `/proc/self/task` now and keeps it open, so that [`thread_count`] (and
+/// with it [`replace_environment`]) keeps working after the process enters a mount namespace
+/// whose procfs does not show it. The kernel computes the directory's link count at each `stat`,
+/// so the open directory stays exact. Call it in a freshly forked child before `setns` (a
+/// directory pinned by the parent would name the parent). Once per process; later calls do nothing.
+pub fn pin_thread_count() -> io::Result<()> {
+    if PINNED_TASK_DIRECTORY.get().is_none() {
+        let directory = std::fs::File::open("/proc/self/task")?;
+        let _ = PINNED_TASK_DIRECTORY.set(directory);
+    }
+    Ok(())
+}
+
 /// The number of threads of this process.
 ///
 /// Read as the link count of `/proc/self/task`, which the kernel reports as 2 plus the number of
 /// threads (`proc_task_getattr` in `fs/proc/base.c`): one `statx`, where reading the `Threads:` line
 /// of `/proc/self/status` costs an open, eight reads of a text the kernel formats from the whole
 /// memory map, and a close, at the start of every upcall.
+///
+/// After [`pin_thread_count`], the directory opened then is asked instead of the path: a process
+/// that has entered another mount namespace may see a procfs in which `/proc/self` does not exist
+/// (a container's, of another pid namespace).
 pub fn thread_count() -> io::Result<usize> {
     use std::os::unix::fs::MetadataExt as _;
-    let links = std::fs::metadata("/proc/self/task")?.nlink();
+    let links = match PINNED_TASK_DIRECTORY.get() {
+        Some(directory) => directory.metadata()?.nlink(),
+        None => std::fs::metadata("/proc/self/task")?.nlink(),
+    };
     links
         .checked_sub(2)
         .filter(|&threads| threads >= 1)
