@@ -1,5 +1,5 @@
 # cifs-krb5.sh: sec=krb5 CIFS mounts end to end in the kup QEMU guest, through the cifs.upcall
-# under test. Run inside the guest (by crates/kup-testkit/tests/guest_cifs_krb5.rs, or by hand:
+# under test. Run inside the guest (by tools/cifs-upcall/tests/guest_krb5.rs, or by hand:
 # `tests/guest/guest.sh run -t 900 tests/guest-krb5/cifs-krb5.sh`).
 #
 # Environment:

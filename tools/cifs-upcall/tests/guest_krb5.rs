@@ -19,11 +19,9 @@
 //!    namespace with its own `/proc`, the ticket only in `KRB5CCNAME` (5b, recorded) or in the
 //!    default ccache (5c, must be served).
 //!
-//! The helper under test: `KUP_CIFS_UPCALL` (a path; default Debian's `/usr/sbin/cifs.upcall`).
-//! Any other path is "ours" and gets the assertions of decisions 1-3. CI runs it against Debian's;
-//! `KUP_CIFS_UPCALL=$PWD/target/debug/cifs-upcall` runs it against ours (which fails 1b and 5c
-//! today, see the compat doc). It is meant to move to `tools/cifs-upcall/tests/` with
-//! `env!("CARGO_BIN_EXE_cifs-upcall")` once ours passes.
+//! The helper under test: ours (`KUP_UNDER_TEST=ours`, what CI runs), Debian's
+//! `/usr/sbin/cifs.upcall` with `KUP_UNDER_TEST=theirs`, or any path in `KUP_CIFS_UPCALL`. Any
+//! helper but Debian's is "ours" and gets the assertions of decisions 1-3.
 //!
 //! About 3 minutes under TCG on 2 cores (domain provisioning ~75 s, samba start ~30 s, the
 //! scenarios ~60 s); the guest's `timings.txt` has the breakdown.
@@ -40,15 +38,19 @@ const KUPBOB_UID: &str = "70002";
 
 const SCRIPT: &str = r#"exec bash "$KUP_CHECKOUT/tests/guest-krb5/cifs-krb5.sh""#;
 
-/// The helper under test: `KUP_CIFS_UPCALL`, or Debian's (checked installed, undiverted, 2:7.0).
+/// The helper under test: `KUP_CIFS_UPCALL` if set (a path), else ours (this package's binary),
+/// or Debian's with `KUP_UNDER_TEST=theirs` (checked installed, undiverted, 2:7.0).
 fn helper() -> String {
-    std::env::var("KUP_CIFS_UPCALL")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| {
-            let path = reference::theirs(Tool::CifsUpcall).expect("Debian's cifs.upcall");
-            path.display().to_string()
-        })
+    if let Some(path) = std::env::var("KUP_CIFS_UPCALL").ok().filter(|v| !v.is_empty()) {
+        return path;
+    }
+    match reference::under_test().expect("KUP_UNDER_TEST") {
+        reference::UnderTest::Theirs => reference::theirs(Tool::CifsUpcall)
+            .expect("Debian's cifs.upcall")
+            .display()
+            .to_string(),
+        reference::UnderTest::Ours => env!("CARGO_BIN_EXE_cifs-upcall").to_owned(),
+    }
 }
 
 struct Run {
