@@ -168,3 +168,54 @@ fn creduid_is_the_user_and_legacy_uid_takes_uid() {
     assert_eq!(payload.unwrap_err(), kup_sys::errno::ENOKEY, "{status:?}");
     assert_eq!(status, Some(UpcallStatus::Exited(1)));
 }
+
+/// Runs `kinit`/`kdestroy` as the user (with the fixture's krb5.conf), bounded.
+fn as_user(fixture: &Fixture, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("KRB5_CONFIG", &fixture.krb5_conf);
+    kup_testkit::krb5::run_bounded(&mut command, None, std::time::Duration::from_secs(20)).expect("setpriv")
+}
+
+/// The user's persistent kernel keyring, emptied again on every exit path.
+struct PersistentCcache<'a>(&'a Fixture);
+
+impl Drop for PersistentCcache<'_> {
+    fn drop(&mut self) {
+        let _ = as_user(self.0, &["kdestroy", "-A", "-c", "KEYRING:persistent:65534"]);
+    }
+}
+
+/// `KEYRING:persistent:<uid>`: libkrb5 finds the user's persistent keyring from the uid the
+/// credential child runs as (cifs-upcall.md §11.2).
+#[test]
+fn a_keyring_ccache_of_the_user_works_through_the_environment() {
+    let fixture = Fixture::start();
+    let keytab = fixture.alice_keytab.to_str().unwrap().to_owned();
+    let _cleanup = PersistentCcache(&fixture);
+    let kinit = as_user(
+        &fixture,
+        &[
+            "kinit",
+            "-k",
+            "-t",
+            &keytab,
+            "-c",
+            "KEYRING:persistent:65534",
+            "alice@KUP.TEST",
+        ],
+    );
+    assert!(kinit.status.success(), "{kinit:?}");
+    let requester = Requester::spawn(Some("KEYRING:persistent:65534"));
+    let route = fixture.route(&ours(), &[]);
+    let (payload, status) = upcall(
+        &route,
+        &description("krb5", "localhost", 0, USER, None, requester.pid()),
+    );
+    let payload = payload.unwrap_or_else(|errno| panic!("KEYRING: errno {errno}, helper {status:?}"));
+    assert_eq!(assert_accepted(&fixture, &payload, KRB5_OID), "alice@KUP.TEST");
+}
