@@ -5,6 +5,10 @@
 //!   complete records under a record size and fragment count limit, and the writer.
 //! - [`xdr`]: XDR (RFC 4506) decoding and encoding with limits: every variable-length item is
 //!   checked against a cap and against the bytes actually left before anything is allocated.
+//! - [`rpc`]: ONC RPC v2 call and reply headers, and gssproxy's order of header checks.
+//! - [`gssx`]: the `gss_proxy.x` types the daemon needs first, the procedure table, the kernel's
+//!   option names (trailing NUL included).
+//! - [`call`]: a whole CALL record decoded: header checked, then the procedure's arguments.
 //!
 //! Pure: no I/O, no `unsafe`, no panics; every decoder is total over arbitrary bytes.
 
@@ -27,5 +31,8 @@
     )
 )]
 
+pub mod call;
+pub mod gssx;
 pub mod record;
+pub mod rpc;
 pub mod xdr;
