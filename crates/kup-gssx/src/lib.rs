@@ -8,6 +8,8 @@
 //! - [`rpc`]: ONC RPC v2 call and reply headers, and gssproxy's order of header checks.
 //! - [`gssx`]: the `gss_proxy.x` types the daemon needs first, the procedure table, the kernel's
 //!   option names (trailing NUL included).
+//! - [`lucid`]: the kernel's `linux_lucid_v1` context and `linux_creds_v1` value (host byte
+//!   order), encoded from plain values with the kernel's import checks; keys zeroed on drop.
 //! - [`call`]: a whole CALL record decoded: header checked, then the procedure's arguments.
 //!
 //! Pure: no I/O, no `unsafe`, no panics; every decoder is total over arbitrary bytes.
@@ -33,6 +35,7 @@
 
 pub mod call;
 pub mod gssx;
+pub mod lucid;
 pub mod record;
 pub mod rpc;
 pub mod xdr;
