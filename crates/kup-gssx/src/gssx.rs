@@ -998,6 +998,36 @@ mod tests {
     }
 
     #[test]
+    fn a_record_full_of_empty_options_is_bounded_by_max_array() {
+        // 1 MiB of arguments: 131,069 empty options after a 12-byte call_ctx and the count.
+        let count = ((1 << 20) - 16) / 8;
+        let options = vec![GssxOption::default(); count];
+        let arguments = ArgGetCallContext {
+            call_ctx: CallCtx::default(),
+            options,
+        };
+        let bytes = to_bytes(&arguments, 1 << 20).unwrap();
+        assert_eq!(bytes.len(), 16 + 8 * count);
+        assert_eq!(
+            ArgGetCallContext::decode(&mut Decoder::new(&bytes, Limits::DEFAULT)),
+            Err(XdrError::TooMany {
+                count: count as u64,
+                max: 65_536
+            })
+        );
+        // Within the cap the same shape decodes.
+        let arguments = ArgGetCallContext {
+            call_ctx: CallCtx::default(),
+            options: vec![GssxOption::default(); 65_536],
+        };
+        let bytes = to_bytes(&arguments, 1 << 20).unwrap();
+        assert_eq!(
+            ArgGetCallContext::decode(&mut Decoder::new(&bytes, Limits::DEFAULT)),
+            Ok(arguments)
+        );
+    }
+
+    #[test]
     fn counts_claiming_four_gib_fail_without_allocating() {
         // call_ctx with an options count of 0xffffffff, then a handful of bytes.
         let mut bytes = vec![0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff];
