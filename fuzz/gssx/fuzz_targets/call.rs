@@ -1,0 +1,4 @@
+//! Fuzz target: see `kup_gssx_fuzz::checks::call`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kup_gssx_fuzz::checks::call(data));
