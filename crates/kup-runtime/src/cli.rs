@@ -42,10 +42,12 @@
 )]
 
 mod help;
+mod key;
 mod parse;
 mod table;
 
 pub use help::{long_options, optstring, render_options, spellings, synopsis, table_problems, undocumented};
+pub use key::{KeyOperandError, key_operand, truncated_key_serial};
 pub use kup_text::number::{CNumber, Radix, atoi, atol, strtol, strtoul};
 pub use parse::{CliError, ErrorLine, Opt, Parsed, Parser, Spelling, parse};
 pub use table::{ArgKind, Flag, Ordering, Spec, Style};

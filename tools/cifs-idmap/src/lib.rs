@@ -25,7 +25,7 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use kup_runtime::cli::{self, Flag, Radix, Spec};
+use kup_runtime::cli::{self, Flag, Spec};
 use kup_runtime::helper::{self, Disposition, Failure, KeyGuard, Printable, StartOptions};
 use kup_sid::sid::CIFS_SID_LEN;
 use kup_sid::{NumberError, Request, RequestError, Sid, parse_c_uint};
@@ -149,28 +149,13 @@ where
             exit_code: 1,
         });
     };
-    let number = cli::strtol(operand.as_bytes(), Radix::DECIMAL);
     let invalid = |reason: &str| UsageError {
         stderr: Vec::new(),
         log: Some(format!("Invalid key format: {reason}")),
         exit_code: 1,
     };
-    if number.overflow {
-        return Err(invalid("Numerical result out of range"));
-    }
-    // key_serial_t is 32 bits: C keeps the low 32 bits of the long strtol returned.
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "the reference assigns the long to a 32-bit key_serial_t; the truncation is what is imitated"
-    )]
-    let serial = number.value as i32;
-    if serial <= 0 {
-        return Err(invalid("not a key serial"));
-    }
-    Ok(Command::Map {
-        key: KeySerial::new(serial),
-        timeout,
-    })
+    let serial = cli::key_operand(operand.as_bytes()).map_err(|error| invalid(&error.to_string()))?;
+    Ok(Command::Map { key: serial, timeout })
 }
 
 /// The mapping service: the cifs-utils plugin, or a fake in unit tests.

@@ -205,27 +205,12 @@ where
             log: None,
         });
     };
-    let number = cli::strtol(operand.as_bytes(), Radix::DECIMAL);
     let invalid = |reason: &str| UsageError {
         stderr: Vec::new(),
         log: Some(format!("Invalid key format: {reason}")),
     };
-    if number.overflow {
-        return Err(invalid("Numerical result out of range"));
-    }
-    // key_serial_t is 32 bits: C keeps the low 32 bits of the long strtol returned.
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "the reference assigns the long to a 32-bit key_serial_t; the truncation is what is imitated"
-    )]
-    let serial = number.value as i32;
-    if serial <= 0 {
-        return Err(invalid("not a key serial"));
-    }
-    Ok(Command::Answer {
-        key: KeySerial::new(serial),
-        options,
-    })
+    let serial = cli::key_operand(operand.as_bytes()).map_err(|error| invalid(&error.to_string()))?;
+    Ok(Command::Answer { key: serial, options })
 }
 
 /// Every way a run fails. [`report`] turns it into the log line, the key's negation and the

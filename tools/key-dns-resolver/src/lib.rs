@@ -370,11 +370,7 @@ fn parse_key(text: &[u8]) -> Result<KeySerial, (KeySerial, Malformed)> {
     }
     let number = strtol(text, Radix::DECIMAL);
     // key_serial_t is 32 bits: C keeps the low half of the long.
-    let serial = KeySerial::new(i32::from_ne_bytes(
-        u32::try_from(number.value & 0xffff_ffff)
-            .unwrap_or(0)
-            .to_ne_bytes(),
-    ));
+    let serial = kup_runtime::cli::truncated_key_serial(number.value);
     if !number.consumed_all(text) {
         return Err((serial, Malformed::KeyIdFormat));
     }
