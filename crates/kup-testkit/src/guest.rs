@@ -416,6 +416,62 @@ impl GuestOutcome {
         assert!(self.success(), "guest script failed\n{self}");
         self
     }
+
+    /// The first line of the script's output that starts with `prefix`.
+    ///
+    /// # Panics
+    /// When there is none (with the whole outcome in the message).
+    #[must_use]
+    #[track_caller]
+    pub fn line(&self, prefix: &str) -> String {
+        self.output
+            .lines()
+            .find(|line| line.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?}:\n{self}"))
+            .to_owned()
+    }
+
+    /// Checks a deadline run of a guest script that printed, for ours, `ours seconds=S
+    /// request=R key=K` and `ours rc=N`, and for the reference `theirs rc=N`: ours ended 30–40 s
+    /// after the start (its 30 s deadline), the requester got `ENOKEY`, the key is negative for
+    /// about 60 s and ours exited 1; the reference was still blocked when its wrapper killed it
+    /// (status 124) — `theirs_blocked_in` says where, for the message.
+    ///
+    /// # Panics
+    /// When any of that does not hold.
+    #[track_caller]
+    pub fn assert_ended_at_the_deadline(&self, theirs_blocked_in: &str) {
+        let ours = self.line("ours seconds=");
+        let seconds: u64 = field(&ours, "seconds").parse().unwrap_or(u64::MAX);
+        assert!(
+            (30..=40).contains(&seconds),
+            "ours ends at its 30 s deadline: {ours}\n{self}"
+        );
+        assert!(
+            field(&ours, "request").contains("Required_key_not_available"),
+            "ours: the requester gets ENOKEY: {ours}\n{self}"
+        );
+        let key = field(&ours, "key");
+        assert!(
+            key.contains('N') && (key.ends_with(",1m") || key.ends_with('s')),
+            "ours: the key is negative for about 60 s: {ours}\n{self}"
+        );
+        assert_eq!(field(&self.line("ours rc="), "rc"), "1", "ours exits 1\n{self}");
+        assert_eq!(
+            field(&self.line("theirs rc="), "rc"),
+            "124",
+            "the reference has no deadline: still {theirs_blocked_in} when killed\n{self}"
+        );
+    }
+}
+
+/// The value of `name=` among the whitespace-separated words of `line` (empty when absent).
+#[must_use]
+pub fn field(line: &str, name: &str) -> String {
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(&format!("{name}=")))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 impl fmt::Display for GuestOutcome {
