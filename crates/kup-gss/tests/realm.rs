@@ -299,16 +299,7 @@ fn dir_ccache_collection_works_like_a_file_ccache() {
         let dir = PathBuf::from(std::env::var_os("KUP_GSS_REALM_DIR").unwrap()).join("dircc");
         let name = format!("DIR:{}", dir.display());
         kinit_here(&name);
-        let context = Context::new().unwrap();
-        let ccache = context.default_ccache().unwrap();
-        assert!(
-            ccache.full_name().unwrap().starts_with("DIR:"),
-            "{}",
-            ccache.full_name().unwrap()
-        );
-        assert!(ccache.has_usable_tgt().unwrap());
-        let (ours, theirs) = native_round_trip(&context);
-        assert_eq!(ours, theirs);
+        assert_default_ccache_round_trips("DIR:");
         return;
     }
     let (realm, keytab) = start_realm();
@@ -322,6 +313,18 @@ fn dir_ccache_collection_works_like_a_file_ccache() {
     assert!(dir.join("primary").is_file());
 }
 
+/// In a child: the default ccache is named `prefix…`, holds a usable TGT, and the native path
+/// through it gives the acceptor's session key.
+fn assert_default_ccache_round_trips(prefix: &str) {
+    let context = Context::new().unwrap();
+    let ccache = context.default_ccache().unwrap();
+    let name = ccache.full_name().unwrap();
+    assert!(name.starts_with(prefix), "{name}");
+    assert!(ccache.has_usable_tgt().unwrap());
+    let (ours, theirs) = native_round_trip(&context);
+    assert_eq!(ours, theirs);
+}
+
 #[test]
 fn keyring_ccache_in_the_session_keyring_works_like_a_file_ccache() {
     const TEST: &str = "keyring_ccache_in_the_session_keyring_works_like_a_file_ccache";
@@ -330,16 +333,7 @@ fn keyring_ccache_in_the_session_keyring_works_like_a_file_ccache() {
         kup_sys::keyctl::join_session_keyring(Some(b"kup-gss-test")).unwrap();
         let name = "KEYRING:session:kupgss";
         kinit_here(name);
-        let context = Context::new().unwrap();
-        let ccache = context.default_ccache().unwrap();
-        assert!(
-            ccache.full_name().unwrap().starts_with("KEYRING:session:kupgss"),
-            "{}",
-            ccache.full_name().unwrap()
-        );
-        assert!(ccache.has_usable_tgt().unwrap());
-        let (ours, theirs) = native_round_trip(&context);
-        assert_eq!(ours, theirs);
+        assert_default_ccache_round_trips("KEYRING:session:kupgss");
         return;
     }
     let (realm, keytab) = start_realm();

@@ -367,10 +367,7 @@ fn the_environ_reader_cannot_read_another_users_process() {
         read_environ(user, Pid::new(1)).map_err(failed)
     })
     .unwrap_err();
-    assert!(
-        matches!(&error, ChildError::Work(WorkError { message, .. }) if message.contains("Permission denied")),
-        "{error:?}"
-    );
+    assert_permission_denied(&error);
 }
 
 /// A requester running as the user with effective uid root (mount.cifs is setuid root): the
@@ -396,10 +393,7 @@ fn the_environ_of_a_setuid_root_requester_of_the_user_is_read() {
     );
     // Opened as the user after the switch (Own: no privileged open), the kernel refuses it.
     let refused = run(own(NOBODY), |user| read_environ(user, pid).map_err(failed)).unwrap_err();
-    assert!(
-        matches!(&refused, ChildError::Work(WorkError { message, .. }) if message.contains("Permission denied")),
-        "{refused:?}"
-    );
+    assert_permission_denied(&refused);
 }
 
 /// A requester that does not run as the user (here: root) is not opened before the switch: the
@@ -414,8 +408,14 @@ fn another_users_requester_is_not_opened_with_roots_rights() {
         namespaces: Namespaces::Requester(pid),
     };
     let error = run(request, |user| read_environ(user, pid).map_err(failed)).unwrap_err();
+    assert_permission_denied(&error);
+}
+
+/// The work failed because the kernel refused the user the requester's environment.
+#[track_caller]
+fn assert_permission_denied(error: &ChildError) {
     assert!(
-        matches!(&error, ChildError::Work(WorkError { message, .. }) if message.contains("Permission denied")),
+        matches!(error, ChildError::Work(WorkError { message, .. }) if message.contains("Permission denied")),
         "{error:?}"
     );
 }
