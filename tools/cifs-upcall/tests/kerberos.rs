@@ -219,3 +219,96 @@ fn a_keyring_ccache_of_the_user_works_through_the_environment() {
     let payload = payload.unwrap_or_else(|errno| panic!("KEYRING: errno {errno}, helper {status:?}"));
     assert_eq!(assert_accepted(&fixture, &payload, KRB5_OID), "alice@KUP.TEST");
 }
+
+/// A KCM daemon (Heimdal's `kcm`; sssd-kcm speaks the same protocol), killed on every exit path.
+/// Heimdal's daemon ignores `--socket-path` and always binds `/run/.heim_org.h5l.kcm-socket`, so it
+/// runs in a mount namespace of its own whose `/run` is the fixture's `kcm` directory: the socket
+/// appears there, where the fixture's krb5.conf points `kcm_socket`, and the host's `/run` stays
+/// untouched.
+struct Kcm(std::process::Child);
+
+impl Kcm {
+    fn start(fixture: &Fixture) -> Self {
+        let run = fixture.dir.join("kcm");
+        fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&run)
+            .expect("the kcm directory");
+        let socket = run.join(".heim_org.h5l.kcm-socket");
+        let child = std::process::Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!(
+                "mount --bind '{}' /run && exec /usr/sbin/kcm",
+                run.display()
+            ))
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("Heimdal's kcm (heimdal-kcm)");
+        let kcm = Self(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !socket.exists() {
+            assert!(std::time::Instant::now() < deadline, "kcm made no socket");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        kcm
+    }
+}
+
+impl Drop for Kcm {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `KCM:`: the user's default cache in a KCM daemon, which knows the user only by the peer
+/// credentials of its socket — so the ticket is found only if the helper asks as the user, from
+/// the credential child (cifs-upcall.md §11.2). Debian's helper is run on the same cache.
+#[test]
+fn a_kcm_ccache_of_the_user_works_through_the_environment() {
+    let fixture = Fixture::start();
+    let _kcm = Kcm::start(&fixture);
+    let keytab = fixture.alice_keytab.to_str().unwrap().to_owned();
+    let kinit = as_user(
+        &fixture,
+        &["kinit", "-k", "-t", &keytab, "-c", "KCM:", "alice@KUP.TEST"],
+    );
+    assert!(kinit.status.success(), "{kinit:?}");
+    let klist = as_user(&fixture, &["klist", "-c", "KCM:"]);
+    assert!(
+        String::from_utf8_lossy(&klist.stdout).contains("alice@KUP.TEST"),
+        "{klist:?}"
+    );
+    // Root's view of the same daemon has no cache for root: only the user's identity finds it.
+    let mut as_root = std::process::Command::new("klist");
+    as_root
+        .args(["-c", "KCM:"])
+        .env_clear()
+        .env("KRB5_CONFIG", &fixture.krb5_conf);
+    let root_view = kup_testkit::krb5::run_bounded(&mut as_root, None, std::time::Duration::from_secs(20))
+        .expect("klist as root");
+    assert!(!root_view.status.success(), "{root_view:?}");
+
+    let requester = Requester::spawn(Some("KCM:"));
+    let request = description("krb5", "localhost", 0, USER, None, requester.pid());
+    let (payload, status) = upcall(&fixture.route(&ours(), &[]), &request);
+    let payload = payload.unwrap_or_else(|errno| panic!("KCM: errno {errno}, helper {status:?}"));
+    assert_eq!(assert_accepted(&fixture, &payload, KRB5_OID), "alice@KUP.TEST");
+    assert_eq!(status, Some(UpcallStatus::Exited(0)));
+    // The service ticket was stored back into the user's KCM cache.
+    let klist = as_user(&fixture, &["klist", "-c", "KCM:"]);
+    assert!(
+        String::from_utf8_lossy(&klist.stdout).contains("cifs/localhost@KUP.TEST"),
+        "{klist:?}"
+    );
+
+    if let Ok(theirs) = reference::theirs(Tool::CifsUpcall) {
+        let (payload, status) = upcall(&fixture.route(&theirs, &[]), &request);
+        let payload = payload.unwrap_or_else(|errno| panic!("Debian's, KCM: errno {errno}, {status:?}"));
+        assert_eq!(assert_accepted(&fixture, &payload, KRB5_OID), "alice@KUP.TEST");
+    }
+}

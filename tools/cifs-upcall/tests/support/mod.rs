@@ -67,7 +67,8 @@ impl Fixture {
                 "[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = false\n \
                  dns_lookup_realm = false\n dns_canonicalize_hostname = false\n rdns = false\n \
                  default_ccache_name = FILE:{dir}/default_cc_%{{uid}}\n \
-                 default_keytab_name = FILE:{dir}/default.keytab\n\
+                 default_keytab_name = FILE:{dir}/default.keytab\n \
+                 kcm_socket = {dir}/kcm/.heim_org.h5l.kcm-socket\n\
                  [realms]\n {REALM} = {{\n  kdc = 127.0.0.1:{port}\n }}\n",
                 dir = dir.display(),
                 port = realm.port()
