@@ -140,27 +140,27 @@ pub trait Xdr: Sized {
     fn encode(&self, encoder: &mut Encoder);
 }
 
-fn array<T: Xdr>(decoder: &mut Decoder<'_>) -> Result<Vec<T>, XdrError> {
+pub(crate) fn array<T: Xdr>(decoder: &mut Decoder<'_>) -> Result<Vec<T>, XdrError> {
     decoder.array(T::MIN_SIZE, T::decode)
 }
 
-fn encode_array<T: Xdr>(encoder: &mut Encoder, items: &[T]) {
+pub(crate) fn encode_array<T: Xdr>(encoder: &mut Encoder, items: &[T]) {
     encoder.array(items, |encoder, item| item.encode(encoder));
 }
 
-fn buffers(decoder: &mut Decoder<'_>) -> Result<Vec<Vec<u8>>, XdrError> {
+pub(crate) fn buffers(decoder: &mut Decoder<'_>) -> Result<Vec<Vec<u8>>, XdrError> {
     decoder.array(4, Decoder::opaque)
 }
 
-fn encode_buffers(encoder: &mut Encoder, items: &[Vec<u8>]) {
+pub(crate) fn encode_buffers(encoder: &mut Encoder, items: &[Vec<u8>]) {
     encoder.array(items, |encoder, item| encoder.opaque(item));
 }
 
-fn optional<T: Xdr>(decoder: &mut Decoder<'_>) -> Result<Option<T>, XdrError> {
+pub(crate) fn optional<T: Xdr>(decoder: &mut Decoder<'_>) -> Result<Option<T>, XdrError> {
     decoder.optional(T::decode)
 }
 
-fn encode_optional<T: Xdr>(encoder: &mut Encoder, item: Option<&T>) {
+pub(crate) fn encode_optional<T: Xdr>(encoder: &mut Encoder, item: Option<&T>) {
     encoder.optional(item, |encoder, item| item.encode(encoder));
 }
 

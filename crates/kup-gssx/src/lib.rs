@@ -8,6 +8,8 @@
 //! - [`rpc`]: ONC RPC v2 call and reply headers, and gssproxy's order of header checks.
 //! - [`gssx`]: the `gss_proxy.x` types the daemon needs first, the procedure table, the kernel's
 //!   option names (trailing NUL included).
+//! - [`interposer`]: the arguments and results of the procedures only interposer clients call
+//!   (name import, credentials, context initiation, handle release, per-message calls).
 //! - [`lucid`]: the kernel's `linux_lucid_v1` context and `linux_creds_v1` value (host byte
 //!   order), encoded from plain values with the kernel's import checks; keys zeroed on drop.
 //! - [`call`]: a whole CALL record decoded: header checked, then the procedure's arguments.
@@ -35,6 +37,7 @@
 
 pub mod call;
 pub mod gssx;
+pub mod interposer;
 pub mod lucid;
 pub mod record;
 pub mod rpc;

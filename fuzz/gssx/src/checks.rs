@@ -159,7 +159,7 @@ pub fn call(data: &[u8]) {
                         assert!(arguments.options.len() <= limits.max_array);
                         arguments.encode(&mut encoder);
                     }
-                    Arguments::Other(_, rest) => encoder.fixed(rest),
+                    other => other.encode(&mut encoder),
                 }
                 let bytes = encoder
                     .finish()
