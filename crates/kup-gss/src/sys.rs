@@ -468,6 +468,33 @@ unsafe extern "C" {
         minor_status: *mut OM_uint32,
         cred_handle: *mut gss_cred_id_t,
     ) -> OM_uint32;
+    pub(crate) fn gss_export_sec_context(
+        minor_status: *mut OM_uint32,
+        context_handle: *mut gss_ctx_id_t,
+        interprocess_token: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_export_name(
+        minor_status: *mut OM_uint32,
+        input_name: gss_name_t,
+        exported_name: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_localname(
+        minor_status: *mut OM_uint32,
+        name: gss_name_t,
+        mech_type: gss_OID,
+        localname: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_context(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        src_name: *mut gss_name_t,
+        targ_name: *mut gss_name_t,
+        lifetime_rec: *mut OM_uint32,
+        mech_type: *mut gss_OID,
+        ctx_flags: *mut OM_uint32,
+        locally_initiated: *mut c_int,
+        open: *mut c_int,
+    ) -> OM_uint32;
     pub(crate) fn gss_krb5_export_lucid_sec_context(
         minor_status: *mut OM_uint32,
         context_handle: *mut gss_ctx_id_t,
