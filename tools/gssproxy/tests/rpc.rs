@@ -1,0 +1,231 @@
+//! The daemon's transport and RPC layer without Kerberos: records, the reference's RPC error
+//! replies (spec gssproxy-protocol.md §1.5, §7.2) byte for byte, pipelining, service matching,
+//! the procedures that need no KDC, signals and the command line. The RPC error table also
+//! runs against Debian's gssproxy 0.9.1, which must give the same bytes.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use kup_gssx::gssx::{ArgGetCallContext, CallCtx, ResIndicateMechs, Xdr};
+use kup_gssx::rpc::ReplyHeader;
+use kup_gssx::xdr::{Decoder, Encoder, Limits};
+use kup_testkit::reference::{self, Tool};
+use support::*;
+
+const CONFIG: &str = "[gssproxy]\n\n[service/nfs-server]\n  mechs = krb5\n  socket = @DIR@/gssproxy.sock\n  \
+                      cred_store = keytab:@DIR@/missing.keytab\n  trusted = yes\n  kernel_nfsd = yes\n  euid = 0\n";
+
+fn get_call_context_arguments() -> Vec<u8> {
+    let mut encoder = Encoder::new(4096);
+    ArgGetCallContext {
+        call_ctx: CallCtx::default(),
+        options: Vec::new(),
+    }
+    .encode(&mut encoder);
+    encoder.finish().unwrap()
+}
+
+fn words(body: &[u8]) -> Vec<u32> {
+    body.chunks(4)
+        .map(|chunk| u32::from_be_bytes(chunk.try_into().unwrap()))
+        .collect()
+}
+
+/// The §7.2 cases: (what, call body, the reply's words).
+fn rpc_error_cases() -> Vec<(&'static str, Vec<u8>, Vec<u32>)> {
+    let xid = 0x1122_3344;
+    let header = |rpcvers: u32, prog: u32, vers: u32, proc_: u32, flavor: u32| {
+        let mut encoder = Encoder::new(4096);
+        for word in [xid, 0, rpcvers, prog, vers, proc_, flavor, 0, 0, 0] {
+            encoder.u32(word);
+        }
+        encoder.finish().unwrap()
+    };
+    let with_args = |mut body: Vec<u8>, arguments: &[u8]| {
+        body.extend_from_slice(arguments);
+        body
+    };
+    let args = get_call_context_arguments();
+    vec![
+        (
+            "the NULL procedure",
+            with_args(header(2, 400_112, 1, 0, 0), &args),
+            vec![xid, 1, 0, 0, 0, 3],
+        ),
+        (
+            "procedure 16",
+            with_args(header(2, 400_112, 1, 16, 0), &args),
+            vec![xid, 1, 0, 0, 0, 3],
+        ),
+        (
+            "program 100003",
+            with_args(header(2, 100_003, 1, 2, 0), &args),
+            vec![xid, 1, 0, 0, 0, 1],
+        ),
+        (
+            "version 2",
+            with_args(header(2, 400_112, 2, 2, 0), &args),
+            vec![xid, 1, 0, 0, 0, 2, 1, 1],
+        ),
+        (
+            "RPC version 3",
+            with_args(header(3, 400_112, 1, 2, 0), &args),
+            vec![xid, 1, 1, 0, 2, 2],
+        ),
+        (
+            "AUTH_SYS",
+            with_args(header(2, 400_112, 1, 2, 1), &args),
+            vec![xid, 1, 1, 1, 7],
+        ),
+        (
+            "truncated arguments",
+            header(2, 400_112, 1, 2, 0),
+            vec![xid, 1, 0, 0, 0, 4],
+        ),
+        (
+            "GET_CALL_CONTEXT with trailing bytes",
+            with_args(with_args(header(2, 400_112, 1, 2, 0), &args), &[0; 8]),
+            [vec![xid, 1, 0, 0, 0, 0], vec![0; 11]].concat(),
+        ),
+    ]
+}
+
+fn assert_rpc_errors(program: &Path) {
+    let dir = TempDir::new("rpc");
+    let daemon = Daemon::start(program, &dir.0, CONFIG, &[], &[]);
+    let mut client = Client::connect(&daemon.socket).unwrap();
+    for (what, call, expected) in rpc_error_cases() {
+        let reply = client
+            .call(&call)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{what}: connection closed"));
+        assert_eq!(words(&reply), expected, "{what} ({})", program.display());
+    }
+    // A record too short for a call header: closed without a reply.
+    assert_eq!(client.call(&[0, 0, 0, 1]).unwrap(), None);
+}
+
+#[test]
+fn rpc_errors_are_the_references_replies_byte_for_byte() {
+    assert_rpc_errors(&ours());
+}
+
+#[test]
+fn debians_gssproxy_gives_the_same_rpc_error_replies() {
+    let theirs = reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)");
+    assert_rpc_errors(&theirs);
+}
+
+#[test]
+fn pipelined_calls_are_answered_in_order_on_one_connection() {
+    let dir = TempDir::new("pipeline");
+    let daemon = Daemon::start(&ours(), &dir.0, CONFIG, &[], &[]);
+    let mut client = Client::connect(&daemon.socket).unwrap();
+    let args = get_call_context_arguments();
+    let mut burst = Vec::new();
+    for xid in 1..=20_u32 {
+        // INDICATE_MECHS takes call_ctx alone (12 bytes), GET_CALL_CONTEXT call_ctx and options.
+        let body = if xid % 5 == 0 {
+            call_body(xid, 1, &args[..12])
+        } else {
+            call_body(xid, 2, &args)
+        };
+        burst.extend(kup_gssx::record::write_record(&body, usize::MAX).unwrap());
+    }
+    std::io::Write::write_all(&mut client.stream, &burst).unwrap();
+    for xid in 1..=20_u32 {
+        let reply = client.receive().unwrap().expect("a reply");
+        let mut decoder = Decoder::new(&reply, Limits::DEFAULT);
+        let header = ReplyHeader::decode(&mut decoder).unwrap();
+        assert_eq!(header.xid, xid);
+        if xid % 5 == 0 {
+            let mechs = ResIndicateMechs::decode(&mut decoder).unwrap();
+            assert_eq!(mechs.status.major_status, 0);
+            assert!(
+                mechs
+                    .mechs
+                    .iter()
+                    .any(|mech| mech.mech == kup_gssx::gssx::KRB5_OID)
+            );
+        } else {
+            assert_eq!(decoder.remaining(), &[0; 44]);
+        }
+    }
+}
+
+#[test]
+fn every_procedure_is_answered_and_the_connection_stays_open() {
+    let dir = TempDir::new("procs");
+    let daemon = Daemon::start(&ours(), &dir.0, CONFIG, &[], &[]);
+    let mut client = Client::connect(&daemon.socket).unwrap();
+    // Zero arguments decode as empty/absent for every procedure (ACCEPT needs the KDC tests).
+    for procedure in (1..=15).filter(|&procedure| procedure != 9) {
+        let reply = client
+            .call(&call_body(procedure, procedure, &[0; 256]))
+            .unwrap()
+            .unwrap_or_else(|| panic!("procedure {procedure}: connection closed"));
+        assert_eq!(
+            words(&reply)[..6],
+            [procedure, 1, 0, 0, 0, 0],
+            "procedure {procedure}"
+        );
+    }
+}
+
+#[test]
+fn a_caller_matching_no_service_is_closed_without_a_reply() {
+    let dir = TempDir::new("nomatch");
+    let config = CONFIG.replace("euid = 0", "euid = 4242");
+    let daemon = Daemon::start(&ours(), &dir.0, &config, &[], &[]);
+    let mut client = Client::connect(&daemon.socket).unwrap();
+    assert_eq!(
+        client
+            .call(&call_body(1, 2, &get_call_context_arguments()))
+            .unwrap(),
+        None
+    );
+    // The default socket has no service at all.
+    let mut client = Client::connect(&daemon.default_socket).unwrap();
+    assert_eq!(
+        client
+            .call(&call_body(1, 2, &get_call_context_arguments()))
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn sigterm_ends_the_daemon_with_status_0_and_sockets_are_mode_0666() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TempDir::new("sigterm");
+    let mut daemon = Daemon::start(&ours(), &dir.0, CONFIG, &[], &[]);
+    for socket in [&daemon.socket, &daemon.default_socket] {
+        let mode = std::fs::metadata(socket).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o666, "{}", socket.display());
+    }
+    let status = daemon.terminate().unwrap();
+    assert_eq!(status.code(), Some(0));
+    // As the reference: the socket files are left for the next start to unlink.
+    assert!(daemon.socket.exists());
+}
+
+#[test]
+fn the_command_line_has_the_references_statuses() {
+    let run = |args: &[&str]| Command::new(ours()).args(args).output().unwrap();
+    let out = run(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        env!("CARGO_PKG_VERSION")
+    );
+    let out = run(&["--bogus"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("\nInvalid option --bogus: unknown option\n"));
+    assert_eq!(run(&["-D", "-i"]).status.code(), Some(0));
+    assert_eq!(
+        run(&["-i", "-c", "/nonexistent/gssproxy.conf"]).status.code(),
+        Some(1)
+    );
+}
