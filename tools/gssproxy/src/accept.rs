@@ -24,34 +24,47 @@ use crate::config::ServiceConfig;
 /// `GSS_S_FAILURE`.
 const GSS_S_FAILURE: u32 = gss::GSS_S_FAILURE;
 
+/// The call fails at the RPC level (`SYSTEM_ERR`) instead of in the result's status: what
+/// gssproxy 0.9.1 answers to an `exported_creds_type` it does not know (observed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SystemError;
+
 /// Answers one call for `service`.
-#[must_use]
-pub fn accept_sec_context(arguments: &ArgAcceptSecContext, service: &ServiceConfig) -> ResAcceptSecContext {
-    match accept(arguments, service) {
+pub fn accept_sec_context(
+    arguments: &ArgAcceptSecContext,
+    service: &ServiceConfig,
+) -> Result<ResAcceptSecContext, SystemError> {
+    let export = export_options(arguments)?;
+    Ok(match accept(arguments, service, export) {
         Ok(result) => result,
         Err(failure) => ResAcceptSecContext {
             status: status(failure.major, failure.minor),
             ..ResAcceptSecContext::default()
         },
-    }
+    })
 }
 
-/// A status as gssproxy fills it: the krb5 mechanism, the library's text of each code with a
-/// trailing NUL inside the length, empty texts for zero codes.
+/// A status as gssproxy fills it: the krb5 mechanism on success only (observed: a failure's
+/// mechanism is empty), the library's text of each code with a trailing NUL inside the length
+/// (an errno minor code the library has no text for gets `strerror`'s), empty texts for zero
+/// codes.
 #[must_use]
 pub fn status(major: u32, minor: u32) -> Status {
     let text = |code: u32, display: fn(u32) -> String| {
         if code == 0 {
-            Vec::new()
-        } else {
-            let mut bytes = display(code).into_bytes();
-            bytes.push(0);
-            bytes
+            return Vec::new();
         }
+        let mut text = display(code);
+        if text.is_empty() {
+            text = strerror(code);
+        }
+        let mut bytes = text.into_bytes();
+        bytes.push(0);
+        bytes
     };
     Status {
         major_status: u64::from(major),
-        mech: KRB5_OID.to_vec(),
+        mech: if major == 0 { KRB5_OID.to_vec() } else { Vec::new() },
         minor_status: u64::from(minor),
         major_status_string: text(major, gss::major_status_text),
         minor_status_string: text(minor, gss::minor_status_text),
@@ -63,23 +76,35 @@ pub fn status(major: u32, minor: u32) -> Status {
 /// What the call context asks the exported context and the creds to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Export {
-    lucid: bool,
+    /// `Some(true)`: `linux_lucid_v1`; `Some(false)`: MIT's token; `None`: an unknown type.
+    lucid: Option<bool>,
     creds: bool,
 }
 
-fn export_options(arguments: &ArgAcceptSecContext) -> Result<Export, GssStatus> {
+/// The export options: an unknown context type fails in the status (`GSS_S_FAILURE`, `EINVAL`,
+/// checked in `accept`), an unknown creds type fails the RPC.
+fn export_options(arguments: &ArgAcceptSecContext) -> Result<Export, SystemError> {
     let options = &arguments.call_ctx.options;
     let lucid = match find_option(options, EXPORTED_CONTEXT_TYPE) {
-        None => false,
-        Some(value) if value == LINUX_LUCID_V1 => true,
-        Some(_) => return Err(failure(errno::EINVAL)),
+        None => Some(false),
+        Some(value) if value == LINUX_LUCID_V1 => Some(true),
+        Some(_) => None,
     };
     let creds = match find_option(options, EXPORTED_CREDS_TYPE) {
         None => false,
         Some(value) if value == LINUX_CREDS_V1 => true,
-        Some(_) => return Err(failure(errno::EINVAL)),
+        Some(_) => return Err(SystemError),
     };
     Ok(Export { lucid, creds })
+}
+
+/// `strerror(code)`.
+fn strerror(code: u32) -> String {
+    let text = std::io::Error::from_raw_os_error(i32::try_from(code).unwrap_or(i32::MAX)).to_string();
+    match text.rfind(" (os error ") {
+        Some(end) => text[..end].to_owned(),
+        None => text,
+    }
 }
 
 fn failure(minor: i32) -> GssStatus {
@@ -93,8 +118,9 @@ fn failure(minor: i32) -> GssStatus {
 fn accept(
     arguments: &ArgAcceptSecContext,
     service: &ServiceConfig,
+    export: Export,
 ) -> Result<ResAcceptSecContext, GssStatus> {
-    let export = export_options(arguments)?;
+    let lucid = export.lucid.ok_or_else(|| failure(errno::EINVAL))?;
     let principal = service
         .krb5_principal
         .as_deref()
@@ -108,15 +134,15 @@ fn accept(
         return Err(failure(errno::ENOTSUP));
     }
     let source = context.source_name().ok_or_else(|| failure(errno::EINVAL))?;
-    let src_name = gssx_name(source, !export.lucid)?;
-    let targ_name = gssx_name(&context.target_name()?, !export.lucid)?;
+    let src_name = gssx_name(source)?;
+    let targ_name = gssx_name(&context.target_name()?)?;
     let creds = if export.creds {
         Some(linux_creds(source)?)
     } else {
         None
     };
     let (lifetime, flags) = (context.lifetime(), context.flags());
-    let exported_context_token = if export.lucid {
+    let exported_context_token = if lucid {
         lucid_bytes(&context.into_lucid_context()?)?
     } else {
         context.export()?
@@ -152,7 +178,7 @@ fn accept(
 /// A `gssx_name` of a mechanism name: display bytes (no NUL), name type, exported token; the
 /// composite export is left empty (gssproxy suppresses it for lucid exports; kup does not
 /// produce it at all, see docs/compat).
-fn gssx_name(name: &Name, _composite: bool) -> Result<GssxName, GssStatus> {
+fn gssx_name(name: &Name) -> Result<GssxName, GssStatus> {
     let (display_name, name_type) = name.display_with_type()?;
     Ok(GssxName {
         display_name,

@@ -29,8 +29,11 @@ pub fn answer(record: &[u8], service: &ServiceConfig) -> Option<Vec<u8>> {
         Decoded::Reply(header) => encode(&header, |_| {}),
         Decoded::Call { header, arguments } => {
             let success = ReplyHeader::accepted(header.xid, AcceptStat::Success);
-            let result = encode(&success, |encoder| result(&arguments, service, encoder));
-            if result.len() > MAX_RECORD_DEFAULT {
+            let mut failed = false;
+            let result = encode(&success, |encoder| {
+                failed = result(&arguments, service, encoder).is_err();
+            });
+            if failed || result.len() > MAX_RECORD_DEFAULT {
                 encode(&ReplyHeader::accepted(header.xid, AcceptStat::SystemErr), |_| {})
             } else {
                 result
@@ -51,12 +54,17 @@ fn encode(header: &ReplyHeader, result: impl FnOnce(&mut Encoder)) -> Vec<u8> {
         .unwrap_or_else(|_| vec![0; MAX_RECORD_DEFAULT.saturating_add(1)])
 }
 
-fn result(arguments: &Arguments, service: &ServiceConfig, encoder: &mut Encoder) {
+/// Encodes the procedure's result; `Err` when the call must fail with `SYSTEM_ERR` instead.
+fn result(
+    arguments: &Arguments,
+    service: &ServiceConfig,
+    encoder: &mut Encoder,
+) -> Result<(), accept::SystemError> {
     match arguments {
         Arguments::GetCallContext(_) => ResGetCallContext::default().encode(encoder),
         Arguments::IndicateMechs(_) => indicate_mechs().encode(encoder),
         Arguments::AcceptSecContext(arguments) => {
-            accept::accept_sec_context(arguments, service).encode(encoder);
+            accept::accept_sec_context(arguments, service)?.encode(encoder);
         }
         Arguments::Other(procedure, _) => {
             let (status, words) = other(*procedure);
@@ -66,6 +74,7 @@ fn result(arguments: &Arguments, service: &ServiceConfig, encoder: &mut Encoder)
             }
         }
     }
+    Ok(())
 }
 
 /// The status and the number of zero XDR words that make the rest of `procedure`'s result
