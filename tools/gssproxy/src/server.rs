@@ -15,8 +15,10 @@
 //!   slow client cannot hold its buffer forever); [`WRITE_TIMEOUT`]: a reply must be taken
 //!   within this time. Idle connections at a record boundary are kept (nfsd's never idles out).
 //! - [`BUFFER_BUDGET`]: bytes of partial records and requests in progress, summed over all
-//!   connections; over it, no connection is read until memory is freed (the record timeout
-//!   frees the slow ones), so total memory is bounded whatever clients send.
+//!   connections; over it, a connection that already holds bytes is not read until memory is
+//!   freed (the record timeout frees the slow ones), and one that holds none reads at most one
+//!   chunk (64 KiB) before it is in that case too: total memory stays below the budget
+//!   plus one chunk per connection, whatever clients send, and ordinary requests still pass.
 //! - the listen backlog is [`BACKLOG`] (the reference's 10 loses clients of a connect burst).
 
 use std::collections::HashMap;
@@ -349,7 +351,10 @@ impl Server {
                 return;
             }
             let input = if connection.pending.is_empty() {
-                if self.held >= BUFFER_BUDGET {
+                // Over the budget, only connections holding nothing may read (one chunk each,
+                // enough for an ordinary request to complete): a client that is not hoarding
+                // is still served while the hoarders wait for their record timeout.
+                if self.held >= BUFFER_BUDGET && connection.held > 0 {
                     connection.paused = true;
                     return;
                 }
