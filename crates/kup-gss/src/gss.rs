@@ -715,6 +715,126 @@ impl SecurityContext {
     }
 }
 
+/// What MIT says about one mechanism it offers (gssproxy's `INDICATE_MECHS` entry).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MechDescription {
+    /// The mechanism's OID (content bytes).
+    pub oid: Vec<u8>,
+    /// `gss_inquire_names_for_mech`.
+    pub name_types: Vec<Vec<u8>>,
+    /// `gss_inquire_attrs_for_mech`: the attributes the mechanism has.
+    pub mech_attrs: Vec<Vec<u8>>,
+    /// `gss_inquire_attrs_for_mech`: the attributes it knows.
+    pub known_mech_attrs: Vec<Vec<u8>>,
+    /// `gss_inquire_saslname_for_mech`: SASL name, mechanism name, description.
+    pub sasl_mech_name: Vec<u8>,
+    /// See `sasl_mech_name`.
+    pub mech_name: Vec<u8>,
+    /// See `sasl_mech_name`.
+    pub mech_description: Vec<u8>,
+}
+
+/// A `gss_OID_desc` over borrowed bytes, for the duration of one call that only reads it.
+fn borrowed_oid(bytes: &[u8]) -> sys::gss_OID_desc {
+    sys::gss_OID_desc {
+        length: u32::try_from(bytes.len()).unwrap_or(0),
+        elements: bytes.as_ptr().cast::<c_void>().cast_mut(),
+    }
+}
+
+/// Copies a library-allocated OID set out and releases it.
+fn take_oid_set(set: &mut *mut sys::gss_OID_set_desc) -> Vec<Vec<u8>> {
+    let mut oids = Vec::new();
+    if !set.is_null() {
+        // SAFETY: a non-null set the library returned: `count` OIDs at `elements`.
+        let desc = unsafe { &**set };
+        for index in 0..desc.count {
+            // SAFETY: `index < count`, within the library's array.
+            let oid = unsafe { desc.elements.add(index) };
+            oids.push(oid_bytes(oid));
+        }
+    }
+    let mut minor = 0;
+    // SAFETY: null or a set the library allocated, released once (the library nulls it).
+    unsafe { sys::gss_release_oid_set(&raw mut minor, set) };
+    oids
+}
+
+/// Every mechanism MIT offers (`gss_indicate_mechs`) with its name types, attributes and SASL
+/// names.
+pub fn indicate_mechs() -> Result<Vec<MechDescription>, GssStatus> {
+    let mut set: *mut sys::gss_OID_set_desc = ptr::null_mut();
+    let mut minor = 0;
+    // SAFETY: `set` is a valid out-pointer (released by take_oid_set).
+    let major = unsafe { sys::gss_indicate_mechs(&raw mut minor, &raw mut set) };
+    let mechs = take_oid_set(&mut set);
+    check(major, minor, None)?;
+    mechs.into_iter().map(describe_mech).collect()
+}
+
+fn describe_mech(oid: Vec<u8>) -> Result<MechDescription, GssStatus> {
+    let mut mech = borrowed_oid(&oid);
+    let mut names: *mut sys::gss_OID_set_desc = ptr::null_mut();
+    let mut minor = 0;
+    // SAFETY: the OID is valid for the call and only read; `names` a valid out-pointer.
+    let major = unsafe { sys::gss_inquire_names_for_mech(&raw mut minor, &raw mut mech, &raw mut names) };
+    let name_types = take_oid_set(&mut names);
+    check(major, minor, None)?;
+    let (mut attrs, mut known): (*mut sys::gss_OID_set_desc, *mut sys::gss_OID_set_desc) =
+        (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: as above; two valid out-pointers.
+    let major = unsafe {
+        sys::gss_inquire_attrs_for_mech(&raw mut minor, &raw mut mech, &raw mut attrs, &raw mut known)
+    };
+    let mech_attrs = take_oid_set(&mut attrs);
+    let known_mech_attrs = take_oid_set(&mut known);
+    check(major, minor, None)?;
+    let mut buffers = [
+        sys::gss_buffer_desc::empty(),
+        sys::gss_buffer_desc::empty(),
+        sys::gss_buffer_desc::empty(),
+    ];
+    let [sasl, name, description] = &mut buffers;
+    // SAFETY: the OID is valid for the call; three empty buffers the library fills (released
+    // by take_buffer).
+    let major =
+        unsafe { sys::gss_inquire_saslname_for_mech(&raw mut minor, &raw mut mech, sasl, name, description) };
+    let [sasl, name, description] = buffers.map(|mut buffer| take_buffer(&mut buffer));
+    // A mechanism without SASL names keeps empty ones.
+    let (sasl_mech_name, mech_name, mech_description) = if major & GSS_ERROR_MASK == 0 {
+        (sasl, name, description)
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
+    Ok(MechDescription {
+        oid,
+        name_types,
+        mech_attrs,
+        known_mech_attrs,
+        sasl_mech_name,
+        mech_name,
+        mech_description,
+    })
+}
+
+/// `gss_display_mech_attr`: a mechanism attribute's name, short and long description.
+pub fn mech_attr_description(attr: &[u8]) -> Result<[Vec<u8>; 3], GssStatus> {
+    let mut oid = borrowed_oid(attr);
+    let mut buffers = [
+        sys::gss_buffer_desc::empty(),
+        sys::gss_buffer_desc::empty(),
+        sys::gss_buffer_desc::empty(),
+    ];
+    let [name, short, long] = &mut buffers;
+    let mut minor = 0;
+    // SAFETY: the OID is valid for the call and only read; three empty buffers the library
+    // fills (released by take_buffer).
+    let major = unsafe { sys::gss_display_mech_attr(&raw mut minor, &raw mut oid, name, short, long) };
+    let texts = buffers.map(|mut buffer| take_buffer(&mut buffer));
+    check(major, minor, None)?;
+    Ok(texts)
+}
+
 /// Copies a lucid context's fields out (keys into zeroed-on-drop [`SessionKey`]s).
 fn lucid_context(context: &sys::gss_krb5_lucid_context_v1_t) -> Result<LucidContext, GssStatus> {
     let unusable = || GssStatus {

@@ -468,6 +468,39 @@ unsafe extern "C" {
         minor_status: *mut OM_uint32,
         cred_handle: *mut gss_cred_id_t,
     ) -> OM_uint32;
+    pub(crate) fn gss_indicate_mechs(
+        minor_status: *mut OM_uint32,
+        mech_set: *mut *mut gss_OID_set_desc,
+    ) -> OM_uint32;
+    pub(crate) fn gss_release_oid_set(
+        minor_status: *mut OM_uint32,
+        set: *mut *mut gss_OID_set_desc,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_names_for_mech(
+        minor_status: *mut OM_uint32,
+        mechanism: gss_OID,
+        name_types: *mut *mut gss_OID_set_desc,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_attrs_for_mech(
+        minor_status: *mut OM_uint32,
+        mech: gss_OID,
+        mech_attrs: *mut *mut gss_OID_set_desc,
+        known_mech_attrs: *mut *mut gss_OID_set_desc,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_saslname_for_mech(
+        minor_status: *mut OM_uint32,
+        desired_mech: gss_OID,
+        sasl_mech_name: gss_buffer_t,
+        mech_name: gss_buffer_t,
+        mech_description: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_display_mech_attr(
+        minor_status: *mut OM_uint32,
+        mech_attr: gss_OID,
+        name: gss_buffer_t,
+        short_desc: gss_buffer_t,
+        long_desc: gss_buffer_t,
+    ) -> OM_uint32;
     pub(crate) fn gss_export_sec_context(
         minor_status: *mut OM_uint32,
         context_handle: *mut gss_ctx_id_t,
