@@ -3,7 +3,7 @@
 //! `kup_gssx::decode_call`, then the procedure.
 //!
 //! - `GSSX_GET_CALL_CONTEXT`: the reference's stub, `SUCCESS` with the all-zero result.
-//! - `GSSX_INDICATE_MECHS`: krb5 with the name types MIT reports for it (see [`indicate_mechs`]).
+//! - `GSSX_INDICATE_MECHS`: every mechanism MIT offers, described as the reference does.
 //! - `GSSX_ACCEPT_SEC_CONTEXT`: `crate::accept`.
 //! - `EXPORT_CRED`, `IMPORT_CRED`, `STORE_CRED`: the reference's stubs (zero result).
 //! - every other procedure: not implemented by kup yet; answered `SUCCESS` with a result whose
@@ -12,7 +12,7 @@
 
 use kup_gss::gss;
 use kup_gssx::call::{Arguments, Decoded, decode_call};
-use kup_gssx::gssx::{Procedure, ResGetCallContext, ResIndicateMechs, Status, Xdr};
+use kup_gssx::gssx::{MechAttr, MechInfo, Procedure, ResGetCallContext, ResIndicateMechs, Status, Xdr};
 use kup_gssx::record::write_record;
 use kup_gssx::rpc::{AcceptStat, ReplyHeader};
 use kup_gssx::xdr::{Encoder, Limits, MAX_RECORD_DEFAULT};
@@ -100,38 +100,70 @@ fn other(procedure: Procedure) -> (Status, usize) {
     }
 }
 
-/// `GSSX_INDICATE_MECHS`: the krb5 mechanism only (the one kup serves), with the name types
-/// MIT lists for it; the reference also lists IAKERB and SPNEGO and every mechanism attribute
-/// with its descriptions (see docs/compat/gssproxy.md).
+/// `GSSX_INDICATE_MECHS` as gssproxy 0.9.1 answers it: every mechanism MIT offers (the daemon
+/// runs with `GSS_USE_PROXY=NO`, so not the interposer) with its name types, attributes and
+/// SASL names, then a description of every attribute, in the order they first appear (each
+/// mechanism's attributes, then the ones it knows). A library failure is the status, as in the
+/// reference.
 #[must_use]
 pub fn indicate_mechs() -> ResIndicateMechs {
+    let mechs = match gss::indicate_mechs() {
+        Ok(mechs) => mechs,
+        Err(failure) => {
+            return ResIndicateMechs {
+                status: accept::status(failure.major, failure.minor),
+                ..ResIndicateMechs::default()
+            };
+        }
+    };
+    let mut attributes: Vec<&[u8]> = Vec::new();
+    for mech in &mechs {
+        for attribute in mech.mech_attrs.iter().chain(&mech.known_mech_attrs) {
+            if !attributes.contains(&attribute.as_slice()) {
+                attributes.push(attribute);
+            }
+        }
+    }
+    let mut mech_attr_descs = Vec::with_capacity(attributes.len());
+    for attribute in attributes {
+        match gss::mech_attr_description(attribute) {
+            Ok([name, short_desc, long_desc]) => mech_attr_descs.push(MechAttr {
+                attr: attribute.to_vec(),
+                name,
+                short_desc,
+                long_desc,
+                extensions: Vec::new(),
+            }),
+            Err(failure) => {
+                return ResIndicateMechs {
+                    status: accept::status(failure.major, failure.minor),
+                    ..ResIndicateMechs::default()
+                };
+            }
+        }
+    }
     ResIndicateMechs {
         status: Status::default(),
-        mechs: vec![kup_gssx::gssx::MechInfo {
-            mech: kup_gssx::gssx::KRB5_OID.to_vec(),
-            name_types: KRB5_NAME_TYPES.iter().map(|oid| oid.to_vec()).collect(),
-            saslname_sasl_mech_name: b"GS2-KRB5".to_vec(),
-            saslname_mech_name: b"krb5".to_vec(),
-            saslname_mech_desc: b"Kerberos 5 GSS-API Mechanism".to_vec(),
-            ..kup_gssx::gssx::MechInfo::default()
-        }],
-        ..ResIndicateMechs::default()
+        mechs: mechs
+            .into_iter()
+            .map(|mech| MechInfo {
+                mech: mech.oid,
+                name_types: mech.name_types,
+                mech_attrs: mech.mech_attrs,
+                known_mech_attrs: mech.known_mech_attrs,
+                cred_options: Vec::new(),
+                sec_ctx_options: Vec::new(),
+                saslname_sasl_mech_name: mech.sasl_mech_name,
+                saslname_mech_name: mech.mech_name,
+                saslname_mech_desc: mech.mech_description,
+                extensions: Vec::new(),
+            })
+            .collect(),
+        mech_attr_descs,
+        supported_extensions: Vec::new(),
+        extensions: Vec::new(),
     }
 }
-
-/// The name types MIT's krb5 mechanism accepts: krb5 principal, user name, machine uid,
-/// string uid, host-based service (and its old form), anonymous, export name, composite export.
-const KRB5_NAME_TYPES: &[&[u8]] = &[
-    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01],
-    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x01],
-    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x02],
-    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x03],
-    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x04],
-    &[0x2b, 0x06, 0x01, 0x05, 0x06, 0x02],
-    &[0x2b, 0x06, 0x01, 0x05, 0x06, 0x03],
-    &[0x2b, 0x06, 0x01, 0x05, 0x06, 0x04],
-    &[0x2b, 0x06, 0x01, 0x05, 0x06, 0x06],
-];
 
 #[cfg(test)]
 mod tests {

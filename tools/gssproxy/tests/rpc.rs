@@ -229,3 +229,23 @@ fn the_command_line_has_the_references_statuses() {
         Some(1)
     );
 }
+
+fn indicate_mechs_reply(program: &Path) -> Vec<u8> {
+    let dir = TempDir::new("mechs");
+    let daemon = Daemon::start(program, &dir.0, CONFIG, &[], &[]);
+    let mut client = Client::connect(&daemon.socket).unwrap();
+    // INDICATE_MECHS takes the call context alone (12 bytes when empty).
+    client.call(&call_body(9, 1, &[0; 12])).unwrap().expect("a reply")
+}
+
+#[test]
+fn indicate_mechs_is_debians_reply_byte_for_byte() {
+    let theirs = reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)");
+    let ours_reply = indicate_mechs_reply(&ours());
+    let mut decoder = Decoder::new(&ours_reply, Limits::DEFAULT);
+    ReplyHeader::decode(&mut decoder).unwrap();
+    let mechs = ResIndicateMechs::decode(&mut decoder).unwrap();
+    assert!(mechs.mechs.iter().any(|mech| mech.mech == kup_gssx::gssx::KRB5_OID));
+    assert!(!mechs.mech_attr_descs.is_empty());
+    assert_eq!(ours_reply, indicate_mechs_reply(&theirs));
+}
