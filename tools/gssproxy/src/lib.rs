@@ -183,3 +183,22 @@ pub fn kernel_handshake(path: &Path) {
         log::debug(1, "Problem with kernel communication!  NFS server will not work");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernel_handshake_writes_one_byte_and_a_missing_file_is_no_error() {
+        let dir = std::env::temp_dir().join(format!("kup-gssproxy-handshake-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let switch = dir.join("use-gss-proxy");
+        std::fs::write(&switch, b"-1\n").unwrap();
+        kernel_handshake(&switch);
+        // One byte at offset 0, no newline: "-1\n" becomes "11\n" in a regular file.
+        assert_eq!(std::fs::read(&switch).unwrap(), b"11\n");
+        kernel_handshake(&dir.join("missing"));
+        assert!(!dir.join("missing").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

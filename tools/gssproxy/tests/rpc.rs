@@ -245,7 +245,91 @@ fn indicate_mechs_is_debians_reply_byte_for_byte() {
     let mut decoder = Decoder::new(&ours_reply, Limits::DEFAULT);
     ReplyHeader::decode(&mut decoder).unwrap();
     let mechs = ResIndicateMechs::decode(&mut decoder).unwrap();
-    assert!(mechs.mechs.iter().any(|mech| mech.mech == kup_gssx::gssx::KRB5_OID));
+    assert!(
+        mechs
+            .mechs
+            .iter()
+            .any(|mech| mech.mech == kup_gssx::gssx::KRB5_OID)
+    );
     assert!(!mechs.mech_attr_descs.is_empty());
     assert_eq!(ours_reply, indicate_mechs_reply(&theirs));
+}
+
+#[test]
+fn allow_any_uid_serves_every_caller_and_the_default_socket_serves_its_services() {
+    let dir = TempDir::new("anyuid");
+    let config = "[gssproxy]\n\n[service/any]\n  mechs = krb5\n  socket = @DIR@/gssproxy.sock\n  euid = 4242\n  \
+                  allow_any_uid = yes\n\n[service/default]\n  mechs = krb5\n  euid = 0\n";
+    let daemon = Daemon::start(&ours(), &dir.0, config, &[], &[]);
+    for socket in [&daemon.socket, &daemon.default_socket] {
+        let mut client = Client::connect(socket).unwrap();
+        let reply = client
+            .call(&call_body(3, 2, &get_call_context_arguments()))
+            .unwrap();
+        assert!(reply.is_some(), "{}", socket.display());
+    }
+}
+
+#[test]
+fn daemon_mode_returns_once_ready_and_writes_the_pid_file() {
+    const PID_FILE: &str = "/run/gssproxy.pid";
+    let before = std::fs::read(PID_FILE).ok();
+    let dir = TempDir::new("daemon");
+    let config_path = dir.0.join("gssproxy.conf");
+    std::fs::write(
+        &config_path,
+        CONFIG.replace("@DIR@", &dir.0.display().to_string()),
+    )
+    .unwrap();
+    // The daemon keeps the standard descriptors it inherits (as the reference does): give it a
+    // file, not a pipe whose end would never come.
+    let stderr = std::fs::File::create(dir.0.join("stderr")).unwrap();
+    let mut parent = Command::new(ours())
+        .arg("-D")
+        .arg("-c")
+        .arg(&config_path)
+        .arg("-s")
+        .arg(dir.0.join("default.sock"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = parent.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = parent.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let pid_text = std::fs::read_to_string(PID_FILE).unwrap_or_default();
+    let pid: i32 = pid_text.trim().parse().unwrap_or(0);
+    // Ready means the socket answers at once.
+    let served = Client::connect(&dir.0.join("gssproxy.sock"))
+        .and_then(|mut client| client.call(&call_body(1, 2, &get_call_context_arguments())))
+        .map(|reply| reply.is_some());
+    if pid > 0 {
+        let _ = kup_sys::process::kill(pid, kup_sys::process::Signal::Terminate);
+    }
+    match before {
+        Some(bytes) => std::fs::write(PID_FILE, bytes).unwrap(),
+        None => {
+            let _ = std::fs::remove_file(PID_FILE);
+        }
+    }
+    assert_eq!(
+        status.and_then(|status| status.code()),
+        Some(0),
+        "{}",
+        std::fs::read_to_string(dir.0.join("stderr")).unwrap_or_default()
+    );
+    assert!(
+        pid > 0 && pid != i32::try_from(std::process::id()).unwrap(),
+        "pid file: {pid_text:?}"
+    );
+    assert!(matches!(served, Ok(true)), "{served:?}");
 }
