@@ -225,9 +225,7 @@ impl Server {
                     }
                     WAKER => self.collect(),
                     Token(token)
-                        if token < self.next_token
-                            && token >= FIRST_LISTENER
-                            && token - FIRST_LISTENER < self.listeners.len() =>
+                        if (FIRST_LISTENER..FIRST_LISTENER + self.listeners.len()).contains(&token) =>
                     {
                         self.accept(token - FIRST_LISTENER);
                     }
@@ -532,7 +530,12 @@ fn work(queue: &Mutex<Receiver<Job>>, done: &Sender<Done>, waker: &Waker) {
             queue.recv()
         };
         let Ok(job) = job else { return };
-        let reply = procedures::answer(&job.record, &job.service);
+        // A panic in one request closes its connection and leaves the worker serving (debug
+        // builds; release builds abort, and the service manager restarts the daemon).
+        let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            procedures::answer(&job.record, &job.service)
+        }))
+        .unwrap_or(None);
         if done
             .send(Done {
                 token: job.token,

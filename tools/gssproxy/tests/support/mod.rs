@@ -58,6 +58,13 @@ impl Drop for TempDir {
     }
 }
 
+/// Serializes, within one test binary, the daemons that write `/run/gssproxy.pid` (Debian's,
+/// and ours in daemon mode): a test that reads the file must find its own daemon's pid.
+pub fn pid_file_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// What to do with Debian's pid file when its daemon is gone.
 #[derive(Debug)]
 enum PidFile {
@@ -79,6 +86,8 @@ pub struct Daemon {
     pub default_socket: PathBuf,
     stderr: PathBuf,
     pid_file: PidFile,
+    /// Held while Debian's daemon runs (it writes the pid file).
+    _pid_file_lock: Option<std::sync::MutexGuard<'static, ()>>,
 }
 
 impl Daemon {
@@ -97,6 +106,7 @@ impl Daemon {
         let socket = dir.join("gssproxy.sock");
         let default_socket = dir.join("default.sock");
         let stderr = dir.join("daemon.stderr");
+        let pid_file_lock = (program != ours()).then(pid_file_lock);
         let pid_file = match (program == ours(), fs::read(PID_FILE)) {
             (true, _) => PidFile::Untouched,
             (false, Ok(before)) => PidFile::Restore(before),
@@ -123,6 +133,7 @@ impl Daemon {
             default_socket,
             stderr,
             pid_file,
+            _pid_file_lock: pid_file_lock,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         while UnixStream::connect(&daemon.socket).is_err() {
