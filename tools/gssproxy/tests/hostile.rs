@@ -57,15 +57,15 @@ fn closed_within(stream: &mut UnixStream, wait: Duration) -> bool {
     }
 }
 
-fn start(tag: &str) -> (TempDir, Daemon) {
+fn daemon_for(tag: &str) -> (TempDir, Daemon) {
     let dir = TempDir::new(tag);
-    let daemon = Daemon::start(&ours(), &dir.0, CONFIG, &[], &[]);
+    let daemon = Daemon::launch(&ours(), &dir.0, CONFIG, &[], &[]);
     (dir, daemon)
 }
 
 #[test]
 fn bad_records_close_their_connection_and_nothing_else() {
-    let (_dir, mut daemon) = start("badrec");
+    let (_dir, mut daemon) = daemon_for("badrec");
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("over 1 MiB", 0x8010_0001_u32.to_be_bytes().to_vec()),
         (
@@ -106,7 +106,7 @@ fn bad_records_close_their_connection_and_nothing_else() {
 
 #[test]
 fn garbage_is_answered_or_closed_and_the_daemon_goes_on() {
-    let (_dir, mut daemon) = start("garbage");
+    let (_dir, mut daemon) = daemon_for("garbage");
     // A fixed pseudo-random sequence, so a failure replays.
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
@@ -136,7 +136,7 @@ fn garbage_is_answered_or_closed_and_the_daemon_goes_on() {
 
 #[test]
 fn a_slow_client_does_not_delay_others_and_is_answered_in_the_end() {
-    let (_dir, mut daemon) = start("slow");
+    let (_dir, mut daemon) = daemon_for("slow");
     let record = kup_gssx::record::write_record(&get_call_context(5), usize::MAX).unwrap();
     let mut slow = Client::connect(&daemon.socket).unwrap();
     // One byte every 100 ms: 6.4 s for the whole record, within the 10 s record timeout.
@@ -151,7 +151,7 @@ fn a_slow_client_does_not_delay_others_and_is_answered_in_the_end() {
 
 #[test]
 fn a_partial_record_is_dropped_after_the_record_timeout() {
-    let (_dir, mut daemon) = start("partial");
+    let (_dir, mut daemon) = daemon_for("partial");
     let mut stalled = UnixStream::connect(&daemon.socket).unwrap();
     stalled.write_all(&0x8000_0100_u32.to_be_bytes()).unwrap();
     stalled.write_all(&[0; 10]).unwrap();
@@ -170,7 +170,7 @@ fn a_partial_record_is_dropped_after_the_record_timeout() {
 
 #[test]
 fn hundreds_of_idle_connections_and_a_connect_burst_lose_no_client() {
-    let (_dir, mut daemon) = start("idle");
+    let (_dir, mut daemon) = daemon_for("idle");
     let idle: Vec<UnixStream> = (0..800)
         .map(|_| UnixStream::connect(&daemon.socket).expect("idle connection"))
         .collect();
@@ -199,7 +199,7 @@ fn hundreds_of_idle_connections_and_a_connect_burst_lose_no_client() {
 
 #[test]
 fn clients_hoarding_megabyte_records_cannot_exhaust_memory_or_starve_others() {
-    let (_dir, mut daemon) = start("hoard");
+    let (_dir, mut daemon) = daemon_for("hoard");
     let before = daemon.rss_kib();
     let chunk = vec![0x5a_u8; 64 << 10];
     // 200 clients each announce a 1 MiB record and send as much of it as the daemon takes:

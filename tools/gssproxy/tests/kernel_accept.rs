@@ -64,7 +64,7 @@ impl Fixture {
     }
 
     fn daemon(&self, program: &Path) -> Daemon {
-        Daemon::start(program, &self.dir.0, CONFIG, &self.realm.env(), &[])
+        Daemon::launch(program, &self.dir.0, CONFIG, &self.realm.env(), &[])
     }
 
     /// Runs the client half `test` as `user` against `socket`; returns its summary lines.

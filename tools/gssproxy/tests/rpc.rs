@@ -94,7 +94,7 @@ fn rpc_error_cases() -> Vec<(&'static str, Vec<u8>, Vec<u32>)> {
 
 fn assert_rpc_errors(program: &Path) {
     let dir = TempDir::new("rpc");
-    let daemon = Daemon::start(program, &dir.0, CONFIG, &[], &[]);
+    let daemon = Daemon::launch(program, &dir.0, CONFIG, &[], &[]);
     let mut client = Client::connect(&daemon.socket).unwrap();
     for (what, call, expected) in rpc_error_cases() {
         let reply = client
@@ -121,7 +121,7 @@ fn debians_gssproxy_gives_the_same_rpc_error_replies() {
 #[test]
 fn pipelined_calls_are_answered_in_order_on_one_connection() {
     let dir = TempDir::new("pipeline");
-    let daemon = Daemon::start(&ours(), &dir.0, CONFIG, &[], &[]);
+    let daemon = Daemon::launch(&ours(), &dir.0, CONFIG, &[], &[]);
     let mut client = Client::connect(&daemon.socket).unwrap();
     let args = get_call_context_arguments();
     let mut burst = Vec::new();
@@ -158,7 +158,7 @@ fn pipelined_calls_are_answered_in_order_on_one_connection() {
 #[test]
 fn every_procedure_is_answered_and_the_connection_stays_open() {
     let dir = TempDir::new("procs");
-    let daemon = Daemon::start(&ours(), &dir.0, CONFIG, &[], &[]);
+    let daemon = Daemon::launch(&ours(), &dir.0, CONFIG, &[], &[]);
     let mut client = Client::connect(&daemon.socket).unwrap();
     // Zero arguments decode as empty/absent for every procedure (ACCEPT needs the KDC tests).
     for procedure in (1..=15).filter(|&procedure| procedure != 9) {
@@ -178,7 +178,7 @@ fn every_procedure_is_answered_and_the_connection_stays_open() {
 fn a_caller_matching_no_service_is_closed_without_a_reply() {
     let dir = TempDir::new("nomatch");
     let config = CONFIG.replace("euid = 0", "euid = 4242");
-    let daemon = Daemon::start(&ours(), &dir.0, &config, &[], &[]);
+    let daemon = Daemon::launch(&ours(), &dir.0, &config, &[], &[]);
     let mut client = Client::connect(&daemon.socket).unwrap();
     assert_eq!(
         client
@@ -200,7 +200,7 @@ fn a_caller_matching_no_service_is_closed_without_a_reply() {
 fn sigterm_ends_the_daemon_with_status_0_and_sockets_are_mode_0666() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = TempDir::new("sigterm");
-    let mut daemon = Daemon::start(&ours(), &dir.0, CONFIG, &[], &[]);
+    let mut daemon = Daemon::launch(&ours(), &dir.0, CONFIG, &[], &[]);
     for socket in [&daemon.socket, &daemon.default_socket] {
         let mode = std::fs::metadata(socket).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o666, "{}", socket.display());
@@ -232,7 +232,7 @@ fn the_command_line_has_the_references_statuses() {
 
 fn indicate_mechs_reply(program: &Path) -> Vec<u8> {
     let dir = TempDir::new("mechs");
-    let daemon = Daemon::start(program, &dir.0, CONFIG, &[], &[]);
+    let daemon = Daemon::launch(program, &dir.0, CONFIG, &[], &[]);
     let mut client = Client::connect(&daemon.socket).unwrap();
     // INDICATE_MECHS takes the call context alone (12 bytes when empty).
     client.call(&call_body(9, 1, &[0; 12])).unwrap().expect("a reply")
@@ -260,7 +260,7 @@ fn allow_any_uid_serves_every_caller_and_the_default_socket_serves_its_services(
     let dir = TempDir::new("anyuid");
     let config = "[gssproxy]\n\n[service/any]\n  mechs = krb5\n  socket = @DIR@/gssproxy.sock\n  euid = 4242\n  \
                   allow_any_uid = yes\n\n[service/default]\n  mechs = krb5\n  euid = 0\n";
-    let daemon = Daemon::start(&ours(), &dir.0, config, &[], &[]);
+    let daemon = Daemon::launch(&ours(), &dir.0, config, &[], &[]);
     for socket in [&daemon.socket, &daemon.default_socket] {
         let mut client = Client::connect(socket).unwrap();
         let reply = client

@@ -94,7 +94,7 @@ impl Daemon {
     /// Starts `program -i -c <dir>/gssproxy.conf -s <dir>/default.sock` with `config` (in which
     /// `@DIR@` is replaced by `dir`) and exactly `env` (plus PATH); returns once the service
     /// socket `<dir>/gssproxy.sock` accepts connections.
-    pub fn start(
+    pub fn launch(
         program: &Path,
         dir: &Path,
         config: &str,
