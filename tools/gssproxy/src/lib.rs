@@ -55,11 +55,7 @@ pub fn main(argv: &[OsString]) -> u8 {
         log::error("userproxy mode and --extract-ccache are not implemented by this gssproxy");
         return 1;
     }
-    let config = match config::read(&Sources {
-        config_file: options.config_file.clone(),
-        config_dir: options.config_dir.clone(),
-        socket: options.socket.clone(),
-    }) {
+    let config = match config::read(&sources(&options)) {
         Ok(config) => config,
         Err(error) => {
             log::error(&error.0);
@@ -72,6 +68,15 @@ pub fn main(argv: &[OsString]) -> u8 {
         serve(&options, &config, None)
     } else {
         daemonize(&options, &config)
+    }
+}
+
+/// The configuration sources of the command line (kept for SIGHUP).
+fn sources(options: &Options) -> Sources {
+    Sources {
+        config_file: options.config_file.clone(),
+        config_dir: options.config_dir.clone(),
+        socket: options.socket.clone(),
     }
 }
 
@@ -98,7 +103,6 @@ fn daemonize(options: &Options, config: &DaemonConfig) -> u8 {
 }
 
 fn serve(options: &Options, config: &DaemonConfig, ready: Option<std::io::PipeWriter>) -> u8 {
-    let _ = options;
     // Before any thread exists, so that every thread inherits the blocked mask.
     let Ok(signals) = SignalFd::new() else {
         log::error("cannot set up signal handling");
@@ -133,10 +137,9 @@ fn serve(options: &Options, config: &DaemonConfig, ready: Option<std::io::PipeWr
             return 1;
         }
     };
-    if config.services.iter().any(|service| service.kernel_nfsd) {
-        kernel_handshake(Path::new(USE_GSS_PROXY));
-    }
-    let server = match server::Server::new(config, listeners, signals) {
+    let kernel_switched = config.services.iter().any(|service| service.kernel_nfsd)
+        && kernel_handshake(Path::new(USE_GSS_PROXY));
+    let server = match server::Server::new(config, sources(options), listeners, signals, kernel_switched) {
         Ok(server) => server,
         Err(error) => {
             log::error(&format!("cannot start the event loop: {error}"));
@@ -164,8 +167,9 @@ fn write_pid_file(_ready: &std::io::PipeWriter) {
 }
 
 /// Writes `1` (one byte, no newline) to the kernel's switch; a missing file or a refused write
-/// is a debug note only, as in the reference (spec config §5.4).
-pub fn kernel_handshake(path: &Path) {
+/// is a debug note only, as in the reference (spec config §5.4). Returns whether it succeeded.
+#[must_use]
+pub fn kernel_handshake(path: &Path) -> bool {
     let written = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -181,7 +185,9 @@ pub fn kernel_handshake(path: &Path) {
             ),
         );
         log::debug(1, "Problem with kernel communication!  NFS server will not work");
+        return false;
     }
+    true
 }
 
 #[cfg(test)]
@@ -194,10 +200,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let switch = dir.join("use-gss-proxy");
         std::fs::write(&switch, b"-1\n").unwrap();
-        kernel_handshake(&switch);
+        assert!(kernel_handshake(&switch));
         // One byte at offset 0, no newline: "-1\n" becomes "11\n" in a regular file.
         assert_eq!(std::fs::read(&switch).unwrap(), b"11\n");
-        kernel_handshake(&dir.join("missing"));
+        assert!(!kernel_handshake(&dir.join("missing")));
         assert!(!dir.join("missing").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -37,7 +37,7 @@ use mio::net::{UnixListener, UnixStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use crate::config::{DaemonConfig, ServiceConfig};
+use crate::config::{self, DaemonConfig, ServiceConfig, Sources};
 use crate::{log, procedures};
 
 /// Most connections at once.
@@ -58,6 +58,9 @@ const READ_CHUNK: usize = 64 << 10;
 const SIGNALS: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_LISTENER: usize = 2;
+/// Listener tokens are `FIRST_LISTENER..FIRST_CONNECTION` (reloads add listeners).
+const MAX_LISTENERS: usize = 1024;
+const FIRST_CONNECTION: usize = FIRST_LISTENER + MAX_LISTENERS;
 
 /// A bound listening socket and the path it was bound to (services match on the path).
 #[derive(Debug)]
@@ -70,6 +73,11 @@ pub struct Listener {
 /// does): a stale file is unlinked first, the socket is created mode 0666 (umask 0111) and
 /// listens with [`BACKLOG`].
 pub fn bind(config: &DaemonConfig) -> io::Result<Vec<Listener>> {
+    socket_paths(config).into_iter().map(bind_one).collect()
+}
+
+/// The default socket, then every service's own, each once.
+fn socket_paths(config: &DaemonConfig) -> Vec<&Path> {
     let mut paths: Vec<&Path> = vec![config.default_socket.as_path()];
     for service in &config.services {
         if let Some(socket) = &service.socket
@@ -78,7 +86,7 @@ pub fn bind(config: &DaemonConfig) -> io::Result<Vec<Listener>> {
             paths.push(socket);
         }
     }
-    paths.into_iter().map(bind_one).collect()
+    paths
 }
 
 fn bind_one(path: &Path) -> io::Result<Listener> {
@@ -145,8 +153,13 @@ struct Connection {
 /// The running daemon.
 pub struct Server {
     poll: Poll,
-    listeners: Vec<Listener>,
+    /// By token offset; a listener closed by a reload leaves `None` (tokens are not reused).
+    listeners: Vec<Option<Listener>>,
     services: Vec<Arc<ServiceConfig>>,
+    /// Where a SIGHUP re-reads the configuration from.
+    sources: Sources,
+    /// The `use-gss-proxy` write succeeded once (never repeated, as the reference).
+    kernel_switched: bool,
     default_socket: PathBuf,
     connections: HashMap<usize, Connection>,
     next_token: usize,
@@ -161,7 +174,16 @@ pub struct Server {
 impl Server {
     /// Sets up the loop over `listeners` and starts `config.worker_threads` workers. The
     /// termination signals must already be blocked (`signals` was created before any thread).
-    pub fn new(config: &DaemonConfig, listeners: Vec<Listener>, signals: SignalFd) -> io::Result<Self> {
+    pub fn new(
+        config: &DaemonConfig,
+        sources: Sources,
+        listeners: Vec<Listener>,
+        signals: SignalFd,
+        kernel_switched: bool,
+    ) -> io::Result<Self> {
+        if listeners.len() > MAX_LISTENERS {
+            return Err(io::Error::other("too many sockets"));
+        }
         let poll = Poll::new()?;
         poll.registry().register(
             &mut SourceFd(&signals.as_fd().as_raw_fd()),
@@ -190,9 +212,11 @@ impl Server {
         }
         Ok(Self {
             poll,
-            next_token: FIRST_LISTENER + listeners.len(),
-            listeners,
+            next_token: FIRST_CONNECTION,
+            listeners: listeners.into_iter().map(Some).collect(),
             services: config.services.iter().cloned().map(Arc::new).collect(),
+            sources,
+            kernel_switched,
             default_socket: config.default_socket.clone(),
             connections: HashMap::new(),
             held: 0,
@@ -224,9 +248,7 @@ impl Server {
                         }
                     }
                     WAKER => self.collect(),
-                    Token(token)
-                        if (FIRST_LISTENER..FIRST_LISTENER + self.listeners.len()).contains(&token) =>
-                    {
+                    Token(token) if (FIRST_LISTENER..FIRST_CONNECTION).contains(&token) => {
                         self.accept(token - FIRST_LISTENER);
                     }
                     Token(token) => {
@@ -252,19 +274,69 @@ impl Server {
         while let Some(signal) = self.signals.read()? {
             match signal {
                 DaemonSignal::Terminate | DaemonSignal::Interrupt | DaemonSignal::Quit => return Ok(true),
-                DaemonSignal::Hangup => {
-                    log::error(
-                        "Received SIGHUP: configuration reload is not implemented yet; keeping the configuration",
-                    );
-                }
+                DaemonSignal::Hangup => self.reload()?,
             }
         }
         Ok(false)
     }
 
+    /// SIGHUP (config §1.4): the configuration read again from the same sources; if it fails,
+    /// the old one stays. Otherwise the services are replaced, sockets no longer named are
+    /// closed (their files stay), new ones bound (a failure ends the daemon, as the
+    /// reference), and the kernel switched if a `kernel_nfsd` service appeared and that never
+    /// succeeded. Existing connections are matched against the new services from their next
+    /// request on.
+    fn reload(&mut self) -> io::Result<()> {
+        log::debug(1, "Received SIGHUP; re-reading config.");
+        let config = match config::read(&self.sources) {
+            Ok(config) => config,
+            Err(error) => {
+                log::error(&format!(
+                    "Error reading new configuration on SIGHUP; keeping old configuration instead! ({error})"
+                ));
+                return Ok(());
+            }
+        };
+        kup_runtime::daemon_log::set_debug_level(config.debug_level);
+        let wanted = socket_paths(&config);
+        for slot in &mut self.listeners {
+            if let Some(listener) = slot
+                && !wanted.contains(&listener.path.as_path())
+            {
+                let _ = self.poll.registry().deregister(&mut listener.socket);
+                *slot = None;
+            }
+        }
+        for path in wanted {
+            let bound = self
+                .listeners
+                .iter()
+                .flatten()
+                .any(|listener| listener.path == path);
+            if bound {
+                continue;
+            }
+            if self.listeners.len() >= MAX_LISTENERS {
+                return Err(io::Error::other("too many sockets"));
+            }
+            let mut listener = bind_one(path)?;
+            let token = Token(FIRST_LISTENER + self.listeners.len());
+            self.poll
+                .registry()
+                .register(&mut listener.socket, token, Interest::READABLE)?;
+            self.listeners.push(Some(listener));
+        }
+        self.services = config.services.iter().cloned().map(Arc::new).collect();
+        if !self.kernel_switched && config.services.iter().any(|service| service.kernel_nfsd) {
+            self.kernel_switched = crate::kernel_handshake(Path::new(crate::USE_GSS_PROXY));
+        }
+        log::debug(1, "New config loaded successfully.");
+        Ok(())
+    }
+
     fn accept(&mut self, listener: usize) {
         loop {
-            let Some(socket) = self.listeners.get(listener) else {
+            let Some(Some(socket)) = self.listeners.get(listener) else {
                 return;
             };
             match socket.socket.accept() {
@@ -412,6 +484,7 @@ impl Server {
         let listener_path = self
             .listeners
             .get(connection.listener)
+            .and_then(Option::as_ref)
             .map(|listener| listener.path.as_path());
         let service = self.services.iter().find(|service| {
             (service.allow_any_uid || service.euid == connection.peer.uid)

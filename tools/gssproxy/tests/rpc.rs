@@ -333,3 +333,46 @@ fn daemon_mode_returns_once_ready_and_writes_the_pid_file() {
     assert!(pid > 0 && ours_running, "pid file: {pid_text:?}");
     assert!(matches!(served, Ok(true)), "{served:?}");
 }
+
+#[test]
+fn sighup_applies_a_good_configuration_and_keeps_the_old_one_for_a_bad_one() {
+    let dir = TempDir::new("sighup");
+    let daemon = Daemon::launch(
+        &ours(),
+        &dir.0,
+        &CONFIG.replace("euid = 0", "euid = 4242"),
+        &[],
+        &[],
+    );
+    let hangup = |config: &str| {
+        std::fs::write(
+            dir.0.join("gssproxy.conf"),
+            config.replace("@DIR@", &dir.0.display().to_string()),
+        )
+        .unwrap();
+        let pid = i32::try_from(daemon.pid()).unwrap();
+        let status = Command::new("/bin/kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let served = |socket: &Path| {
+        Client::connect(socket)
+            .and_then(|mut client| client.call(&call_body(1, 2, &get_call_context_arguments())))
+            .is_ok_and(|reply| reply.is_some())
+    };
+    assert!(!served(&daemon.socket), "euid 4242 must not serve root");
+    hangup(CONFIG);
+    assert!(served(&daemon.socket), "the reloaded euid = 0 serves root");
+    // No service left: refused, the running configuration stays.
+    hangup("[gssproxy]\n");
+    assert!(served(&daemon.socket));
+    // A new service on a new socket: bound by the reload.
+    hangup(&format!(
+        "{CONFIG}\n[service/second]\n  mechs = krb5\n  socket = @DIR@/second.sock\n  euid = 0\n"
+    ));
+    assert!(served(&dir.0.join("second.sock")));
+    assert!(served(&daemon.socket));
+}
