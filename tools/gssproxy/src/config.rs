@@ -10,8 +10,9 @@
 //! order; `[gssproxy]` and `[service/NAME]` sections, the first section of a name wins across
 //! files, within one the first value of a key wins (`cred_store` values accumulate); `#` and
 //! `;` comment lines; keys compared case-insensitively. Not done: libini's exact error rules,
-//! `program`, `selinux_context`, flag lists, `min_lifetime`, `cred_usage`, the cross-service
-//! check, `run_as_user`.
+//! flag lists, `min_lifetime`, `cred_usage`, the cross-service check, `run_as_user`; a service
+//! with `program` or `selinux_context` is left out (fail closed: this daemon cannot match on
+//! them yet).
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -284,6 +285,11 @@ fn build(sections: &[Section], socket: Option<PathBuf>) -> Result<DaemonConfig, 
         let Some(name) = section.name.strip_prefix("service/") else {
             continue;
         };
+        // Matching by executable or SELinux context is not done by this reader: a service
+        // restricted that way is left out rather than opened to every process of its euid.
+        if section.first("program").is_some() || section.first("selinux_context").is_some() {
+            continue;
+        }
         match section.first("mechs") {
             None => {
                 return Err(ConfigError(format!(
@@ -385,6 +391,18 @@ mod tests {
         assert_eq!(config.services[0].cred_store.len(), 2);
         assert!(read_text("[service/a]\nmechs = krb5\neuid = 1\ncred_store = nocolon\n").is_err());
         assert!(read_text("[service/a]\nmechs = krb5\neuid\n").is_err());
+    }
+
+    #[test]
+    fn services_restricted_by_program_or_selinux_context_are_left_out() {
+        let config = read_text(
+            "[service/a]\nmechs = krb5\neuid = 1\nprogram = /usr/sbin/x\n\
+             [service/b]\nmechs = krb5\neuid = 2\nselinux_context = u:r:t:s0\n\
+             [service/c]\nmechs = krb5\neuid = 3\n",
+        )
+        .unwrap();
+        assert_eq!(config.services.len(), 1);
+        assert_eq!(config.services[0].name, "c");
     }
 
     #[test]
