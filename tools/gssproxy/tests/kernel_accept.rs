@@ -40,7 +40,8 @@ const CHILD_TIMEOUT: Duration = Duration::from_mins(1);
 const SUMMARY: &str = "SUMMARY ";
 
 const CONFIG: &str = "[gssproxy]\n\n[service/nfs-server]\n  mechs = krb5\n  socket = @DIR@/gssproxy.sock\n  \
-                      cred_store = keytab:@DIR@/nfs.keytab\n  trusted = yes\n  kernel_nfsd = yes\n  euid = 0\n";
+                      cred_store = keytab:@DIR@/nfs.keytab\n  krb5_principal = nfs/localhost@KUP.TEST\n  trusted = yes\n  \
+                      kernel_nfsd = yes\n  euid = 0\n";
 
 // ---- parent ---------------------------------------------------------------------------------
 
