@@ -90,6 +90,8 @@ impl Mech {
 
 /// `GSS_C_NT_HOSTBASED_SERVICE`, 1.2.840.113554.1.2.1.4.
 const NT_HOSTBASED_SERVICE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x04];
+/// `GSS_KRB5_NT_PRINCIPAL_NAME`, 1.2.840.113554.1.2.2.1.
+const NT_KRB5_PRINCIPAL: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01];
 
 /// A `gss_OID_desc` pointing at static bytes (the library only reads OIDs we pass).
 fn oid_desc(bytes: &'static [u8]) -> sys::gss_OID_desc {
@@ -109,6 +111,16 @@ impl Name {
     /// Imports `service@host` as `GSS_C_NT_HOSTBASED_SERVICE`, passing exactly the string's
     /// bytes (no NUL, unlike cifs.upcall 7.0's `strlen(host) + 7`).
     pub fn hostbased(service_at_host: &str) -> Result<Self, GssStatus> {
+        Self::import(service_at_host, NT_HOSTBASED_SERVICE)
+    }
+
+    /// Imports `name` (`primary/instance@REALM`) as a krb5 principal name
+    /// (`GSS_KRB5_NT_PRINCIPAL_NAME`), exactly the string's bytes.
+    pub fn principal(name: &str) -> Result<Self, GssStatus> {
+        Self::import(name, NT_KRB5_PRINCIPAL)
+    }
+
+    fn import(service_at_host: &str, name_type: &'static [u8]) -> Result<Self, GssStatus> {
         if service_at_host.contains('\0') {
             return Err(GssStatus {
                 major: GSS_S_BAD_NAME,
@@ -120,7 +132,7 @@ impl Name {
             length: service_at_host.len(),
             value: service_at_host.as_ptr().cast::<c_void>().cast_mut(),
         };
-        let mut name_type = oid_desc(NT_HOSTBASED_SERVICE);
+        let mut name_type = oid_desc(name_type);
         let mut raw = ptr::null_mut();
         let mut minor = 0;
         // SAFETY: `buffer` points at `length` readable bytes the library only reads; the
@@ -145,6 +157,50 @@ impl Name {
         let text = take_buffer(&mut output);
         check(major, minor, None)?;
         Ok(String::from_utf8_lossy(&text).into_owned())
+    }
+
+    /// `gss_display_name`'s bytes and the name type it reports (OID content bytes, empty for
+    /// none), as gssproxy puts them in a `gssx_name`.
+    pub fn display_with_type(&self) -> Result<(Vec<u8>, Vec<u8>), GssStatus> {
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut name_type: sys::gss_OID = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: `raw` is a live name owned by self; `output` an empty buffer the library
+        // fills (released by take_buffer); `name_type` receives a pointer to a library-owned
+        // static OID (read below, never freed).
+        let major =
+            unsafe { sys::gss_display_name(&raw mut minor, self.raw, &raw mut output, &raw mut name_type) };
+        let text = take_buffer(&mut output);
+        check(major, minor, None)?;
+        Ok((text, oid_bytes(name_type)))
+    }
+
+    /// The RFC 2743 exported name token (`gss_export_name`; the name must be a mechanism name).
+    pub fn export(&self) -> Result<Vec<u8>, GssStatus> {
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: `raw` is a live name owned by self; `output` an empty buffer the library
+        // fills (released by take_buffer).
+        let major = unsafe { sys::gss_export_name(&raw mut minor, self.raw, &raw mut output) };
+        let token = take_buffer(&mut output);
+        check(major, minor, None)?;
+        Ok(token)
+    }
+
+    /// The local account name krb5 maps this name to (`gss_localname` with the krb5
+    /// mechanism: the `auth_to_local` rules of krb5.conf, by default the first component of a
+    /// one-component principal of the default realm). The failure keeps the library's minor
+    /// code (gssproxy tells "no mapping" apart by it).
+    pub fn localname(&self) -> Result<Vec<u8>, GssStatus> {
+        let mut mech = oid_desc(Mech::Krb5.oid());
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: `raw` is a live name owned by self; the OID is valid for the call; `output`
+        // an empty buffer the library fills (released by take_buffer).
+        let major = unsafe { sys::gss_localname(&raw mut minor, self.raw, &raw mut mech, &raw mut output) };
+        let name = take_buffer(&mut output);
+        check(major, minor, Some(Mech::Krb5))?;
+        Ok(name)
     }
 }
 
@@ -182,19 +238,37 @@ impl Credential {
     /// [`Credential::acceptor_from_keytab`] for one mechanism only (`desired_mechs` = {mech});
     /// MIT's default mechanism set for acceptors does not include IAKERB.
     pub fn acceptor_from_keytab_for(keytab: &Path, mech: Option<Mech>) -> Result<Self, GssStatus> {
-        let value = CString::new(keytab.as_os_str().as_encoded_bytes()).map_err(|_| GssStatus {
-            major: GSS_S_FAILURE,
-            minor: 0,
-            message: "the keytab path contains a NUL byte".to_owned(),
-        })?;
-        let mut elements = [sys::gss_key_value_element_desc {
-            key: c"keytab".as_ptr(),
-            value: value.as_ptr(),
-        }];
+        Self::acceptor(Some(keytab), None, mech)
+    }
+
+    /// Acceptor credentials from `keytab` (the library's default keytab when `None`: the
+    /// `KRB5_KTNAME` environment variable or krb5.conf) for `name` (every keytab principal when
+    /// `None`), limited to `mech` when given.
+    pub fn acceptor(
+        keytab: Option<&Path>,
+        name: Option<&Name>,
+        mech: Option<Mech>,
+    ) -> Result<Self, GssStatus> {
+        let value = keytab
+            .map(|keytab| CString::new(keytab.as_os_str().as_encoded_bytes()))
+            .transpose()
+            .map_err(|_| GssStatus {
+                major: GSS_S_FAILURE,
+                minor: 0,
+                message: "the keytab path contains a NUL byte".to_owned(),
+            })?;
+        let mut elements: Vec<sys::gss_key_value_element_desc> = value
+            .iter()
+            .map(|value| sys::gss_key_value_element_desc {
+                key: c"keytab".as_ptr(),
+                value: value.as_ptr(),
+            })
+            .collect();
         let store = sys::gss_key_value_set_desc {
-            count: 1,
+            count: u32::try_from(elements.len()).unwrap_or(0),
             elements: elements.as_mut_ptr(),
         };
+        let desired_name = name.map_or(ptr::null_mut(), |name| name.raw);
         let mut oid = mech.map(|m| oid_desc(m.oid()));
         let mut set = oid.as_mut().map(|oid| sys::gss_OID_set_desc {
             count: 1,
@@ -203,14 +277,15 @@ impl Credential {
         let set_ptr = set.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
         let mut raw = ptr::null_mut();
         let mut minor = 0;
-        // SAFETY: no desired name (null: every keytab principal); a one-element OID set valid
-        // for the call, or null (the default mechanisms); `store` and the strings it points at
-        // outlive the call and are only read; `raw` is a valid out-pointer (owned by
-        // Credential); the actual-mechs and time outputs are not wanted (null).
+        // SAFETY: a live desired name borrowed for the call, or null (every keytab principal);
+        // a one-element OID set valid for the call, or null (the default mechanisms); `store`
+        // (possibly empty: the default keytab) and the strings it points at outlive the call and
+        // are only read; `raw` is a valid out-pointer (owned by Credential); the actual-mechs and
+        // time outputs are not wanted (null).
         let major = unsafe {
             sys::gss_acquire_cred_from(
                 &raw mut minor,
-                ptr::null_mut(),
+                desired_name,
                 sys::GSS_C_INDEFINITE,
                 set_ptr,
                 sys::GSS_C_ACCEPT,
@@ -248,6 +323,45 @@ pub struct SecurityContext {
     initiator: Option<String>,
     /// How many `accept_step` calls this context has had (0 on the initiator side).
     accept_steps: u32,
+    /// The initiator's name handle from the last `accept_step`.
+    source: Option<Name>,
+    /// `req_flags` of `init_step`.
+    request_flags: u32,
+    /// `ret_flags` of the last step.
+    flags: u32,
+    /// `time_rec` of the last step (seconds the context stays valid).
+    lifetime: u32,
+}
+
+/// `GSS_C_MUTUAL_FLAG`.
+pub const GSS_C_MUTUAL_FLAG: u32 = 2;
+/// `GSS_C_REPLAY_FLAG`.
+pub const GSS_C_REPLAY_FLAG: u32 = 4;
+/// `GSS_C_SEQUENCE_FLAG`.
+pub const GSS_C_SEQUENCE_FLAG: u32 = 8;
+/// `GSS_C_CONF_FLAG`.
+pub const GSS_C_CONF_FLAG: u32 = 16;
+/// `GSS_C_INTEG_FLAG`.
+pub const GSS_C_INTEG_FLAG: u32 = 32;
+
+/// A krb5 context exported as a lucid context version 1 (`gss_krb5_lucid_context_v1_t`),
+/// everything the kernel's `linux_lucid_v1` is made of; keys zeroed on drop.
+#[derive(Debug)]
+pub struct LucidContext {
+    /// This side initiated the context.
+    pub initiate: bool,
+    /// When the context expires (Unix seconds).
+    pub endtime: u32,
+    /// The first sequence number this side sends.
+    pub send_seq: u64,
+    /// The first sequence number this side expects.
+    pub recv_seq: u64,
+    /// 0: RFC 1964; 1: RFC 4121 (CFX).
+    pub protocol: u32,
+    /// The context key (`rfc1964_kd.ctx_key` or `cfx_kd.ctx_key`).
+    pub ctx_key: SessionKey,
+    /// CFX only: the acceptor's subkey, when the acceptor asserted one.
+    pub acceptor_subkey: Option<SessionKey>,
 }
 
 /// The key cifs.upcall takes from a lucid (exported) krb5 context, and where it came from.
@@ -306,7 +420,20 @@ impl SecurityContext {
             actual_mech: Vec::new(),
             initiator: None,
             accept_steps: 0,
+            source: None,
+            request_flags: 0,
+            flags: 0,
+            lifetime: 0,
         }
+    }
+
+    /// [`SecurityContext::new`] for an initiator that asks for `request_flags`
+    /// (`GSS_C_MUTUAL_FLAG` …) in every `init_step`.
+    #[must_use]
+    pub fn with_request_flags(mech: Mech, request_flags: u32) -> Self {
+        let mut context = Self::new(mech);
+        context.request_flags = request_flags;
+        context
     }
 
     /// One `gss_init_sec_context` call (default credentials, no flags, no channel bindings)
@@ -325,10 +452,12 @@ impl SecurityContext {
         };
         let mut output = sys::gss_buffer_desc::empty();
         let mut minor = 0;
+        let (mut flags, mut lifetime) = (0, 0);
         // SAFETY: no credential (null = default); the context handle is null or one the
         // library made (owned by self); a live target name; an OID valid for the call; no
         // bindings; an input token of `length` readable bytes the library only reads, or
-        // none; unwanted outputs null; `output` an empty buffer the library fills.
+        // none; the actual mech is not wanted (null); `output` an empty buffer the library
+        // fills; `flags` and `lifetime` valid out-pointers.
         let major = unsafe {
             sys::gss_init_sec_context(
                 &raw mut minor,
@@ -336,16 +465,18 @@ impl SecurityContext {
                 &raw mut self.raw,
                 target.raw,
                 &raw mut mech_oid,
-                0,
+                self.request_flags,
                 0,
                 ptr::null_mut(),
                 input_ptr,
                 ptr::null_mut(),
                 &raw mut output,
-                ptr::null_mut(),
-                ptr::null_mut(),
+                &raw mut flags,
+                &raw mut lifetime,
             )
         };
+        self.flags = flags;
+        self.lifetime = lifetime;
         let token = take_buffer(&mut output);
         check(major, minor, Some(self.mech))?;
         Ok((token, major & GSS_S_CONTINUE_NEEDED == 0))
@@ -362,12 +493,14 @@ impl SecurityContext {
         let mut actual_mech: sys::gss_OID = ptr::null_mut();
         let mut source = Name { raw: ptr::null_mut() };
         let mut minor = 0;
+        let (mut flags, mut lifetime) = (0, 0);
         // SAFETY: the context handle is null or one the library made (owned by self); a live
         // credential; an input buffer of `length` readable bytes the library only reads; no
         // bindings; `source.raw` receives a name the library allocates (owned by `source`,
         // released on drop, null if none); `actual_mech` receives a pointer to a library-owned
         // OID (read below, never freed); other unwanted outputs null; `output` an empty buffer
-        // the library fills.
+        // the library fills; `flags` and `lifetime` valid out-pointers; no delegated
+        // credential wanted (null).
         let major = unsafe {
             sys::gss_accept_sec_context(
                 &raw mut minor,
@@ -378,16 +511,19 @@ impl SecurityContext {
                 &raw mut source.raw,
                 &raw mut actual_mech,
                 &raw mut output,
-                ptr::null_mut(),
-                ptr::null_mut(),
+                &raw mut flags,
+                &raw mut lifetime,
                 ptr::null_mut(),
             )
         };
         let token = take_buffer(&mut output);
         check(major, minor, Some(self.mech))?;
         self.actual_mech = oid_bytes(actual_mech);
+        self.flags = flags;
+        self.lifetime = lifetime;
         if !source.raw.is_null() {
             self.initiator = Some(source.display()?);
+            self.source = Some(source);
         }
         self.accept_steps = self.accept_steps.saturating_add(1);
         Ok((token, major & GSS_S_CONTINUE_NEEDED == 0))
@@ -398,6 +534,48 @@ impl SecurityContext {
     #[must_use]
     pub fn initiator(&self) -> Option<&str> {
         self.initiator.as_deref()
+    }
+
+    /// The initiator's name handle, once an `accept_step` reported it.
+    #[must_use]
+    pub fn source_name(&self) -> Option<&Name> {
+        self.source.as_ref()
+    }
+
+    /// The acceptor's name (`gss_inquire_context`'s `targ_name`) of a started context.
+    pub fn target_name(&self) -> Result<Name, GssStatus> {
+        let mut target = Name { raw: ptr::null_mut() };
+        let mut minor = 0;
+        // SAFETY: `raw` is a live context owned by self (or null, which the library refuses);
+        // `target.raw` receives a name the library allocates (owned by `target`); every other
+        // output is not wanted (null).
+        let major = unsafe {
+            sys::gss_inquire_context(
+                &raw mut minor,
+                self.raw,
+                ptr::null_mut(),
+                &raw mut target.raw,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        check(major, minor, Some(self.mech))?;
+        Ok(target)
+    }
+
+    /// `ret_flags` of the last step (`GSS_C_MUTUAL_FLAG` …).
+    #[must_use]
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// `time_rec` of the last step: how many seconds the context stays valid.
+    #[must_use]
+    pub fn lifetime(&self) -> u32 {
+        self.lifetime
     }
 
     /// The mechanism the acceptor reported for the last step (`mech_type` of
@@ -478,6 +656,236 @@ impl SecurityContext {
         unsafe { sys::gss_krb5_free_lucid_sec_context(&raw mut free_minor, lucid) };
         result
     }
+}
+
+impl SecurityContext {
+    /// Exports the established krb5 context as a whole lucid context version 1 (the session
+    /// keys, sequence numbers, expiry and direction). Exporting ends the context. Refused like
+    /// [`SecurityContext::into_lucid`] for a one-step IAKERB acceptor context.
+    pub fn into_lucid_context(mut self) -> Result<LucidContext, GssStatus> {
+        if self.mech == Mech::Iakerb && self.accept_steps == 1 {
+            return Err(GssStatus {
+                major: GSS_S_UNAVAILABLE,
+                minor: 0,
+                message: "MIT krb5 cannot export an IAKERB acceptor context completed in one step".to_owned(),
+            });
+        }
+        let mut lucid: *mut c_void = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: `self.raw` is a live context (the library deletes it and nulls the handle on
+        // success; Drop handles a null or remaining handle); version 1; valid out-pointer
+        // (freed below with gss_krb5_free_lucid_sec_context).
+        let major = unsafe {
+            sys::gss_krb5_export_lucid_sec_context(&raw mut minor, &raw mut self.raw, 1, &raw mut lucid)
+        };
+        check(major, minor, Some(self.mech))?;
+        if lucid.is_null() {
+            return Err(GssStatus {
+                major: GSS_S_FAILURE,
+                minor: 0,
+                message: "the library exported no lucid context".to_owned(),
+            });
+        }
+        // SAFETY: a version-1 export returns a gss_krb5_lucid_context_v1_t (layout checked
+        // against the header by sys's test), valid until freed below.
+        let context = unsafe { &*lucid.cast::<sys::gss_krb5_lucid_context_v1_t>() };
+        let result = lucid_context(context);
+        let mut free_minor = 0;
+        // SAFETY: `lucid` came from gss_krb5_export_lucid_sec_context; freed once, after the
+        // last read through `context`.
+        unsafe { sys::gss_krb5_free_lucid_sec_context(&raw mut free_minor, lucid) };
+        result
+    }
+}
+
+impl SecurityContext {
+    /// `gss_export_sec_context`: MIT's interprocess token for this context (what gssproxy
+    /// returns to its interposer clients). Exporting ends the context.
+    pub fn export(mut self) -> Result<Vec<u8>, GssStatus> {
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: `self.raw` is a live context (the library deletes it and nulls the handle on
+        // success; Drop handles a null or remaining handle); `output` an empty buffer the
+        // library fills (released by take_buffer).
+        let major =
+            unsafe { sys::gss_export_sec_context(&raw mut minor, &raw mut self.raw, &raw mut output) };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok(token)
+    }
+}
+
+/// What MIT says about one mechanism it offers (gssproxy's `INDICATE_MECHS` entry).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MechDescription {
+    /// The mechanism's OID (content bytes).
+    pub oid: Vec<u8>,
+    /// `gss_inquire_names_for_mech`.
+    pub name_types: Vec<Vec<u8>>,
+    /// `gss_inquire_attrs_for_mech`: the attributes the mechanism has.
+    pub mech_attrs: Vec<Vec<u8>>,
+    /// `gss_inquire_attrs_for_mech`: the attributes it knows.
+    pub known_mech_attrs: Vec<Vec<u8>>,
+    /// `gss_inquire_saslname_for_mech`: SASL name, mechanism name, description.
+    pub sasl_mech_name: Vec<u8>,
+    /// See `sasl_mech_name`.
+    pub mech_name: Vec<u8>,
+    /// See `sasl_mech_name`.
+    pub mech_description: Vec<u8>,
+}
+
+/// A `gss_OID_desc` over borrowed bytes, for the duration of one call that only reads it.
+fn borrowed_oid(bytes: &[u8]) -> sys::gss_OID_desc {
+    sys::gss_OID_desc {
+        length: u32::try_from(bytes.len()).unwrap_or(0),
+        elements: bytes.as_ptr().cast::<c_void>().cast_mut(),
+    }
+}
+
+/// Copies a library-allocated OID set out and releases it.
+fn take_oid_set(set: &mut *mut sys::gss_OID_set_desc) -> Vec<Vec<u8>> {
+    let mut oids = Vec::new();
+    if !set.is_null() {
+        // SAFETY: a non-null set the library returned: `count` OIDs at `elements`.
+        let desc = unsafe { &**set };
+        for index in 0..desc.count {
+            // SAFETY: `index < count`, within the library's array.
+            let oid = unsafe { desc.elements.add(index) };
+            oids.push(oid_bytes(oid));
+        }
+    }
+    let mut minor = 0;
+    // SAFETY: null or a set the library allocated, released once (the library nulls it).
+    unsafe { sys::gss_release_oid_set(&raw mut minor, set) };
+    oids
+}
+
+/// Every mechanism MIT offers (`gss_indicate_mechs`) with its name types, attributes and SASL
+/// names.
+pub fn indicate_mechs() -> Result<Vec<MechDescription>, GssStatus> {
+    let mut set: *mut sys::gss_OID_set_desc = ptr::null_mut();
+    let mut minor = 0;
+    // SAFETY: `set` is a valid out-pointer (released by take_oid_set).
+    let major = unsafe { sys::gss_indicate_mechs(&raw mut minor, &raw mut set) };
+    let mechs = take_oid_set(&mut set);
+    check(major, minor, None)?;
+    mechs.into_iter().map(describe_mech).collect()
+}
+
+fn describe_mech(oid: Vec<u8>) -> Result<MechDescription, GssStatus> {
+    let mut mech = borrowed_oid(&oid);
+    let mut names: *mut sys::gss_OID_set_desc = ptr::null_mut();
+    let mut minor = 0;
+    // SAFETY: the OID is valid for the call and only read; `names` a valid out-pointer.
+    let major = unsafe { sys::gss_inquire_names_for_mech(&raw mut minor, &raw mut mech, &raw mut names) };
+    let name_types = take_oid_set(&mut names);
+    check(major, minor, None)?;
+    let (mut attrs, mut known): (*mut sys::gss_OID_set_desc, *mut sys::gss_OID_set_desc) =
+        (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: as above; two valid out-pointers.
+    let major = unsafe {
+        sys::gss_inquire_attrs_for_mech(&raw mut minor, &raw mut mech, &raw mut attrs, &raw mut known)
+    };
+    let mech_attrs = take_oid_set(&mut attrs);
+    let known_mech_attrs = take_oid_set(&mut known);
+    check(major, minor, None)?;
+    let mut buffers = [
+        sys::gss_buffer_desc::empty(),
+        sys::gss_buffer_desc::empty(),
+        sys::gss_buffer_desc::empty(),
+    ];
+    let [sasl, name, description] = &mut buffers;
+    // SAFETY: the OID is valid for the call; three empty buffers the library fills (released
+    // by take_buffer).
+    let major =
+        unsafe { sys::gss_inquire_saslname_for_mech(&raw mut minor, &raw mut mech, sasl, name, description) };
+    let [sasl, name, description] = buffers.map(|mut buffer| take_buffer(&mut buffer));
+    // A mechanism without SASL names keeps empty ones.
+    let (sasl_mech_name, mech_name, mech_description) = if major & GSS_ERROR_MASK == 0 {
+        (sasl, name, description)
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
+    Ok(MechDescription {
+        oid,
+        name_types,
+        mech_attrs,
+        known_mech_attrs,
+        sasl_mech_name,
+        mech_name,
+        mech_description,
+    })
+}
+
+/// `gss_display_mech_attr`: a mechanism attribute's name, short and long description.
+pub fn mech_attr_description(attr: &[u8]) -> Result<[Vec<u8>; 3], GssStatus> {
+    let mut oid = borrowed_oid(attr);
+    let mut buffers = [
+        sys::gss_buffer_desc::empty(),
+        sys::gss_buffer_desc::empty(),
+        sys::gss_buffer_desc::empty(),
+    ];
+    let [name, short, long] = &mut buffers;
+    let mut minor = 0;
+    // SAFETY: the OID is valid for the call and only read; three empty buffers the library
+    // fills (released by take_buffer).
+    let major = unsafe { sys::gss_display_mech_attr(&raw mut minor, &raw mut oid, name, short, long) };
+    let texts = buffers.map(|mut buffer| take_buffer(&mut buffer));
+    check(major, minor, None)?;
+    Ok(texts)
+}
+
+/// Copies a lucid context's fields out (keys into zeroed-on-drop [`SessionKey`]s).
+fn lucid_context(context: &sys::gss_krb5_lucid_context_v1_t) -> Result<LucidContext, GssStatus> {
+    let unusable = || GssStatus {
+        major: GSS_S_FAILURE,
+        minor: 0,
+        message: format!(
+            "unusable lucid context (version {}, protocol {})",
+            context.version, context.protocol
+        ),
+    };
+    let copy = |key: &sys::gss_krb5_lucid_key_t| {
+        if key.data.is_null() || key.length == 0 {
+            return None;
+        }
+        // SAFETY: the lucid key points at `length` readable bytes owned by the export.
+        let bytes = unsafe { std::slice::from_raw_parts(key.data.cast::<u8>(), key.length as usize) };
+        Some(SessionKey::new(i32::try_from(key.type_).unwrap_or(-1), bytes))
+    };
+    let (ctx_key, acceptor_subkey) = match (context.version, context.protocol) {
+        (1, 0) => (copy(&context.rfc1964_kd.ctx_key), None),
+        (1, 1) => (
+            copy(&context.cfx_kd.ctx_key),
+            if context.cfx_kd.have_acceptor_subkey == 0 {
+                None
+            } else {
+                Some(copy(&context.cfx_kd.acceptor_subkey).ok_or_else(unusable)?)
+            },
+        ),
+        _ => return Err(unusable()),
+    };
+    Ok(LucidContext {
+        initiate: context.initiate != 0,
+        endtime: context.endtime,
+        send_seq: context.send_seq,
+        recv_seq: context.recv_seq,
+        protocol: context.protocol,
+        ctx_key: ctx_key.ok_or_else(unusable)?,
+        acceptor_subkey,
+    })
+}
+
+/// `gss_display_status` of a major status code (every message, joined with "; ").
+#[must_use]
+pub fn major_status_text(major: u32) -> String {
+    display_status(major, sys::GSS_C_GSS_CODE, None)
+}
+
+/// `gss_display_status` of a krb5 minor status code.
+#[must_use]
+pub fn minor_status_text(minor: u32) -> String {
+    display_status(minor, sys::GSS_C_MECH_CODE, Some(Mech::Krb5))
 }
 
 impl Drop for SecurityContext {

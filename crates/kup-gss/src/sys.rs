@@ -468,6 +468,66 @@ unsafe extern "C" {
         minor_status: *mut OM_uint32,
         cred_handle: *mut gss_cred_id_t,
     ) -> OM_uint32;
+    pub(crate) fn gss_indicate_mechs(
+        minor_status: *mut OM_uint32,
+        mech_set: *mut *mut gss_OID_set_desc,
+    ) -> OM_uint32;
+    pub(crate) fn gss_release_oid_set(
+        minor_status: *mut OM_uint32,
+        set: *mut *mut gss_OID_set_desc,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_names_for_mech(
+        minor_status: *mut OM_uint32,
+        mechanism: gss_OID,
+        name_types: *mut *mut gss_OID_set_desc,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_attrs_for_mech(
+        minor_status: *mut OM_uint32,
+        mech: gss_OID,
+        mech_attrs: *mut *mut gss_OID_set_desc,
+        known_mech_attrs: *mut *mut gss_OID_set_desc,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_saslname_for_mech(
+        minor_status: *mut OM_uint32,
+        desired_mech: gss_OID,
+        sasl_mech_name: gss_buffer_t,
+        mech_name: gss_buffer_t,
+        mech_description: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_display_mech_attr(
+        minor_status: *mut OM_uint32,
+        mech_attr: gss_OID,
+        name: gss_buffer_t,
+        short_desc: gss_buffer_t,
+        long_desc: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_export_sec_context(
+        minor_status: *mut OM_uint32,
+        context_handle: *mut gss_ctx_id_t,
+        interprocess_token: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_export_name(
+        minor_status: *mut OM_uint32,
+        input_name: gss_name_t,
+        exported_name: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_localname(
+        minor_status: *mut OM_uint32,
+        name: gss_name_t,
+        mech_type: gss_OID,
+        localname: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_context(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        src_name: *mut gss_name_t,
+        targ_name: *mut gss_name_t,
+        lifetime_rec: *mut OM_uint32,
+        mech_type: *mut gss_OID,
+        ctx_flags: *mut OM_uint32,
+        locally_initiated: *mut c_int,
+        open: *mut c_int,
+    ) -> OM_uint32;
     pub(crate) fn gss_krb5_export_lucid_sec_context(
         minor_status: *mut OM_uint32,
         context_handle: *mut gss_ctx_id_t,

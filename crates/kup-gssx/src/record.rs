@@ -184,7 +184,9 @@ impl RecordReader {
         let length = mark & MAX_FRAGMENT_LENGTH;
         let last = mark & LAST_FRAGMENT != 0;
         self.fragments = self.fragments.saturating_add(1);
-        if self.fragments > self.max_fragments {
+        // The last fragment allowed must be marked last; failing now rather than at the next
+        // mark (gssproxy closes at once on a mark without the last-fragment bit).
+        if self.fragments > self.max_fragments || (self.fragments == self.max_fragments && !last) {
             return Err(RecordError::TooManyFragments {
                 max: self.max_fragments,
             });
@@ -305,6 +307,12 @@ mod tests {
         );
         assert_eq!(reader.feed(b"x"), Err(RecordError::Failed));
         assert_eq!(reader.finish(), Err(RecordError::Failed));
+        // ... and says so at the first mark, without waiting for the fragment's body.
+        let mut reader = RecordReader::gssproxy();
+        assert_eq!(
+            reader.feed(&[0, 0, 0, 2]),
+            Err(RecordError::TooManyFragments { max: 1 })
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub mod posix_regex;
 pub mod prctl;
 pub mod proc_keys;
 pub mod process;
+pub mod signal;
+pub mod socket;
 pub mod syslog;
 pub mod timer;
 

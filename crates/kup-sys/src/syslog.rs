@@ -10,6 +10,11 @@ use std::io;
 pub const FACILITY_DAEMON: i32 = libc::LOG_DAEMON;
 /// `LOG_PID`: include the pid in every line.
 pub const OPTION_PID: i32 = libc::LOG_PID;
+/// `LOG_AUTHPRIV`: gssproxy's facility.
+pub const FACILITY_AUTHPRIV: i32 = libc::LOG_AUTHPRIV;
+/// gssproxy's `openlog` options: `LOG_PID|LOG_CONS|LOG_NDELAY|LOG_NOWAIT|LOG_PERROR` (0x3b).
+pub const OPTIONS_GSSPROXY: i32 =
+    libc::LOG_PID | libc::LOG_CONS | libc::LOG_NDELAY | libc::LOG_NOWAIT | libc::LOG_PERROR;
 
 /// Syslog severities, numerically as in `<syslog.h>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

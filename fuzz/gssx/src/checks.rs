@@ -37,7 +37,8 @@ fn model(stream: &[u8], max_record: usize, max_fragments: usize) -> Outcome {
         at += 4;
         let length = (mark & 0x7fff_ffff) as usize;
         fragments += 1;
-        if fragments > max_fragments {
+        // The last fragment allowed must be marked last.
+        if fragments > max_fragments || (fragments == max_fragments && mark & 0x8000_0000 == 0) {
             return Outcome {
                 records,
                 error: Some(RecordError::TooManyFragments { max: max_fragments }),

@@ -1,0 +1,234 @@
+//! `GSSX_ACCEPT_SEC_CONTEXT` with MIT's acceptor (`kup-gss`), as gssproxy 0.9.1 answers the
+//! kernel (spec gssproxy-protocol.md §2.5, §3, §4): the export options of the call context
+//! checked first (an unknown value is `GSS_S_FAILURE`/`EINVAL`), a fresh context every call
+//! (the reference ignores `context_handle`), the service's acceptor credential (its keytab and
+//! `krb5_principal`), the completed context exported as `linux_lucid_v1` when asked (else MIT's
+//! interprocess token), both names as `gss_display_name` shows them with their type and
+//! exported form, and the `linux_creds_v1` option mapped from the initiator: `gss_localname`
+//! (krb5's `auth_to_local`), `getpwnam`, `getgrouplist` (primary gid included); uid = gid = -1
+//! with no groups when krb5 has no local name (`ENOENT`) or the user does not exist. A GSS
+//! failure is reported in the result's status only (no context, no token, no options).
+//!
+//! Runs on a worker thread: every call here may block (keytab, replay cache, NSS).
+
+use kup_gss::gss::{self, Credential, GssStatus, Mech, Name, SecurityContext};
+use kup_gssx::gssx::{
+    ArgAcceptSecContext, Ctx, EXPORTED_CONTEXT_TYPE, EXPORTED_CREDS_TYPE, GssxOption, KRB5_OID,
+    LINUX_CREDS_V1, LINUX_LUCID_V1, Name as GssxName, ResAcceptSecContext, Status, find_option,
+};
+use kup_gssx::lucid::{LinuxCreds, LucidContext, NGROUPS_MAX, SecretBytes};
+use kup_sys::errno;
+
+use crate::config::ServiceConfig;
+
+/// `GSS_S_FAILURE`.
+const GSS_S_FAILURE: u32 = gss::GSS_S_FAILURE;
+
+/// The call fails at the RPC level (`SYSTEM_ERR`) instead of in the result's status: what
+/// gssproxy 0.9.1 answers to an `exported_creds_type` it does not know (observed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SystemError;
+
+/// Answers one call for `service`.
+pub fn accept_sec_context(
+    arguments: &ArgAcceptSecContext,
+    service: &ServiceConfig,
+) -> Result<ResAcceptSecContext, SystemError> {
+    let export = export_options(arguments)?;
+    Ok(match accept(arguments, service, export) {
+        Ok(result) => result,
+        Err(failure) => ResAcceptSecContext {
+            status: status(failure.major, failure.minor),
+            ..ResAcceptSecContext::default()
+        },
+    })
+}
+
+/// A status as gssproxy fills it: the krb5 mechanism on success only (observed: a failure's
+/// mechanism is empty), the library's text of each code with a trailing NUL inside the length
+/// (an errno minor code the library has no text for gets `strerror`'s), empty texts for zero
+/// codes.
+#[must_use]
+pub fn status(major: u32, minor: u32) -> Status {
+    let text = |code: u32, display: fn(u32) -> String| {
+        if code == 0 {
+            return Vec::new();
+        }
+        let mut text = display(code);
+        if text.is_empty() {
+            text = strerror(code);
+        }
+        let mut bytes = text.into_bytes();
+        bytes.push(0);
+        bytes
+    };
+    Status {
+        major_status: u64::from(major),
+        mech: if major == 0 { KRB5_OID.to_vec() } else { Vec::new() },
+        minor_status: u64::from(minor),
+        major_status_string: text(major, gss::major_status_text),
+        minor_status_string: text(minor, gss::minor_status_text),
+        server_ctx: Vec::new(),
+        options: Vec::new(),
+    }
+}
+
+/// What the call context asks the exported context and the creds to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Export {
+    /// `Some(true)`: `linux_lucid_v1`; `Some(false)`: MIT's token; `None`: an unknown type.
+    lucid: Option<bool>,
+    creds: bool,
+}
+
+/// The export options: an unknown context type fails in the status (`GSS_S_FAILURE`, `EINVAL`,
+/// checked in `accept`), an unknown creds type fails the RPC.
+fn export_options(arguments: &ArgAcceptSecContext) -> Result<Export, SystemError> {
+    let options = &arguments.call_ctx.options;
+    let lucid = match find_option(options, EXPORTED_CONTEXT_TYPE) {
+        None => Some(false),
+        Some(value) if value == LINUX_LUCID_V1 => Some(true),
+        Some(_) => None,
+    };
+    let creds = match find_option(options, EXPORTED_CREDS_TYPE) {
+        None => false,
+        Some(value) if value == LINUX_CREDS_V1 => true,
+        Some(_) => return Err(SystemError),
+    };
+    Ok(Export { lucid, creds })
+}
+
+/// `strerror(code)`.
+fn strerror(code: u32) -> String {
+    let text = std::io::Error::from_raw_os_error(i32::try_from(code).unwrap_or(i32::MAX)).to_string();
+    match text.rfind(" (os error ") {
+        Some(end) => text[..end].to_owned(),
+        None => text,
+    }
+}
+
+fn failure(minor: i32) -> GssStatus {
+    GssStatus {
+        major: GSS_S_FAILURE,
+        minor: minor.unsigned_abs(),
+        message: String::new(),
+    }
+}
+
+fn accept(
+    arguments: &ArgAcceptSecContext,
+    service: &ServiceConfig,
+    export: Export,
+) -> Result<ResAcceptSecContext, GssStatus> {
+    let lucid = export.lucid.ok_or_else(|| failure(errno::EINVAL))?;
+    let principal = service
+        .krb5_principal
+        .as_deref()
+        .map(Name::principal)
+        .transpose()?;
+    let credential = Credential::acceptor(service.keytab(), principal.as_ref(), Some(Mech::Krb5))?;
+    let mut context = SecurityContext::new(Mech::Krb5);
+    let (output_token, complete) = context.accept_step(&credential, &arguments.input_token)?;
+    if !complete {
+        // krb5 completes in one step; a mechanism that wants more is not served.
+        return Err(failure(errno::ENOTSUP));
+    }
+    let source = context.source_name().ok_or_else(|| failure(errno::EINVAL))?;
+    let src_name = gssx_name(source)?;
+    let targ_name = gssx_name(&context.target_name()?)?;
+    let creds = if export.creds {
+        Some(linux_creds(source)?)
+    } else {
+        None
+    };
+    let (lifetime, flags) = (context.lifetime(), context.flags());
+    let exported_context_token = if lucid {
+        lucid_bytes(&context.into_lucid_context()?)?
+    } else {
+        context.export()?
+    };
+    let mut options = Vec::new();
+    if let Some(creds) = creds {
+        options.push(GssxOption {
+            option: LINUX_CREDS_V1.to_vec(),
+            value: creds.encode().map_err(|_| failure(errno::ENOSPC))?,
+        });
+    }
+    Ok(ResAcceptSecContext {
+        status: status(0, 0),
+        context_handle: Some(Ctx {
+            exported_context_token,
+            state: Vec::new(),
+            needs_release: false,
+            mech: KRB5_OID.to_vec(),
+            src_name,
+            targ_name,
+            lifetime: u64::from(lifetime),
+            ctx_flags: u64::from(flags),
+            locally_initiated: false,
+            open: true,
+            options: Vec::new(),
+        }),
+        output_token: Some(output_token),
+        delegated_cred_handle: None,
+        options,
+    })
+}
+
+/// A `gssx_name` of a mechanism name: display bytes (no NUL), name type, exported token; the
+/// composite export is left empty (gssproxy suppresses it for lucid exports; kup does not
+/// produce it at all, see docs/compat).
+fn gssx_name(name: &Name) -> Result<GssxName, GssStatus> {
+    let (display_name, name_type) = name.display_with_type()?;
+    Ok(GssxName {
+        display_name,
+        name_type,
+        exported_name: name.export()?,
+        ..GssxName::default()
+    })
+}
+
+/// The kernel's `linux_lucid_v1` bytes of an exported krb5 context.
+fn lucid_bytes(lucid: &gss::LucidContext) -> Result<Vec<u8>, GssStatus> {
+    let cfx = match lucid.protocol {
+        0 => false,
+        1 => true,
+        _ => return Err(failure(errno::ENOTSUP)),
+    };
+    let key = lucid.acceptor_subkey.as_ref().unwrap_or(&lucid.ctx_key);
+    let context = LucidContext {
+        initiator: lucid.initiate,
+        cfx,
+        acceptor_subkey: cfx && lucid.acceptor_subkey.is_some(),
+        endtime: lucid.endtime,
+        send_seq: lucid.send_seq,
+        enctype: u32::try_from(key.enctype()).map_err(|_| failure(errno::ENOTSUP))?,
+        key: SecretBytes::new(key.as_bytes().to_vec()),
+    };
+    let bytes = context.encode().map_err(|_| failure(errno::ENOTSUP))?;
+    Ok(bytes.as_bytes().to_vec())
+}
+
+/// The initiator's local uid, gid and groups, or the unmapped value.
+fn linux_creds(source: &Name) -> Result<LinuxCreds, GssStatus> {
+    let local = match source.localname() {
+        Ok(local) => local,
+        Err(status) if status.minor == errno::ENOENT.unsigned_abs() => return Ok(LinuxCreds::unmapped()),
+        Err(status) => return Err(status),
+    };
+    let user = match kup_sys::passwd::user_by_name(&local) {
+        Ok(Some(user)) => user,
+        Ok(None) => return Ok(LinuxCreds::unmapped()),
+        Err(error) => return Err(failure(error.raw_os_error().unwrap_or(errno::EIO))),
+    };
+    let groups = kup_sys::passwd::group_list(&user.name, user.gid)
+        .map_err(|error| failure(error.raw_os_error().unwrap_or(errno::EIO)))?;
+    if groups.len() > NGROUPS_MAX {
+        return Err(failure(errno::ENOSPC));
+    }
+    Ok(LinuxCreds {
+        uid: user.uid.get(),
+        gid: user.gid.get(),
+        groups: groups.into_iter().map(kup_sys::Gid::get).collect(),
+    })
+}

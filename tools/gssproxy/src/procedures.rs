@@ -1,0 +1,229 @@
+//! One record in, one reply record out (or the connection closed), as gssproxy 0.9.1's
+//! `gp_rpc_process.c` does (spec gssproxy-protocol.md §1.5, §2.4): the RPC header checks of
+//! `kup_gssx::decode_call`, then the procedure.
+//!
+//! - `GSSX_GET_CALL_CONTEXT`: the reference's stub, `SUCCESS` with the all-zero result.
+//! - `GSSX_INDICATE_MECHS`: every mechanism MIT offers, described as the reference does.
+//! - `GSSX_ACCEPT_SEC_CONTEXT`: `crate::accept`.
+//! - `EXPORT_CRED`, `IMPORT_CRED`, `STORE_CRED`: the reference's stubs (zero result).
+//! - every other procedure: not implemented by kup yet; answered `SUCCESS` with a result whose
+//!   status is `GSS_S_UNAVAILABLE` and every other field absent or empty (`RELEASE_HANDLE`'s
+//!   answer in the reference), never a dropped connection.
+
+use kup_gss::gss;
+use kup_gssx::call::{Arguments, Decoded, decode_call};
+use kup_gssx::gssx::{MechAttr, MechInfo, Procedure, ResGetCallContext, ResIndicateMechs, Status, Xdr};
+use kup_gssx::record::write_record;
+use kup_gssx::rpc::{AcceptStat, ReplyHeader};
+use kup_gssx::xdr::{Encoder, Limits, MAX_RECORD_DEFAULT};
+
+use crate::accept;
+use crate::config::ServiceConfig;
+
+/// The reply record (record mark included) to `record`, or `None` when the connection must be
+/// closed without a reply.
+#[must_use]
+pub fn answer(record: &[u8], service: &ServiceConfig) -> Option<Vec<u8>> {
+    let body = match decode_call(record, Limits::DEFAULT) {
+        Decoded::Close => return None,
+        Decoded::Reply(header) => encode(&header, |_| {}),
+        Decoded::Call { header, arguments } => {
+            let success = ReplyHeader::accepted(header.xid, AcceptStat::Success);
+            let mut failed = false;
+            let result = encode(&success, |encoder| {
+                failed = result(&arguments, service, encoder).is_err();
+            });
+            if failed || result.len() > MAX_RECORD_DEFAULT {
+                encode(&ReplyHeader::accepted(header.xid, AcceptStat::SystemErr), |_| {})
+            } else {
+                result
+            }
+        }
+    };
+    write_record(&body, MAX_RECORD_DEFAULT).ok()
+}
+
+fn encode(header: &ReplyHeader, result: impl FnOnce(&mut Encoder)) -> Vec<u8> {
+    // Over-long output is cut by the encoder's limit and reported by `finish`; the caller
+    // replaces such a reply with SYSTEM_ERR.
+    let mut encoder = Encoder::new(MAX_RECORD_DEFAULT.saturating_add(1));
+    header.encode(&mut encoder);
+    result(&mut encoder);
+    encoder
+        .finish()
+        .unwrap_or_else(|_| vec![0; MAX_RECORD_DEFAULT.saturating_add(1)])
+}
+
+/// Encodes the procedure's result; `Err` when the call must fail with `SYSTEM_ERR` instead.
+fn result(
+    arguments: &Arguments,
+    service: &ServiceConfig,
+    encoder: &mut Encoder,
+) -> Result<(), accept::SystemError> {
+    match arguments {
+        Arguments::GetCallContext(_) => ResGetCallContext::default().encode(encoder),
+        Arguments::IndicateMechs(_) => indicate_mechs().encode(encoder),
+        Arguments::AcceptSecContext(arguments) => {
+            accept::accept_sec_context(arguments, service)?.encode(encoder);
+        }
+        Arguments::Other(procedure, _) => {
+            let (status, words) = other(*procedure);
+            status.encode(encoder);
+            for _ in 0..words {
+                encoder.u32(0);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The status and the number of zero XDR words that make the rest of `procedure`'s result
+/// "absent or empty" (optional pointers false, arrays and buffers empty, numbers zero).
+fn other(procedure: Procedure) -> (Status, usize) {
+    let unavailable = || accept::status(gss::GSS_S_UNAVAILABLE, 0);
+    match procedure {
+        // Stubs in the reference: the zero result.
+        Procedure::ExportCred | Procedure::StoreCred => (Status::default(), 3),
+        Procedure::ImportCred => (Status::default(), 2),
+        Procedure::ReleaseHandle => (unavailable(), 0),
+        // WRAP_SIZE_LIMIT: max_input_size, a hyper.
+        Procedure::ImportAndCanonName
+        | Procedure::AcquireCred
+        | Procedure::Verify
+        | Procedure::WrapSizeLimit => (unavailable(), 2),
+        Procedure::InitSecContext | Procedure::GetMic => (unavailable(), 3),
+        Procedure::Wrap | Procedure::Unwrap => (unavailable(), 4),
+        // Decoded by decode_call, never here.
+        Procedure::IndicateMechs | Procedure::GetCallContext | Procedure::AcceptSecContext => {
+            (unavailable(), 0)
+        }
+    }
+}
+
+/// `GSSX_INDICATE_MECHS` as gssproxy 0.9.1 answers it: every mechanism MIT offers (the daemon
+/// runs with `GSS_USE_PROXY=NO`, so not the interposer) with its name types, attributes and
+/// SASL names, then a description of every attribute, in the order they first appear (each
+/// mechanism's attributes, then the ones it knows). A library failure is the status, as in the
+/// reference.
+#[must_use]
+pub fn indicate_mechs() -> ResIndicateMechs {
+    let mechs = match gss::indicate_mechs() {
+        Ok(mechs) => mechs,
+        Err(failure) => {
+            return ResIndicateMechs {
+                status: accept::status(failure.major, failure.minor),
+                ..ResIndicateMechs::default()
+            };
+        }
+    };
+    let mut attributes: Vec<&[u8]> = Vec::new();
+    for mech in &mechs {
+        for attribute in mech.mech_attrs.iter().chain(&mech.known_mech_attrs) {
+            if !attributes.contains(&attribute.as_slice()) {
+                attributes.push(attribute);
+            }
+        }
+    }
+    let mut mech_attr_descs = Vec::with_capacity(attributes.len());
+    for attribute in attributes {
+        match gss::mech_attr_description(attribute) {
+            Ok([name, short_desc, long_desc]) => mech_attr_descs.push(MechAttr {
+                attr: attribute.to_vec(),
+                name,
+                short_desc,
+                long_desc,
+                extensions: Vec::new(),
+            }),
+            Err(failure) => {
+                return ResIndicateMechs {
+                    status: accept::status(failure.major, failure.minor),
+                    ..ResIndicateMechs::default()
+                };
+            }
+        }
+    }
+    ResIndicateMechs {
+        status: Status::default(),
+        mechs: mechs
+            .into_iter()
+            .map(|mech| MechInfo {
+                mech: mech.oid,
+                name_types: mech.name_types,
+                mech_attrs: mech.mech_attrs,
+                known_mech_attrs: mech.known_mech_attrs,
+                cred_options: Vec::new(),
+                sec_ctx_options: Vec::new(),
+                saslname_sasl_mech_name: mech.sasl_mech_name,
+                saslname_mech_name: mech.mech_name,
+                saslname_mech_desc: mech.mech_description,
+                extensions: Vec::new(),
+            })
+            .collect(),
+        mech_attr_descs,
+        supported_extensions: Vec::new(),
+        extensions: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kup_gssx::gssx::{ArgGetCallContext, CallCtx};
+    use kup_gssx::rpc::CallHeader;
+    use kup_sys::Uid;
+
+    use super::*;
+
+    fn call(procedure_number: u32, arguments: &[u8]) -> Vec<u8> {
+        let mut header = CallHeader::gssproxy(7, Procedure::GetCallContext);
+        header.procedure = procedure_number;
+        let mut encoder = Encoder::new(MAX_RECORD_DEFAULT);
+        header.encode(&mut encoder);
+        encoder.fixed(arguments);
+        encoder.finish().unwrap()
+    }
+
+    fn service() -> ServiceConfig {
+        ServiceConfig::new("test", Uid::new(0), None)
+    }
+
+    #[test]
+    fn get_call_context_is_success_and_44_zero_bytes() {
+        let mut encoder = Encoder::new(1024);
+        ArgGetCallContext {
+            call_ctx: CallCtx::default(),
+            options: Vec::new(),
+        }
+        .encode(&mut encoder);
+        let reply = answer(&call(2, &encoder.finish().unwrap()), &service()).unwrap();
+        let mut expected = vec![0x80, 0, 0, 24 + 44, 0, 0, 0, 7, 0, 0, 0, 1];
+        expected.extend([0; 16]);
+        expected.extend([0; 44]);
+        assert_eq!(reply, expected);
+    }
+
+    #[test]
+    fn the_null_procedure_and_short_arguments_get_the_references_rpc_errors() {
+        let reply = answer(&call(0, &[]), &service()).unwrap();
+        assert_eq!(
+            &reply[4..],
+            &[
+                0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3
+            ]
+        );
+        let reply = answer(&call(2, &[0, 0]), &service()).unwrap();
+        assert_eq!(reply[reply.len() - 4..], [0, 0, 0, 4]);
+        assert_eq!(answer(&[0, 0, 0], &service()), None);
+    }
+
+    #[test]
+    fn every_procedure_gets_a_reply() {
+        // ACCEPT_SEC_CONTEXT reaches the keytab: the integration tests cover it.
+        for procedure in Procedure::ALL
+            .into_iter()
+            .filter(|p| *p != Procedure::AcceptSecContext)
+        {
+            let reply = answer(&call(procedure.number(), &[0; 64]), &service());
+            assert!(reply.is_some(), "{procedure:?}");
+        }
+    }
+}
