@@ -12,7 +12,13 @@
 
 use kup_gss::gss;
 use kup_gssx::call::{Arguments, Decoded, decode_call};
-use kup_gssx::gssx::{MechAttr, MechInfo, Procedure, ResGetCallContext, ResIndicateMechs, Status, Xdr};
+use kup_gssx::gssx::{
+    MechAttr, MechInfo, Procedure, ResAcceptSecContext, ResGetCallContext, ResIndicateMechs, Status, Xdr,
+};
+use kup_gssx::interposer::{
+    ResAcquireCred, ResExportCred, ResGetMic, ResImportAndCanonName, ResImportCred, ResInitSecContext,
+    ResReleaseHandle, ResStoreCred, ResUnwrap, ResVerifyMic, ResWrap, ResWrapSizeLimit,
+};
 use kup_gssx::record::write_record;
 use kup_gssx::rpc::{AcceptStat, ReplyHeader};
 use kup_gssx::xdr::{Encoder, Limits, MAX_RECORD_DEFAULT};
@@ -66,37 +72,80 @@ fn result(
         Arguments::AcceptSecContext(arguments) => {
             accept::accept_sec_context(arguments, service)?.encode(encoder);
         }
-        Arguments::Other(procedure, _) => {
-            let (status, words) = other(*procedure);
-            status.encode(encoder);
-            for _ in 0..words {
-                encoder.u32(0);
-            }
-        }
+        other => unserved(other.procedure(), encoder),
     }
     Ok(())
 }
 
-/// The status and the number of zero XDR words that make the rest of `procedure`'s result
-/// "absent or empty" (optional pointers false, arrays and buffers empty, numbers zero).
-fn other(procedure: Procedure) -> (Status, usize) {
+/// The result of a procedure this daemon does not run: the reference's zero result for its
+/// stubs (`EXPORT_CRED`, `IMPORT_CRED`, `STORE_CRED`), `GSS_S_UNAVAILABLE` with nothing else for the
+/// rest (the reference's `RELEASE_HANDLE` answer; the interposer procedures not built yet).
+fn unserved(procedure: Procedure, encoder: &mut Encoder) {
     let unavailable = || accept::status(gss::GSS_S_UNAVAILABLE, 0);
     match procedure {
-        // Stubs in the reference: the zero result.
-        Procedure::ExportCred | Procedure::StoreCred => (Status::default(), 3),
-        Procedure::ImportCred => (Status::default(), 2),
-        Procedure::ReleaseHandle => (unavailable(), 0),
-        // WRAP_SIZE_LIMIT: max_input_size, a hyper.
-        Procedure::ImportAndCanonName
-        | Procedure::AcquireCred
-        | Procedure::Verify
-        | Procedure::WrapSizeLimit => (unavailable(), 2),
-        Procedure::InitSecContext | Procedure::GetMic => (unavailable(), 3),
-        Procedure::Wrap | Procedure::Unwrap => (unavailable(), 4),
-        // Decoded by decode_call, never here.
-        Procedure::IndicateMechs | Procedure::GetCallContext | Procedure::AcceptSecContext => {
-            (unavailable(), 0)
+        Procedure::ExportCred => ResExportCred::default().encode(encoder),
+        Procedure::ImportCred => ResImportCred::default().encode(encoder),
+        Procedure::StoreCred => ResStoreCred::default().encode(encoder),
+        Procedure::ReleaseHandle => ResReleaseHandle {
+            status: unavailable(),
         }
+        .encode(encoder),
+        Procedure::ImportAndCanonName => ResImportAndCanonName {
+            status: unavailable(),
+            ..ResImportAndCanonName::default()
+        }
+        .encode(encoder),
+        Procedure::AcquireCred => ResAcquireCred {
+            status: unavailable(),
+            ..ResAcquireCred::default()
+        }
+        .encode(encoder),
+        Procedure::InitSecContext => ResInitSecContext {
+            status: unavailable(),
+            ..ResInitSecContext::default()
+        }
+        .encode(encoder),
+        Procedure::GetMic => ResGetMic {
+            status: unavailable(),
+            ..ResGetMic::default()
+        }
+        .encode(encoder),
+        Procedure::Verify => ResVerifyMic {
+            status: unavailable(),
+            ..ResVerifyMic::default()
+        }
+        .encode(encoder),
+        Procedure::Wrap => ResWrap {
+            status: unavailable(),
+            ..ResWrap::default()
+        }
+        .encode(encoder),
+        Procedure::Unwrap => ResUnwrap {
+            status: unavailable(),
+            ..ResUnwrap::default()
+        }
+        .encode(encoder),
+        Procedure::WrapSizeLimit => ResWrapSizeLimit {
+            status: unavailable(),
+            ..ResWrapSizeLimit::default()
+        }
+        .encode(encoder),
+        // Served above, never here.
+        Procedure::IndicateMechs => ResIndicateMechs {
+            status: unavailable(),
+            ..ResIndicateMechs::default()
+        }
+        .encode(encoder),
+        Procedure::GetCallContext => ResGetCallContext {
+            status: unavailable(),
+            ..ResGetCallContext::default()
+        }
+        .encode(encoder),
+        Procedure::AcceptSecContext => ResAcceptSecContext {
+            status: unavailable(),
+            ..ResAcceptSecContext::default()
+        }
+        .encode(encoder),
     }
 }
 
