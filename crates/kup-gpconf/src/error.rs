@@ -1,0 +1,321 @@
+//! The crate's one error type (fatal: the whole load fails, as gssproxy exits 1 or keeps its old
+//! configuration on SIGHUP) and its notes (not fatal: what gssproxy logs and carries on after).
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A fatal configuration error: which file, which line (0 when no line applies) and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    /// The file as the caller named it.
+    pub file: PathBuf,
+    /// The 1-based line, 0 when the error is not about one line (a limit, no services).
+    pub line: u32,
+    /// What is wrong.
+    pub kind: ErrorKind,
+}
+
+/// What makes a configuration unusable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    // --- the file as a whole ---
+    /// The file is larger than [`crate::MAX_FILE_BYTES`].
+    FileTooLarge,
+    /// A line is longer than [`crate::MAX_LINE_BYTES`].
+    LineTooLong,
+    /// The file is not valid UTF-8 (or UTF-16/32 after its byte order mark), as libini's
+    /// conversion requires.
+    Encoding,
+    /// A `/* ... */` comment is still open at the end of the file.
+    UnterminatedComment,
+    /// More sections than [`crate::MAX_SECTIONS`] in this load.
+    TooManySections,
+    /// More entries than [`crate::MAX_ENTRIES`] in this load.
+    TooManyEntries,
+    // --- one line ---
+    /// A line that is neither a comment, a section nor `key = value`.
+    NoEqualSign,
+    /// A line whose first non-blank byte is `=`.
+    NoKey,
+    /// A key of 1024 bytes or more (libini's limit).
+    KeyTooLong,
+    /// A line starting with a blank followed by a control character (`\v`, `\f`, `\r`).
+    BadLeadingSpace,
+    /// `[name` without the closing bracket (or text after it).
+    NoClosingBracket,
+    /// `[]` or `[  ]`.
+    EmptySectionName,
+    /// A section name longer than 1024 bytes (libini's limit).
+    SectionNameTooLong,
+    // --- options ---
+    /// A required option (`euid`, `mechs`) is absent from `[service/NAME]`.
+    MissingOption {
+        /// The section, `service/NAME`.
+        section: String,
+        /// The option's name.
+        option: &'static str,
+    },
+    /// An integer option without leading digits or out of the C `int` range.
+    BadInteger {
+        /// The section.
+        section: String,
+        /// The option's name.
+        option: &'static str,
+    },
+    /// An obsolete `krb5_keytab`/`krb5_ccache`/`krb5_client_keytab` option.
+    DeprecatedOption {
+        /// The section.
+        section: String,
+        /// The obsolete option.
+        option: &'static str,
+        /// The `cred_store` key that replaces it.
+        replacement: &'static str,
+    },
+    /// A `cred_store` value without the `:` between key and value.
+    CredStoreWithoutColon {
+        /// The section.
+        section: String,
+    },
+    /// `cred_usage` other than `initiate`, `accept` or `both`.
+    BadCredUsage {
+        /// The section.
+        section: String,
+    },
+    /// `program` is not an absolute path.
+    RelativeProgram {
+        /// The section.
+        section: String,
+    },
+    /// `program` contains `|` (reserved).
+    ProgramWithBar {
+        /// The section.
+        section: String,
+    },
+    /// `selinux_context` is not `user:role:type[:range]`.
+    BadSelinuxContext {
+        /// The section.
+        section: String,
+    },
+    /// No `[service/NAME]` section is left.
+    NoServices,
+    /// More services than [`crate::MAX_SERVICES`].
+    TooManyServices,
+    // --- found when the caller resolves user names ---
+    /// `euid` names no user (gssproxy reports this as the option missing).
+    UnknownUser {
+        /// The section.
+        section: String,
+    },
+    /// An earlier service with `allow_any_uid` on the same socket, program and `SELinux` context
+    /// shadows a later one.
+    AnyUidShadows {
+        /// The earlier service's name.
+        earlier: String,
+        /// The later service's name.
+        later: String,
+    },
+    /// Two services with the same socket, program, `SELinux` context and euid.
+    SameService {
+        /// The earlier service's name.
+        earlier: String,
+        /// The later service's name.
+        later: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.kind)
+        } else {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.kind)
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::FileTooLarge => write!(f, "file larger than {} bytes", crate::MAX_FILE_BYTES),
+            Self::LineTooLong => write!(f, "line longer than {} bytes", crate::MAX_LINE_BYTES),
+            Self::Encoding => f.write_str("file is not valid UTF-8 (nor UTF-16/32 with a byte order mark)"),
+            Self::UnterminatedComment => f.write_str("unterminated /* comment at end of file"),
+            Self::TooManySections => write!(f, "more than {} sections", crate::MAX_SECTIONS),
+            Self::TooManyEntries => write!(f, "more than {} keys", crate::MAX_ENTRIES),
+            Self::NoEqualSign => f.write_str("equal sign is missing"),
+            Self::NoKey => f.write_str("no key before the equal sign"),
+            Self::KeyTooLong => f.write_str("key name is too long"),
+            Self::BadLeadingSpace => f.write_str("line starts with a blank and a control character"),
+            Self::NoClosingBracket => f.write_str("section line does not end with ']'"),
+            Self::EmptySectionName => f.write_str("section name is empty"),
+            Self::SectionNameTooLong => f.write_str("section name is too long"),
+            Self::MissingOption { section, option } => {
+                write!(f, "option '{option}' is missing from [{section}]")
+            }
+            Self::BadInteger { section, option } => {
+                write!(
+                    f,
+                    "option '{option}' in [{section}] is not an integer in the C int range"
+                )
+            }
+            Self::DeprecatedOption {
+                section,
+                option,
+                replacement,
+            } => write!(
+                f,
+                "option '{option}' in [{section}] is obsolete, use 'cred_store = {replacement}:VALUE'"
+            ),
+            Self::CredStoreWithoutColon { section } => {
+                write!(
+                    f,
+                    "cred_store value in [{section}] has no ':' between key and value"
+                )
+            }
+            Self::BadCredUsage { section } => {
+                write!(
+                    f,
+                    "cred_usage in [{section}] is not 'initiate', 'accept' or 'both'"
+                )
+            }
+            Self::RelativeProgram { section } => write!(f, "program in [{section}] is not an absolute path"),
+            Self::ProgramWithBar { section } => write!(f, "program in [{section}] contains the reserved '|'"),
+            Self::BadSelinuxContext { section } => {
+                write!(
+                    f,
+                    "selinux_context in [{section}] is not 'user:role:type[:range]'"
+                )
+            }
+            Self::NoServices => f.write_str("no service sections configured"),
+            Self::TooManyServices => write!(f, "more than {} services", crate::MAX_SERVICES),
+            Self::UnknownUser { section } => write!(f, "euid in [{section}] names no known user"),
+            Self::AnyUidShadows { earlier, later } => write!(
+                f,
+                "service {earlier} sets allow_any_uid with the same socket, selinux_context and program as {later}"
+            ),
+            Self::SameService { earlier, later } => write!(
+                f,
+                "services {earlier} and {later} have the same socket, selinux_context, euid and program"
+            ),
+        }
+    }
+}
+
+/// Something gssproxy logs and carries on after: a skipped snippet, a dropped service, an
+/// ignored value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// The file as the caller named it.
+    pub file: PathBuf,
+    /// The 1-based line, 0 when the note is not about one line.
+    pub line: u32,
+    /// What happened.
+    pub kind: NoteKind,
+}
+
+/// What was skipped or ignored, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoteKind {
+    /// A snippet with a syntax error or over a limit is not used (the rest loads).
+    SnippetSkipped {
+        /// Why.
+        error: ErrorKind,
+    },
+    /// A snippet holding a section other than `gssproxy` or `service/...` is not used.
+    SnippetForeignSection {
+        /// The section that is not allowed.
+        section: String,
+    },
+    /// More snippet files than [`crate::MAX_SNIPPETS`]: the ones sorting last are not read.
+    SnippetOverLimit,
+    /// A snippet's section already came from an earlier file: the later one is discarded whole.
+    DuplicateSection {
+        /// The section.
+        section: String,
+    },
+    /// A `[gssproxy]` section in a snippet is discarded because an earlier file has one
+    /// (Debian's `gssproxy.conf` holds an empty one): its options have no effect.
+    GlobalShadowed,
+    /// A `mechs` token other than `krb5` is ignored.
+    UnknownMech {
+        /// The section.
+        section: String,
+        /// The token.
+        mech: String,
+    },
+    /// A service whose `mechs` names no `krb5` is dropped.
+    NoMechs {
+        /// The section.
+        section: String,
+    },
+    /// A flag-list token without `+`/`-` or with an unknown name or value is ignored.
+    FlagIgnored {
+        /// The section.
+        section: String,
+        /// The option (`filter_flags`, `enforce_flags`).
+        option: &'static str,
+        /// The token.
+        token: String,
+    },
+    /// `min_lifetime` negative or not an integer: the default (15) is used.
+    MinLifetimeIgnored {
+        /// The section.
+        section: String,
+    },
+    /// `euid` has text after its leading digits, which gssproxy ignores (`12abc` is 12).
+    EuidTrailingText {
+        /// The section.
+        section: String,
+        /// The uid used.
+        uid: u32,
+    },
+    /// `selinux_context` is deprecated (use `socket` or `euid`).
+    SelinuxDeprecated {
+        /// The section.
+        section: String,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.kind)
+        } else {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.kind)
+        }
+    }
+}
+
+impl fmt::Display for NoteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SnippetSkipped { error } => write!(f, "{error}; file not considered, skipping"),
+            Self::SnippetForeignSection { section } => {
+                write!(f, "section [{section}] is not allowed in a snippet; file skipped")
+            }
+            Self::SnippetOverLimit => write!(f, "more than {} snippet files; file skipped", crate::MAX_SNIPPETS),
+            Self::DuplicateSection { section } => {
+                write!(f, "duplicate section [{section}] in snippet, discarded")
+            }
+            Self::GlobalShadowed => f.write_str(
+                "[gssproxy] in a snippet is discarded because an earlier file has [gssproxy]; put global options in the main file",
+            ),
+            Self::UnknownMech { section, mech } => write!(f, "unknown mech '{mech}' in [{section}], ignoring"),
+            Self::NoMechs { section } => write!(f, "no known mech in [{section}], service ignored"),
+            Self::FlagIgnored { section, option, token } => {
+                write!(f, "ignoring {option} token '{token}' in [{section}]")
+            }
+            Self::MinLifetimeIgnored { section } => {
+                write!(f, "min_lifetime in [{section}] is not a number >= 0, using 15")
+            }
+            Self::EuidTrailingText { section, uid } => {
+                write!(f, "euid in [{section}] has text after its digits, read as {uid}")
+            }
+            Self::SelinuxDeprecated { section } => {
+                write!(f, "selinux_context in [{section}] is deprecated; use euid/socket instead")
+            }
+        }
+    }
+}

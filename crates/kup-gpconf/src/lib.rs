@@ -1,0 +1,61 @@
+//! `kup-gpconf`: gssproxy's configuration, read as gssproxy 0.9.1 (with libini 0.6.2) reads it.
+//!
+//! - [`ini`]: one file's syntax (sections, keys, values, comments, encodings) into sections
+//!   with every entry, repeats inside the file merged.
+//! - [`files`]: which directory entries are snippets ([`is_snippet_name`]) and how the main
+//!   file and the snippets combine ([`merge`]), with notes for what is skipped.
+//!
+//! The caller does all I/O: it reads `gssproxy.conf` (or `-c`), lists the directory (`-C`,
+//! none when only `-c` is given), keeps the regular files whose names [`is_snippet_name`]
+//! accepts, reads them and calls [`merge`].
+//!
+//! Every divergence from the reference is listed in `docs/compat/gssproxy.md`.
+//!
+//! Pure: no I/O, no `unsafe`, no panics; every function is total over arbitrary bytes, and
+//! every input is bounded ([`MAX_FILE_BYTES`], [`MAX_LINE_BYTES`], [`MAX_SECTIONS`],
+//! [`MAX_ENTRIES`], [`MAX_SNIPPETS`]).
+
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+pub mod error;
+pub mod files;
+pub mod ini;
+
+pub use error::{Error, ErrorKind, Note, NoteKind};
+pub use files::{Located, Merged, Source, is_snippet_name, merge};
+
+/// Largest configuration file read (the reference has no limit; real files are a few hundred
+/// bytes).
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// Longest line (the reference reads lines of any length).
+pub const MAX_LINE_BYTES: usize = 64 << 10;
+
+/// Most sections in one load, all files together.
+pub const MAX_SECTIONS: usize = 4096;
+
+/// Most `key = value` entries in one load, all files together.
+pub const MAX_ENTRIES: usize = 65_536;
+
+/// Most snippet files merged; the ones sorting after are noted and not read.
+pub const MAX_SNIPPETS: usize = 1024;
+
+/// Most services in one configuration (each may open a socket in the daemon).
+pub const MAX_SERVICES: usize = 1024;
