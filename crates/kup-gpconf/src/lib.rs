@@ -4,10 +4,16 @@
 //!   with every entry, repeats inside the file merged.
 //! - [`files`]: which directory entries are snippets ([`is_snippet_name`]) and how the main
 //!   file and the snippets combine ([`merge`]), with notes for what is skipped.
+//! - [`config`]: the typed [`Config`] (`[gssproxy]` as [`Global`], each `[service/NAME]` as a
+//!   [`Service`]) with the reference's defaults and its fatal/ignored rules ([`load`] does
+//!   merge and parse in one call).
+//! - [`matching`]: `euid` user names resolved by the caller's lookup and the cross-service checks
+//!   ([`Config::resolve`]), then the per-request choice of a service ([`Resolved::match_peer`]).
 //!
 //! The caller does all I/O: it reads `gssproxy.conf` (or `-c`), lists the directory (`-C`,
 //! none when only `-c` is given), keeps the regular files whose names [`is_snippet_name`]
-//! accepts, reads them and calls [`merge`].
+//! accepts, reads them and calls [`load`]; then [`Config::resolve`] with its `getpwnam`, and
+//! [`Resolved::match_peer`] for every request.
 //!
 //! Every divergence from the reference is listed in `docs/compat/gssproxy.md`.
 //!
@@ -34,12 +40,27 @@
     )
 )]
 
+pub mod config;
 pub mod error;
 pub mod files;
 pub mod ini;
+pub mod matching;
 
+pub use config::{
+    Config, CredStoreEntry, CredUsage, DEFAULT_SOCKET, Dropped, Euid, Global, GssFlags, Loaded, Mech,
+    SelinuxContext, Service,
+};
 pub use error::{Error, ErrorKind, Note, NoteKind};
 pub use files::{Located, Merged, Source, is_snippet_name, merge};
+pub use matching::{Peer, Resolved, ResolvedService};
+
+/// Reads a whole configuration: [`merge`] then [`config::parse`].
+///
+/// # Errors
+/// A fatal error of the main file or of any option, or no service left.
+pub fn load(main: Source<'_>, snippets: &[Source<'_>]) -> Result<Loaded, Error> {
+    config::parse(&merge(main, snippets)?)
+}
 
 /// Largest configuration file read (the reference has no limit; real files are a few hundred
 /// bytes).
