@@ -264,6 +264,41 @@ pub struct Loaded {
     pub notes: Vec<Note>,
 }
 
+impl Service {
+    /// The one service of user-proxy mode (`-u`), where no file is read: serves `uid` (the
+    /// daemon's euid) on `socket`, krb5, client ccache sync allowed, usage both, default flags
+    /// and lifetime, no `cred_store`.
+    #[must_use]
+    pub fn user_proxy(uid: u32, socket: PathBuf) -> Self {
+        Self {
+            name: "user-proxy".to_owned(),
+            file: PathBuf::new(),
+            line: 0,
+            euid: Euid::Id(uid),
+            mechs: vec![Mech::Krb5],
+            socket: Some(socket),
+            cred_store: Vec::new(),
+            cred_usage: CredUsage::Both,
+            krb5_principal: None,
+            kernel_nfsd: false,
+            trusted: false,
+            impersonate: false,
+            allow_any_uid: false,
+            allow_protocol_transition: false,
+            allow_constrained_delegation: false,
+            allow_client_ccache_sync: true,
+            filter_flags: GssFlags::DELEGATE,
+            enforce_flags: GssFlags::default(),
+            min_lifetime: DEFAULT_MIN_LIFETIME,
+            program: None,
+            selinux_context: None,
+        }
+    }
+}
+
+/// The worker threads of user-proxy mode.
+pub const USER_PROXY_WORKER_THREADS: u32 = 2;
+
 /// Reads the typed configuration from merged files.
 ///
 /// # Errors

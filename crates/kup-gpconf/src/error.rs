@@ -230,6 +230,9 @@ pub enum NoteKind {
     },
     /// More snippet files than [`crate::MAX_SNIPPETS`]: the ones sorting last are not read.
     SnippetOverLimit,
+    /// A directory entry with a snippet's name that is not a regular file (for the caller,
+    /// which does the `stat`): skipped.
+    SnippetNotRegular,
     /// A snippet's section already came from an earlier file: the later one is discarded whole.
     DuplicateSection {
         /// The section.
@@ -296,6 +299,7 @@ impl fmt::Display for NoteKind {
                 write!(f, "section [{section}] is not allowed in a snippet; file skipped")
             }
             Self::SnippetOverLimit => write!(f, "more than {} snippet files; file skipped", crate::MAX_SNIPPETS),
+            Self::SnippetNotRegular => f.write_str("not a regular file; skipping"),
             Self::DuplicateSection { section } => {
                 write!(f, "duplicate section [{section}] in snippet, discarded")
             }

@@ -65,6 +65,25 @@ impl Merged {
     }
 }
 
+/// The default configuration directory (and the directory of the default main file).
+pub const DEFAULT_CONFIG_DIR: &str = "/etc/gssproxy";
+
+/// The default main file.
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/gssproxy/gssproxy.conf";
+
+/// Which main file and which snippet directory an invocation reads, from its `-c` and `-C`
+/// options: `-c` alone disables the directory; `-C` alone keeps the default main file.
+#[must_use]
+pub fn locations(config: Option<&Path>, config_dir: Option<&Path>) -> (PathBuf, Option<PathBuf>) {
+    let main = config.map_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE), Path::to_path_buf);
+    let dir = match (config, config_dir) {
+        (_, Some(dir)) => Some(dir.to_path_buf()),
+        (None, None) => Some(PathBuf::from(DEFAULT_CONFIG_DIR)),
+        (Some(_), None) => None,
+    };
+    (main, dir)
+}
+
 /// Whether a directory entry's name makes it a configuration snippet: two ASCII digits, `-`, at
 /// least one byte, then `.conf` (gssproxy's `^[0-9]\{2\}-.\{1,\}\.conf$`).
 #[must_use]
@@ -177,6 +196,22 @@ mod tests {
             .iter()
             .map(|l| (l.file.display().to_string(), l.section.name.clone()))
             .collect()
+    }
+
+    #[test]
+    fn locations_follow_c_and_capital_c() {
+        let etc = Some(PathBuf::from("/etc/gssproxy"));
+        let main = PathBuf::from("/etc/gssproxy/gssproxy.conf");
+        assert_eq!(locations(None, None), (main.clone(), etc));
+        assert_eq!(
+            locations(Some(Path::new("/x.conf")), None),
+            ("/x.conf".into(), None)
+        );
+        assert_eq!(locations(None, Some(Path::new("/d"))), (main, Some("/d".into())));
+        assert_eq!(
+            locations(Some(Path::new("/x.conf")), Some(Path::new("/d"))),
+            ("/x.conf".into(), Some("/d".into()))
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub use config::{
     SelinuxContext, Service,
 };
 pub use error::{Error, ErrorKind, Note, NoteKind};
-pub use files::{Located, Merged, Source, is_snippet_name, merge};
+pub use files::{Located, Merged, Source, is_snippet_name, locations, merge};
 pub use matching::{Peer, Resolved, ResolvedService};
 
 /// Reads a whole configuration: [`merge`] then [`config::parse`].

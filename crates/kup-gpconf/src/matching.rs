@@ -15,9 +15,11 @@
 //! an earlier `allow_any_uid` service, or equal uids after resolution (`33` and `www-data`), is
 //! fatal.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::config::{Config, DEFAULT_SOCKET, Euid, Global, SelinuxContext, Service};
+use crate::config::{
+    Config, DEFAULT_SOCKET, Euid, Global, SelinuxContext, Service, USER_PROXY_WORKER_THREADS,
+};
 use crate::error::{Error, ErrorKind};
 
 /// A configuration whose services have numeric uids and passed the cross-service checks.
@@ -123,6 +125,22 @@ impl Config {
 }
 
 impl Resolved {
+    /// User-proxy mode (`-u`): no file, one [`Service::user_proxy`] for `uid` on `socket`, two
+    /// workers, debug level 0.
+    #[must_use]
+    pub fn user_proxy(uid: u32, socket: PathBuf) -> Self {
+        Self {
+            global: Global {
+                worker_threads: USER_PROXY_WORKER_THREADS,
+                ..Global::default()
+            },
+            services: vec![ResolvedService {
+                service: Service::user_proxy(uid, socket),
+                uid,
+            }],
+        }
+    }
+
     /// The service that serves `peer` on the listener bound at `listener`, or `None` (the
     /// daemon then closes the connection without a reply). `default_socket` is the daemon's
     /// default socket path (`-s`, else [`DEFAULT_SOCKET`]). Called for every request.

@@ -747,3 +747,23 @@ fn selinux_contexts_need_three_fields_which_may_be_empty() {
     assert!(service("a:b").is_err());
     assert!(service("").is_err());
 }
+
+#[test]
+fn user_proxy_mode_serves_only_its_own_uid_on_its_socket() {
+    let socket = Path::new("/run/user/1000/gssproxy/default.sock");
+    let resolved = Resolved::user_proxy(1000, socket.to_path_buf());
+    assert_eq!(resolved.global.worker_threads, 2);
+    let service = &resolved.services[0].service;
+    assert_eq!(service.name, "user-proxy");
+    assert!(service.allow_client_ccache_sync && service.cred_store.is_empty());
+    assert_eq!(
+        (service.min_lifetime, service.filter_flags, service.cred_usage),
+        (15, GssFlags::DELEGATE, CredUsage::Both)
+    );
+    let default = Path::new("/var/lib/gssproxy/default.sock");
+    assert_eq!(
+        served(&resolved, &peer(1000, None), socket, default),
+        Some("user-proxy")
+    );
+    assert_eq!(served(&resolved, &peer(0, None), socket, default), None);
+}
