@@ -545,8 +545,8 @@ fn accepted_option_values() {
     assert_eq!(service("cred_usage = accept\n").cred_usage, CredUsage::Accept);
     assert_eq!(service("cred_usage = Both\n").cred_usage, CredUsage::Both);
     assert_eq!(
-        service("program = /usr/sbin/rpc.gssd\n").program.as_deref(),
-        Some(Path::new("/usr/sbin/rpc.gssd"))
+        service("program = /opt/kup-test/rpc.gssd\n").program.as_deref(),
+        Some(Path::new("/opt/kup-test/rpc.gssd"))
     );
     assert_eq!(
         service("krb5_principal = nfs/host@R\n").krb5_principal.as_deref(),
@@ -649,14 +649,14 @@ fn served<'r>(resolved: &'r Resolved, peer: &Peer<'_>, listener: &Path, default:
 
 #[test]
 fn matching_takes_the_first_service_passing_uid_program_and_socket() {
-    let text = "[service/gssd]\nmechs = krb5\neuid = 0\nprogram = /usr/sbin/rpc.gssd\n\
+    let text = "[service/gssd]\nmechs = krb5\neuid = 0\nprogram = /opt/kup-test/rpc.gssd\n\
                 [service/root]\nmechs = krb5\neuid = 0\n\
                 [service/own]\nmechs = krb5\neuid = 0\nsocket = /run/own.sock\n";
     let resolved = config(text).resolve(no_users).unwrap();
     let default = Path::new("/tmp/custom-default.sock");
     let own = Path::new("/run/own.sock");
-    let gssd = Path::new("/usr/sbin/rpc.gssd");
-    let other = Path::new("/usr/bin/other");
+    let gssd = Path::new("/opt/kup-test/rpc.gssd");
+    let other = Path::new("/opt/kup-test/other");
     assert_eq!(
         served(&resolved, &peer(0, Some(gssd)), default, default),
         Some("gssd")
@@ -679,7 +679,7 @@ fn matching_takes_the_first_service_passing_uid_program_and_socket() {
     assert_eq!(
         served(
             &resolved,
-            &peer(0, Some(Path::new("/usr/sbin//rpc.gssd"))),
+            &peer(0, Some(Path::new("/opt/kup-test//rpc.gssd"))),
             default,
             default
         ),

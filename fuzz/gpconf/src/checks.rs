@@ -222,7 +222,7 @@ fn os(path: Option<&PathBuf>) -> Option<&std::ffi::OsStr> {
 fn check_matching(resolved: &Resolved) {
     let default = PathBuf::from("/run/fuzz-default.sock");
     let mut listeners = vec![default.clone(), PathBuf::from(DEFAULT_SOCKET)];
-    let mut programs: Vec<Option<PathBuf>> = vec![None, Some(PathBuf::from("/usr/sbin/rpc.gssd"))];
+    let mut programs: Vec<Option<PathBuf>> = vec![None, Some(PathBuf::from("/opt/kup-test/rpc.gssd"))];
     let mut uids = vec![0, 1, 2, 3, 33];
     for entry in resolved.services.iter().take(4) {
         listeners.extend(entry.service.socket.clone());
