@@ -152,12 +152,13 @@ impl fmt::Display for ErrorKind {
             Self::EmptySectionName => f.write_str("section name is empty"),
             Self::SectionNameTooLong => f.write_str("section name is too long"),
             Self::MissingOption { section, option } => {
-                write!(f, "option '{option}' is missing from [{section}]")
+                write!(f, "option '{option}' is missing from [{}]", Shown(section))
             }
             Self::BadInteger { section, option } => {
                 write!(
                     f,
-                    "option '{option}' in [{section}] is not an integer in the C int range"
+                    "option '{option}' in [{}] is not an integer in the C int range",
+                    Shown(section)
                 )
             }
             Self::DeprecatedOption {
@@ -166,38 +167,50 @@ impl fmt::Display for ErrorKind {
                 replacement,
             } => write!(
                 f,
-                "option '{option}' in [{section}] is obsolete, use 'cred_store = {replacement}:VALUE'"
+                "option '{option}' in [{}] is obsolete, use 'cred_store = {replacement}:VALUE'",
+                Shown(section)
             ),
             Self::CredStoreWithoutColon { section } => {
                 write!(
                     f,
-                    "cred_store value in [{section}] has no ':' between key and value"
+                    "cred_store value in [{}] has no ':' between key and value",
+                    Shown(section)
                 )
             }
             Self::BadCredUsage { section } => {
                 write!(
                     f,
-                    "cred_usage in [{section}] is not 'initiate', 'accept' or 'both'"
+                    "cred_usage in [{}] is not 'initiate', 'accept' or 'both'",
+                    Shown(section)
                 )
             }
-            Self::RelativeProgram { section } => write!(f, "program in [{section}] is not an absolute path"),
-            Self::ProgramWithBar { section } => write!(f, "program in [{section}] contains the reserved '|'"),
+            Self::RelativeProgram { section } => {
+                write!(f, "program in [{}] is not an absolute path", Shown(section))
+            }
+            Self::ProgramWithBar { section } => {
+                write!(f, "program in [{}] contains the reserved '|'", Shown(section))
+            }
             Self::BadSelinuxContext { section } => {
                 write!(
                     f,
-                    "selinux_context in [{section}] is not 'user:role:type[:range]'"
+                    "selinux_context in [{}] is not 'user:role:type[:range]'",
+                    Shown(section)
                 )
             }
             Self::NoServices => f.write_str("no service sections configured"),
             Self::TooManyServices => write!(f, "more than {} services", crate::MAX_SERVICES),
-            Self::UnknownUser { section } => write!(f, "euid in [{section}] names no known user"),
+            Self::UnknownUser { section } => write!(f, "euid in [{}] names no known user", Shown(section)),
             Self::AnyUidShadows { earlier, later } => write!(
                 f,
-                "service {earlier} sets allow_any_uid with the same socket, selinux_context and program as {later}"
+                "service {} sets allow_any_uid with the same socket, selinux_context and program as {}",
+                Shown(earlier),
+                Shown(later)
             ),
             Self::SameService { earlier, later } => write!(
                 f,
-                "services {earlier} and {later} have the same socket, selinux_context, euid and program"
+                "services {} and {} have the same socket, selinux_context, euid and program",
+                Shown(earlier),
+                Shown(later)
             ),
         }
     }
@@ -296,30 +309,87 @@ impl fmt::Display for NoteKind {
         match self {
             Self::SnippetSkipped { error } => write!(f, "{error}; file not considered, skipping"),
             Self::SnippetForeignSection { section } => {
-                write!(f, "section [{section}] is not allowed in a snippet; file skipped")
+                write!(f, "section [{}] is not allowed in a snippet; file skipped", Shown(section))
             }
             Self::SnippetOverLimit => write!(f, "more than {} snippet files; file skipped", crate::MAX_SNIPPETS),
             Self::SnippetNotRegular => f.write_str("not a regular file; skipping"),
             Self::DuplicateSection { section } => {
-                write!(f, "duplicate section [{section}] in snippet, discarded")
+                write!(f, "duplicate section [{}] in snippet, discarded", Shown(section))
             }
             Self::GlobalShadowed => f.write_str(
                 "[gssproxy] in a snippet is discarded because an earlier file has [gssproxy]; put global options in the main file",
             ),
-            Self::UnknownMech { section, mech } => write!(f, "unknown mech '{mech}' in [{section}], ignoring"),
-            Self::NoMechs { section } => write!(f, "no known mech in [{section}], service ignored"),
+            Self::UnknownMech { section, mech } => write!(f, "unknown mech '{}' in [{}], ignoring", Shown(mech), Shown(section)),
+            Self::NoMechs { section } => write!(f, "no known mech in [{}], service ignored", Shown(section)),
             Self::FlagIgnored { section, option, token } => {
-                write!(f, "ignoring {option} token '{token}' in [{section}]")
+                write!(f, "ignoring {option} token '{}' in [{}]", Shown(token), Shown(section))
             }
             Self::MinLifetimeIgnored { section } => {
-                write!(f, "min_lifetime in [{section}] is not a number >= 0, using 15")
+                write!(f, "min_lifetime in [{}] is not a number >= 0, using 15", Shown(section))
             }
             Self::EuidTrailingText { section, uid } => {
-                write!(f, "euid in [{section}] has text after its digits, read as {uid}")
+                write!(f, "euid in [{}] has text after its digits, read as {uid}", Shown(section))
             }
             Self::SelinuxDeprecated { section } => {
-                write!(f, "selinux_context in [{section}] is deprecated; use euid/socket instead")
+                write!(f, "selinux_context in [{}] is deprecated; use euid/socket instead", Shown(section))
             }
         }
+    }
+}
+
+/// Most bytes of a configuration-derived string shown in a message.
+const SHOWN_MAX: usize = 256;
+
+/// A string from a configuration file as messages show it: control characters and backslashes
+/// escaped (`\xNN`), cut after [`SHOWN_MAX`] bytes with `...`, so a log line stays one short
+/// line whatever the file holds.
+struct Shown<'a>(&'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = 0_usize;
+        for c in self.0.chars() {
+            if shown >= SHOWN_MAX {
+                return f.write_str("...");
+            }
+            shown = shown.saturating_add(c.len_utf8());
+            if c.is_control() || c == '\\' {
+                let mut buffer = [0_u8; 4];
+                for byte in c.encode_utf8(&mut buffer).bytes() {
+                    write!(f, "\\x{byte:02x}")?;
+                }
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_escape_and_cut_configuration_text() {
+        let kind = NoteKind::UnknownMech {
+            section: "service/a\u{1b}[31m".to_owned(),
+            mech: "x".repeat(300),
+        };
+        let text = kind.to_string();
+        assert!(text.contains("[service/a\\x1b[31m]"), "{text}");
+        assert!(text.contains(&format!("'{}...'", "x".repeat(256))), "{text}");
+        assert!(!text.chars().any(char::is_control));
+        let error = Error {
+            file: PathBuf::from("/etc/gssproxy/10-a.conf"),
+            line: 3,
+            kind: ErrorKind::CredStoreWithoutColon {
+                section: "service/a\nb".to_owned(),
+            },
+        };
+        assert_eq!(
+            error.to_string(),
+            "/etc/gssproxy/10-a.conf:3: cred_store value in [service/a\\x0ab] has no ':' between key and value"
+        );
     }
 }
