@@ -155,6 +155,57 @@ pub struct CredStoreEntry {
     pub value: String,
 }
 
+/// Why a `cred_store` value could not be expanded for a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpandError {
+    /// `%` followed by something other than `U`, `u` or `%` (or by nothing).
+    InvalidCode(Option<char>),
+    /// `%u` and the target uid has no user name.
+    UnknownUid(u32),
+}
+
+impl CredStoreEntry {
+    /// The value for one request, as gssproxy expands it per request: `%U` becomes the target
+    /// uid as C `%d` prints it (so above 2^31 it is negative), `%u` the uid's user name
+    /// (`user_name`, the caller's `getpwuid`, called at most once), `%%` a single `%`.
+    ///
+    /// Divergence (docs/compat/gssproxy.md): the reference's `%%` handling moves the wrong
+    /// number of bytes and mangles the value; here it is the `%` its code means.
+    ///
+    /// # Errors
+    /// Any other `%` code fails the request, as in the reference; so does `%u` for a uid
+    /// without a name.
+    pub fn expand(
+        &self,
+        uid: u32,
+        user_name: impl FnOnce(u32) -> Option<String>,
+    ) -> Result<String, ExpandError> {
+        let mut user_name = Some(user_name);
+        let mut name: Option<String> = None;
+        let mut out = String::with_capacity(self.value.len());
+        let mut chars = self.value.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('%') => out.push('%'),
+                #[allow(clippy::cast_possible_wrap)] // C's %d of a uid_t: deliberately signed
+                Some('U') => out.push_str(&(uid as i32).to_string()),
+                Some('u') => {
+                    if name.is_none() {
+                        name = user_name.take().and_then(|lookup| lookup(uid));
+                    }
+                    out.push_str(name.as_deref().ok_or(ExpandError::UnknownUid(uid))?);
+                }
+                other => return Err(ExpandError::InvalidCode(other)),
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// An `SELinux` context `user:role:type[:range]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SelinuxContext {

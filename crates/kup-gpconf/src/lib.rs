@@ -15,6 +15,24 @@
 //! accepts, reads them and calls [`load`]; then [`Config::resolve`] with its `getpwnam`, and
 //! [`Resolved::match_peer`] for every request.
 //!
+//! ```
+//! use std::path::Path;
+//! use kup_gpconf::{Peer, Source, load};
+//!
+//! let main = Source { path: Path::new("/etc/gssproxy/gssproxy.conf"), contents: b"[gssproxy]\n" };
+//! let nfs = b"[service/nfs-server]\n  mechs = krb5\n  socket = /run/gssproxy.sock\n  euid = 0\n";
+//! let snippets = [Source { path: Path::new("/etc/gssproxy/24-nfs-server.conf"), contents: nfs }];
+//! let loaded = load(main, &snippets)?; // fatal errors: file, line, message
+//! for note in &loaded.notes { /* log at LOG_INFO */ let _ = note.to_string(); }
+//! let resolved = loaded.config.resolve(|name| (name == "root").then_some(0))?; // getpwnam
+//! let default_socket = Path::new("/var/lib/gssproxy/default.sock"); // -s
+//! let kernel = Peer { uid: 0, gid: 0, pid: None, program: None, selinux_context: None };
+//! let listener = Path::new("/run/gssproxy.sock");
+//! let service = resolved.match_peer(&kernel, listener, default_socket);
+//! assert_eq!(service.map(|s| s.service.name.as_str()), Some("nfs-server"));
+//! # Ok::<(), kup_gpconf::Error>(())
+//! ```
+//!
 //! Every divergence from the reference is listed in `docs/compat/gssproxy.md`.
 //!
 //! Pure: no I/O, no `unsafe`, no panics; every function is total over arbitrary bytes, and
@@ -47,8 +65,8 @@ pub mod ini;
 pub mod matching;
 
 pub use config::{
-    Config, CredStoreEntry, CredUsage, DEFAULT_SOCKET, Dropped, Euid, Global, GssFlags, Loaded, Mech,
-    SelinuxContext, Service,
+    Config, CredStoreEntry, CredUsage, DEFAULT_SOCKET, Dropped, Euid, ExpandError, Global, GssFlags, Loaded,
+    Mech, SelinuxContext, Service,
 };
 pub use error::{Error, ErrorKind, Note, NoteKind};
 pub use files::{Located, Merged, Source, is_snippet_name, locations, merge};

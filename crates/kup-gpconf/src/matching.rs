@@ -141,6 +141,28 @@ impl Resolved {
         }
     }
 
+    /// The distinct socket paths to listen on, in order: `default_socket` first (the reference
+    /// always creates it), then each service's own `socket` once (the reference binds a shared
+    /// path once per service, which orphans listeners on reload: spec §5.1).
+    #[must_use]
+    pub fn listener_paths<'a>(&'a self, default_socket: &'a Path) -> Vec<&'a Path> {
+        let mut paths = vec![default_socket];
+        for entry in &self.services {
+            let path = entry.service.socket_or(default_socket);
+            if !paths.iter().any(|p| p.as_os_str() == path.as_os_str()) {
+                paths.push(path);
+            }
+        }
+        paths
+    }
+
+    /// Whether any service has `kernel_nfsd` (the daemon then writes `1` to
+    /// `/proc/net/rpc/use-gss-proxy`).
+    #[must_use]
+    pub fn kernel_nfsd(&self) -> bool {
+        self.services.iter().any(|entry| entry.service.kernel_nfsd)
+    }
+
     /// The service that serves `peer` on the listener bound at `listener`, or `None` (the
     /// daemon then closes the connection without a reply). `default_socket` is the daemon's
     /// default socket path (`-s`, else [`DEFAULT_SOCKET`]). Called for every request.

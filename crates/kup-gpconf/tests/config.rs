@@ -767,3 +767,58 @@ fn user_proxy_mode_serves_only_its_own_uid_on_its_socket() {
     );
     assert_eq!(served(&resolved, &peer(0, None), socket, default), None);
 }
+
+#[test]
+fn cred_store_values_expand_per_request() {
+    use kup_gpconf::ExpandError;
+    let entry = |value: &str| CredStoreEntry {
+        key: "ccache".into(),
+        value: value.into(),
+    };
+    let names = |uid: u32| (uid == 1000).then(|| "alice".to_owned());
+    assert_eq!(
+        entry("FILE:/var/lib/gssproxy/clients/krb5cc_%U")
+            .expand(1000, names)
+            .unwrap(),
+        "FILE:/var/lib/gssproxy/clients/krb5cc_1000"
+    );
+    assert_eq!(
+        entry("/k/%u/%U/%u.keytab").expand(1000, names).unwrap(),
+        "/k/alice/1000/alice.keytab"
+    );
+    assert_eq!(entry("plain").expand(7, names).unwrap(), "plain");
+    assert_eq!(entry("%U").expand(4_294_967_295, names).unwrap(), "-1");
+    assert_eq!(entry("100%%").expand(7, names).unwrap(), "100%");
+    assert_eq!(entry("/x/%u").expand(7, names), Err(ExpandError::UnknownUid(7)));
+    assert_eq!(
+        entry("/x/%d").expand(7, names),
+        Err(ExpandError::InvalidCode(Some('d')))
+    );
+    assert_eq!(
+        entry("/x/%").expand(7, names),
+        Err(ExpandError::InvalidCode(None))
+    );
+    // The user name is looked up once per value.
+    let mut calls = 0;
+    let counted = |uid: u32| {
+        calls += 1;
+        names(uid)
+    };
+    assert_eq!(entry("%u%u").expand(1000, counted).unwrap(), "alicealice");
+    assert_eq!(calls, 1);
+}
+
+#[test]
+fn listeners_are_the_default_then_each_distinct_service_socket() {
+    let text = "[service/a]\nmechs = krb5\neuid = 1\nsocket = /run/a.sock\nkernel_nfsd = yes\n\
+                [service/b]\nmechs = krb5\neuid = 2\n\
+                [service/c]\nmechs = krb5\neuid = 3\nsocket = /run/a.sock\n";
+    let resolved = config(text).resolve(no_users).unwrap();
+    let default = Path::new("/var/lib/gssproxy/default.sock");
+    assert_eq!(
+        resolved.listener_paths(default),
+        [default, Path::new("/run/a.sock")]
+    );
+    assert!(resolved.kernel_nfsd());
+    assert!(!Resolved::user_proxy(0, "/s".into()).kernel_nfsd());
+}
