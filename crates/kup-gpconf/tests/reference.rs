@@ -363,6 +363,24 @@ fn cases() -> Vec<Case> {
             theirs: None,
         },
         Case {
+            name: "a repeated section in one file merges, the first value wins",
+            main: b"[service/a]\nmechs = krb5\neuid = 0\nsocket = @D@/a.sock\n[gssproxy]\n[SERVICE/A]\nsocket = @D@/second.sock\neuid = 1\n",
+            snippets: &[],
+            ours: serves(&["a.sock"]),
+            theirs: None,
+        },
+        Case {
+            name: "snippets merge in byte order: the first of a duplicate wins",
+            main: b"[gssproxy]\n",
+            snippets: &[
+                ("50-b.conf", b"[service/q]\nmechs = krb5\neuid = 0\nsocket = @D@/lower.sock\n"),
+                ("50-B.conf", b"[service/q]\nmechs = krb5\neuid = 0\nsocket = @D@/upper.sock\n"),
+                ("50-_.conf", b"[service/q]\nmechs = krb5\neuid = 0\nsocket = @D@/underscore.sock\n"),
+            ],
+            ours: serves(&["upper.sock"]),
+            theirs: None,
+        },
+        Case {
             name: "a lone */ does not close a block comment",
             main: b"/* a\n*/\n[service/a]\nmechs = krb5\neuid = 0\nsocket = @D@/a.sock\n",
             snippets: &[],
