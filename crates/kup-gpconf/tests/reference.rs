@@ -421,3 +421,100 @@ fn our_loader_agrees_with_debians_gssproxy() {
         run_case(case, index);
     }
 }
+
+/// The debug level Debian's gssproxy takes from a configuration: the last `Debug Level changed
+/// to N` it prints on stderr once started (0 when it prints none).
+fn their_debug_level(main: &Path, dir: &Path, run: &Path) -> i32 {
+    let script = format!(
+        "mount -t tmpfs tmpfs /run && exec {GSSPROXY} -i -c '{}' -C '{}' -s '{}/default.sock'",
+        main.display(),
+        dir.display(),
+        run.display()
+    );
+    let mut child = Reference(
+        Command::new("unshare")
+            .args(["-m", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while !run.join("default.sock").exists() && started.elapsed() < Duration::from_secs(4) {
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "the reference did not start"
+        );
+        sleep(Duration::from_millis(20));
+    }
+    sleep(Duration::from_millis(200));
+    let _ = child.0.kill();
+    let output = child.0.stderr.take();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut output.unwrap(), &mut text).unwrap();
+    text.lines()
+        .filter_map(|line| line.split("Debug Level changed to ").nth(1))
+        .next_back()
+        .map_or(0, |level| level.trim().parse().unwrap())
+}
+
+#[test]
+fn the_debug_level_agrees_with_debians_gssproxy() {
+    const SERVICE: &[u8] = b"[service/a]\nmechs = krb5\neuid = 0\nsocket = @D@/a.sock\n";
+    let cases: [(&str, &[u8], &[u8], i32); 6] = [
+        ("no [gssproxy]", b"", b"", 0),
+        ("debug in the main file", b"[gssproxy]\ndebug = yes\n", b"", 1),
+        (
+            "debug_level with trailing text",
+            b"[gssproxy]\ndebug_level = 2x\n",
+            b"",
+            2,
+        ),
+        (
+            "debug_level 0 overrides debug",
+            b"[gssproxy]\ndebug = on\ndebug_level = 0\n",
+            b"",
+            0,
+        ),
+        (
+            "a snippet's [gssproxy] is used when the main file has none",
+            b"",
+            b"[gssproxy]\ndebug = yes\n",
+            1,
+        ),
+        (
+            "a snippet's [gssproxy] is shadowed by the main file's",
+            b"[gssproxy]\n",
+            b"[gssproxy]\ndebug = yes\n",
+            0,
+        ),
+    ];
+    for (index, (name, global, snippet, expected)) in cases.into_iter().enumerate() {
+        let root = std::env::temp_dir().join(format!("kup-gpconf-debug-{}-{index}", std::process::id()));
+        let _scratch = Scratch(root.clone());
+        let (dir, run) = (root.join("conf.d"), root.join("run"));
+        fs::create_dir_all(&dir).unwrap();
+        fs::create_dir_all(&run).unwrap();
+        let main = root.join("gssproxy.conf");
+        fs::write(&main, [global, &expand(SERVICE, &run)].concat()).unwrap();
+        if !snippet.is_empty() {
+            fs::write(dir.join("10-global.conf"), snippet).unwrap();
+        }
+        let snippets = [Source {
+            path: &dir.join("10-global.conf"),
+            contents: snippet,
+        }];
+        let main_bytes = fs::read(&main).unwrap();
+        let loaded = load(
+            Source {
+                path: &main,
+                contents: &main_bytes,
+            },
+            if snippet.is_empty() { &[] } else { &snippets },
+        )
+        .unwrap();
+        assert_eq!(loaded.config.global.debug_level, expected, "{name}: ours");
+        assert_eq!(their_debug_level(&main, &dir, &run), expected, "{name}: theirs");
+    }
+}
