@@ -9,6 +9,8 @@
 //!   merge and parse in one call).
 //! - [`matching`]: `euid` user names resolved by the caller's lookup and the cross-service checks
 //!   ([`Config::resolve`]), then the per-request choice of a service ([`Resolved::match_peer`]).
+//! - [`policy`]: what one acquire gets through its service (spec §6.1): target uid, desired
+//!   name, the expanded credential store ([`policy::credential_environment`]).
 //!
 //! The caller does all I/O: it reads `gssproxy.conf` (or `-c`), lists the directory (`-C`,
 //! none when only `-c` is given), keeps the regular files whose names [`is_snippet_name`]
@@ -63,6 +65,7 @@ pub mod error;
 pub mod files;
 pub mod ini;
 pub mod matching;
+pub mod policy;
 
 pub use config::{
     Config, CredStoreEntry, CredUsage, DEFAULT_SOCKET, Dropped, Euid, ExpandError, Global, GssFlags, Loaded,
