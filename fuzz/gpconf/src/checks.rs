@@ -210,6 +210,57 @@ fn check_resolution(config: &Config) {
         Ok(resolved) => {
             assert!(all_known && !conflict, "accepted an unknown user or a conflict");
             check_matching(&resolved);
+            check_policy(&resolved);
+        }
+    }
+}
+
+/// Every acquire environment is total and keeps the store's shape.
+fn check_policy(resolved: &Resolved) {
+    use kup_gpconf::CredUsage;
+    use kup_gpconf::policy::{NameKind, PolicyError, RequestedName, credential_environment};
+    let names = [
+        None,
+        Some(RequestedName {
+            kind: NameKind::StringUid,
+            display: b"1000",
+        }),
+        Some(RequestedName {
+            kind: NameKind::Other,
+            display: b"host@x",
+        }),
+    ];
+    for entry in resolved.services.iter().take(4) {
+        for peer in [0, 1000, entry.uid] {
+            for usage in [CredUsage::Both, CredUsage::Initiate, CredUsage::Accept] {
+                for name in names {
+                    let user = |uid: u32| uid.is_multiple_of(2).then(|| format!("u{uid}"));
+                    match credential_environment(entry, peer, usage, name, user) {
+                        Err(PolicyError::UsageRefused) => {
+                            assert!(entry.service.cred_usage != CredUsage::Both && usage != CredUsage::Both);
+                        }
+                        Err(_) => {}
+                        Ok(env) => {
+                            assert!(
+                                entry.service.cred_usage == CredUsage::Both
+                                    || env.usage == entry.service.cred_usage
+                            );
+                            match &env.store {
+                                None => assert!(entry.service.cred_store.is_empty() && !env.private_ccache),
+                                Some(store) => {
+                                    let configured = entry.service.cred_store.len();
+                                    assert!(store.len() == configured || store.len() == configured + 1);
+                                    let has_ccache = store.iter().any(|e| e.key == "ccache");
+                                    assert!(!(env.private_ccache && has_ccache));
+                                    for (got, wanted) in store.iter().zip(&entry.service.cred_store) {
+                                        assert_eq!(got.key, wanted.key);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
