@@ -9,9 +9,11 @@
 //! with no groups when krb5 has no local name (`ENOENT`) or the user does not exist. A GSS
 //! failure is reported in the result's status only (no context, no token, no options).
 //!
-//! Runs on a worker thread: every call here may block (keytab, replay cache, NSS).
+//! Runs on a worker thread: every call here may block (keytab, replay cache, NSS). The acceptor
+//! credential is the worker's kept one while the keytab and the configuration are unchanged
+//! ([`crate::cache`]).
 
-use kup_gss::gss::{self, Credential, GssStatus, Mech, Name, SecurityContext};
+use kup_gss::gss::{self, GssStatus, Mech, Name, SecurityContext};
 use kup_gssx::gssx::{
     ArgAcceptSecContext, Ctx, EXPORTED_CONTEXT_TYPE, EXPORTED_CREDS_TYPE, GssxOption, KRB5_OID,
     LINUX_CREDS_V1, LINUX_LUCID_V1, Name as GssxName, ResAcceptSecContext, Status, find_option,
@@ -121,12 +123,7 @@ fn accept(
     export: Export,
 ) -> Result<ResAcceptSecContext, GssStatus> {
     let lucid = export.lucid.ok_or_else(|| failure(errno::EINVAL))?;
-    let principal = service
-        .krb5_principal
-        .as_deref()
-        .map(Name::principal)
-        .transpose()?;
-    let credential = Credential::acceptor(service.keytab(), principal.as_ref(), Some(Mech::Krb5))?;
+    let credential = crate::cache::acceptor(service.keytab(), service.krb5_principal.as_deref())?;
     let mut context = SecurityContext::new(Mech::Krb5);
     let (output_token, complete) = context.accept_step(&credential, &arguments.input_token)?;
     if !complete {
