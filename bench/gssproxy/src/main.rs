@@ -15,8 +15,10 @@
 //! (accepted, `GSS_S_COMPLETE`, a `linux_lucid_v1` context, a creds option). Tokens repeat
 //! across rounds: every subject runs with `KRB5RCACHETYPE=none`, as does the ceiling.
 //!
-//! Usage: `kup-gpbench [--seconds S] [--subject LABEL=PROGRAM]...` (as root). Debian's
-//! `/usr/sbin/gssproxy` is always a subject when installed, and ours when built. The markdown
+//! Usage: `kup-gpbench [--seconds S] [--callers N] [--only] [--subject LABEL=PROGRAM]...` (as
+//! root). Debian's `/usr/sbin/gssproxy` is always a subject when installed, and ours when built,
+//! unless `--only` (then only the `--subject`s, and no ceiling: experiments, long runs);
+//! `--callers N` runs that one level instead of 1, 8 and 32. The markdown
 //! table goes to stdout; `bench/run` splices it into `docs/benchmarks.md`.
 
 #![forbid(unsafe_code)]
@@ -60,37 +62,12 @@ fn main() -> io::Result<ExitCode> {
         Some(CEILING) => return ceiling_child(&args[1..]),
         _ => {}
     }
-    let mut seconds = 5_u64;
-    let mut subjects: Vec<(String, PathBuf)> = Vec::new();
-    if let Ok(theirs) = reference::theirs(Tool::Gssproxy) {
-        subjects.push(("Debian gssproxy 0.9.1".into(), theirs));
-    }
-    if let Ok(ours) = reference::ours(Tool::Gssproxy) {
-        subjects.push(("kup gssproxy".into(), ours));
-    }
-    let mut rest = args.iter();
-    while let Some(argument) = rest.next() {
-        match argument.as_str() {
-            "--seconds" => {
-                seconds = rest
-                    .next()
-                    .and_then(|value| value.parse().ok())
-                    .ok_or_else(|| invalid("--seconds needs a number"))?;
-            }
-            "--subject" => {
-                let (label, program) = rest
-                    .next()
-                    .and_then(|value| value.split_once('='))
-                    .ok_or_else(|| invalid("--subject needs LABEL=PROGRAM"))?;
-                subjects.push((label.into(), program.into()));
-            }
-            _ => {
-                return Err(invalid(
-                    "usage: kup-gpbench [--seconds S] [--subject LABEL=PROGRAM]...",
-                ));
-            }
-        }
-    }
+    let Options {
+        seconds,
+        levels,
+        only,
+        subjects,
+    } = options(&args)?;
     let window = Duration::from_secs(seconds);
     let fixture = Fixture::start()?;
     let tokens = Arc::new(fixture.tokens()?);
@@ -107,7 +84,11 @@ fn main() -> io::Result<ExitCode> {
          |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut ceilings = Vec::new();
-    for callers in CALLERS {
+    for &callers in &levels {
+        if only {
+            ceilings.push(f64::NAN);
+            continue;
+        }
         let rate = fixture.ceiling(callers, window)?;
         ceilings.push(rate);
         let _ = writeln!(
@@ -119,11 +100,11 @@ fn main() -> io::Result<ExitCode> {
         let daemon = Daemon::start(&fixture, label, program)?;
         let idle = daemon.rss_kib();
         let mut rows = Vec::new();
-        for callers in CALLERS {
+        for &callers in &levels {
             rows.push(load(&daemon.socket, &tokens, callers, window));
         }
         let after = daemon.rss_kib();
-        for ((callers, run), ceiling) in CALLERS.iter().zip(rows).zip(&ceilings) {
+        for ((callers, run), ceiling) in levels.iter().zip(rows).zip(&ceilings) {
             let _ = writeln!(
                 report,
                 "| {label} | {callers} | {:.0} | {:.2}x | {} | {} | {} | {}/{callers} | {} | {} | {} |",
@@ -141,6 +122,70 @@ fn main() -> io::Result<ExitCode> {
     }
     io::stdout().lock().write_all(report.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The command line of a measurement.
+struct Options {
+    seconds: u64,
+    levels: Vec<usize>,
+    /// No default subjects and no ceiling.
+    only: bool,
+    subjects: Vec<(String, PathBuf)>,
+}
+
+fn options(args: &[String]) -> io::Result<Options> {
+    let mut seconds = 5_u64;
+    let mut subjects: Vec<(String, PathBuf)> = Vec::new();
+    if let Ok(theirs) = reference::theirs(Tool::Gssproxy) {
+        subjects.push(("Debian gssproxy 0.9.1".into(), theirs));
+    }
+    if let Ok(ours) = reference::ours(Tool::Gssproxy) {
+        subjects.push(("kup gssproxy".into(), ours));
+    }
+    let mut only = false;
+    let mut levels = CALLERS.to_vec();
+    let mut rest = args.iter();
+    while let Some(argument) = rest.next() {
+        match argument.as_str() {
+            "--only" => {
+                if !only {
+                    subjects.clear();
+                }
+                only = true;
+            }
+            "--callers" => {
+                levels = vec![
+                    rest.next()
+                        .and_then(|value| value.parse().ok())
+                        .ok_or_else(|| invalid("--callers needs a number"))?,
+                ];
+            }
+            "--seconds" => {
+                seconds = rest
+                    .next()
+                    .and_then(|value| value.parse().ok())
+                    .ok_or_else(|| invalid("--seconds needs a number"))?;
+            }
+            "--subject" => {
+                let (label, program) = rest
+                    .next()
+                    .and_then(|value| value.split_once('='))
+                    .ok_or_else(|| invalid("--subject needs LABEL=PROGRAM"))?;
+                subjects.push((label.into(), program.into()));
+            }
+            _ => {
+                return Err(invalid(
+                    "usage: kup-gpbench [--seconds S] [--callers N] [--only] [--subject LABEL=PROGRAM]...",
+                ));
+            }
+        }
+    }
+    Ok(Options {
+        seconds,
+        levels,
+        only,
+        subjects,
+    })
 }
 
 fn invalid(message: &str) -> io::Error {
