@@ -15,10 +15,13 @@
 //! (accepted, `GSS_S_COMPLETE`, a `linux_lucid_v1` context, a creds option). Tokens repeat
 //! across rounds: every subject runs with `KRB5RCACHETYPE=none`, as does the ceiling.
 //!
-//! Usage: `kup-gpbench [--seconds S] [--callers N] [--only] [--subject LABEL=PROGRAM]...` (as
+//! Usage: `kup-gpbench [--seconds S] [--callers N] [--tokens N] [--only] [--subject LABEL=PROGRAM]...` (as
 //! root). Debian's `/usr/sbin/gssproxy` is always a subject when installed, and ours when built,
 //! unless `--only` (then only the `--subject`s, and no ceiling: experiments, long runs);
-//! `--callers N` runs that one level instead of 1, 8 and 32. The markdown
+//! `--callers N` runs that one level instead of 1, 8 and 32; `--tokens N` makes N distinct tokens
+//! instead of 2,000 (no caller repeats one before it has sent its share: with enough of them a
+//! daemon with a replay cache can be measured, e.g. a `--subject` wrapper that unsets
+//! `KRB5RCACHETYPE`). The markdown
 //! table goes to stdout; `bench/run` splices it into `docs/benchmarks.md`.
 
 #![forbid(unsafe_code)]
@@ -64,13 +67,14 @@ fn main() -> io::Result<ExitCode> {
     }
     let Options {
         seconds,
+        token_count,
         levels,
         only,
         subjects,
     } = options(&args)?;
     let window = Duration::from_secs(seconds);
     let fixture = Fixture::start()?;
-    let tokens = Arc::new(fixture.tokens()?);
+    let tokens = Arc::new(fixture.tokens(token_count)?);
     let mut report = String::new();
     let _ = writeln!(
         report,
@@ -127,6 +131,8 @@ fn main() -> io::Result<ExitCode> {
 /// The command line of a measurement.
 struct Options {
     seconds: u64,
+    /// Distinct tokens made for the callers.
+    token_count: usize,
     levels: Vec<usize>,
     /// No default subjects and no ceiling.
     only: bool,
@@ -143,6 +149,7 @@ fn options(args: &[String]) -> io::Result<Options> {
         subjects.push(("kup gssproxy".into(), ours));
     }
     let mut only = false;
+    let mut token_count = TOKENS;
     let mut levels = CALLERS.to_vec();
     let mut rest = args.iter();
     while let Some(argument) = rest.next() {
@@ -160,6 +167,13 @@ fn options(args: &[String]) -> io::Result<Options> {
                         .ok_or_else(|| invalid("--callers needs a number"))?,
                 ];
             }
+            "--tokens" => {
+                token_count = rest
+                    .next()
+                    .and_then(|value| value.parse().ok())
+                    .filter(|&count| count > 0)
+                    .ok_or_else(|| invalid("--tokens needs a positive number"))?;
+            }
             "--seconds" => {
                 seconds = rest
                     .next()
@@ -175,13 +189,14 @@ fn options(args: &[String]) -> io::Result<Options> {
             }
             _ => {
                 return Err(invalid(
-                    "usage: kup-gpbench [--seconds S] [--callers N] [--only] [--subject LABEL=PROGRAM]...",
+                    "usage: kup-gpbench [--seconds S] [--callers N] [--tokens N] [--only] [--subject LABEL=PROGRAM]...",
                 ));
             }
         }
     }
     Ok(Options {
         seconds,
+        token_count,
         levels,
         only,
         subjects,
@@ -249,8 +264,8 @@ impl Fixture {
     }
 
     /// A pool of distinct AP-REQs for `nfs@localhost` (the first one fetches the ticket).
-    fn tokens(&self) -> io::Result<Vec<Vec<u8>>> {
-        let bytes = self.child(&[MAKE_TOKENS, &TOKENS.to_string()], Duration::from_mins(2))?;
+    fn tokens(&self, count: usize) -> io::Result<Vec<Vec<u8>>> {
+        let bytes = self.child(&[MAKE_TOKENS, &count.to_string()], Duration::from_mins(5))?;
         let mut tokens = Vec::new();
         let mut rest = bytes.as_slice();
         while let Some((length, tail)) = rest.split_first_chunk::<4>() {
@@ -511,7 +526,7 @@ fn load(socket: &Path, tokens: &Arc<Vec<Vec<u8>>>, callers: usize, window: Durat
         .map(|index| {
             let tokens = Arc::clone(tokens);
             let socket = socket.to_path_buf();
-            thread::spawn(move || caller(&socket, &tokens, index, warm_up, end))
+            thread::spawn(move || caller(&socket, &tokens, (index, callers), warm_up, end))
         })
         .collect();
     let mut latencies = Vec::new();
@@ -549,16 +564,26 @@ fn load(socket: &Path, tokens: &Arc<Vec<Vec<u8>>>, callers: usize, window: Durat
 fn caller(
     socket: &Path,
     tokens: &[Vec<u8>],
-    index: usize,
+    (index, callers): (usize, usize),
     warm_up: Instant,
     end: Instant,
 ) -> (Vec<Duration>, Duration, u64) {
-    let calls: Vec<Vec<u8>> = tokens.iter().map(|token| kernel_call(token)).collect();
+    // Caller i sends tokens i, i + callers, …: no two callers share a token, so a pool larger
+    // than the calls of a run has no replay (for runs with a replay cache).
+    let calls: Vec<Vec<u8>> = tokens
+        .iter()
+        .skip(index)
+        .step_by(callers.max(1))
+        .map(|token| kernel_call(token))
+        .collect();
+    if calls.is_empty() {
+        return (Vec::new(), Duration::ZERO, 0);
+    }
     let mut latencies = Vec::new();
     let mut failed = 0;
     let mut slowest = Duration::ZERO;
     let mut stream: Option<UnixStream> = None;
-    let mut next = index * 37;
+    let mut next = 0;
     let mut reply = Vec::new();
     while Instant::now() < end {
         if stream.is_none() {
