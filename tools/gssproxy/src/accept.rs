@@ -175,14 +175,39 @@ fn accept(
 /// A `gssx_name` of a mechanism name: display bytes (no NUL), name type, exported token; the
 /// composite export is left empty (gssproxy suppresses it for lucid exports; kup does not
 /// produce it at all, see docs/compat).
+///
+/// Only for the names of a complete krb5 context (mechanism names of the krb5 mechanism): the
+/// exported form is built from the display bytes (see [`krb5_exported_name`]) instead of a
+/// second library call, each of which costs MIT a fresh krb5 context (krb5.conf walked again).
 fn gssx_name(name: &Name) -> Result<GssxName, GssStatus> {
     let (display_name, name_type) = name.display_with_type()?;
+    let exported_name = match krb5_exported_name(&display_name) {
+        Some(exported) => exported,
+        None => name.export()?,
+    };
     Ok(GssxName {
         display_name,
         name_type,
-        exported_name: name.export()?,
+        exported_name,
         ..GssxName::default()
     })
+}
+
+/// The exported form of a krb5 mechanism name whose unparsed principal is `display` (RFC 2743
+/// §3.2 with RFC 1964 §2.1.3: token id 04 01, the DER mechanism OID with its 2-byte length, the
+/// 4-byte name length, the name). MIT's krb5 mechanism displays and exports a name as the same
+/// unparsed principal (`tests/names.rs` compares both with the library's own output); `None`
+/// if the name is too long for the format.
+#[must_use]
+pub fn krb5_exported_name(display: &[u8]) -> Option<Vec<u8>> {
+    let oid_length = u8::try_from(KRB5_OID.len()).ok()?;
+    let name_length = u32::try_from(display.len()).ok()?;
+    let mut token = Vec::with_capacity(10 + KRB5_OID.len() + display.len());
+    token.extend_from_slice(&[0x04, 0x01, 0x00, oid_length.checked_add(2)?, 0x06, oid_length]);
+    token.extend_from_slice(KRB5_OID);
+    token.extend_from_slice(&name_length.to_be_bytes());
+    token.extend_from_slice(display);
+    Some(token)
 }
 
 /// The kernel's `linux_lucid_v1` bytes of an exported krb5 context.
