@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::Path;
 use std::ptr;
 
-use crate::secret::SessionKey;
+use crate::secret::{SecretBytes, SessionKey};
 use crate::sys;
 
 /// `GSS_S_COMPLETE`.
@@ -93,8 +93,9 @@ const NT_HOSTBASED_SERVICE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 
 /// `GSS_KRB5_NT_PRINCIPAL_NAME`, 1.2.840.113554.1.2.2.1.
 const NT_KRB5_PRINCIPAL: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01];
 
-/// A `gss_OID_desc` pointing at static bytes (the library only reads OIDs we pass).
-fn oid_desc(bytes: &'static [u8]) -> sys::gss_OID_desc {
+/// A `gss_OID_desc` pointing at `bytes` (the library only reads OIDs we pass; the descriptor
+/// is used only while `bytes` lives).
+fn oid_desc(bytes: &[u8]) -> sys::gss_OID_desc {
     sys::gss_OID_desc {
         // An OID's content is a handful of bytes.
         length: u32::try_from(bytes.len()).unwrap_or(0),
@@ -118,6 +119,36 @@ impl Name {
     /// (`GSS_KRB5_NT_PRINCIPAL_NAME`), exactly the string's bytes.
     pub fn principal(name: &str) -> Result<Self, GssStatus> {
         Self::import(name, NT_KRB5_PRINCIPAL)
+    }
+
+    /// Imports `bytes` with the name type whose OID content bytes are `name_type` (empty:
+    /// `GSS_C_NO_OID`, the mechanism's default); a name holding a NUL byte is refused.
+    pub fn import_typed(bytes: &[u8], name_type: &[u8]) -> Result<Self, GssStatus> {
+        if bytes.contains(&0) {
+            return Err(GssStatus {
+                major: GSS_S_BAD_NAME,
+                minor: 0,
+                message: "the name contains a NUL byte".to_owned(),
+            });
+        }
+        let mut buffer = sys::gss_buffer_desc {
+            length: bytes.len(),
+            value: bytes.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let mut oid = oid_desc(name_type);
+        let oid_ptr = if name_type.is_empty() {
+            ptr::null_mut()
+        } else {
+            &raw mut oid
+        };
+        let mut raw = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: `buffer` points at `length` readable bytes the library only reads; the
+        // name-type OID (or null) is valid for the call; `raw` is a valid out-pointer (owned by
+        // Name).
+        let major = unsafe { sys::gss_import_name(&raw mut minor, &raw mut buffer, oid_ptr, &raw mut raw) };
+        check(major, minor, None)?;
+        Ok(Name { raw })
     }
 
     fn import(service_at_host: &str, name_type: &'static [u8]) -> Result<Self, GssStatus> {
@@ -297,6 +328,164 @@ impl Credential {
         };
         check(major, minor, None)?;
         Ok(Credential { raw })
+    }
+}
+
+/// What a credential is for (`gss_cred_usage_t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredUsage {
+    /// `GSS_C_BOTH`.
+    Both,
+    /// `GSS_C_INITIATE`.
+    Initiate,
+    /// `GSS_C_ACCEPT`.
+    Accept,
+}
+
+impl CredUsage {
+    fn raw(self) -> std::ffi::c_int {
+        match self {
+            CredUsage::Both => sys::GSS_C_BOTH,
+            CredUsage::Initiate => sys::GSS_C_INITIATE,
+            CredUsage::Accept => sys::GSS_C_ACCEPT,
+        }
+    }
+}
+
+/// What `gss_inquire_cred_by_mech` says about one mechanism's element of a credential.
+#[derive(Debug)]
+pub struct CredInfo {
+    /// The element's mechanism name.
+    pub name: Name,
+    /// Seconds the initiator part stays valid (`GSS_C_INDEFINITE` = 0xffffffff).
+    pub initiator_lifetime: u32,
+    /// Seconds the acceptor part stays valid.
+    pub acceptor_lifetime: u32,
+    /// The element's usage.
+    pub usage: CredUsage,
+}
+
+impl Credential {
+    /// `gss_acquire_cred_from`: credentials for `name` (the default when `None`) for `usage`,
+    /// from the credential store `store` (`keytab`, `ccache`, `client_keytab` … key/value
+    /// pairs, in order; empty: the process defaults), limited to `mech` when given, with an
+    /// indefinite lifetime requested. A key or value with a NUL byte is refused.
+    pub fn acquire(
+        name: Option<&Name>,
+        usage: CredUsage,
+        store: &[(String, String)],
+        mech: Option<Mech>,
+    ) -> Result<Self, GssStatus> {
+        let mut strings = Vec::with_capacity(store.len());
+        for (key, value) in store {
+            let pair = CString::new(key.as_str()).and_then(|key| Ok((key, CString::new(value.as_str())?)));
+            strings.push(pair.map_err(|_| GssStatus {
+                major: GSS_S_FAILURE,
+                minor: 0,
+                message: "a credential store entry contains a NUL byte".to_owned(),
+            })?);
+        }
+        let mut elements: Vec<sys::gss_key_value_element_desc> = strings
+            .iter()
+            .map(|(key, value)| sys::gss_key_value_element_desc {
+                key: key.as_ptr(),
+                value: value.as_ptr(),
+            })
+            .collect();
+        let store = sys::gss_key_value_set_desc {
+            count: u32::try_from(elements.len()).unwrap_or(0),
+            elements: elements.as_mut_ptr(),
+        };
+        let desired_name = name.map_or(ptr::null_mut(), |name| name.raw);
+        let mut oid = mech.map(|m| oid_desc(m.oid()));
+        let mut set = oid.as_mut().map(|oid| sys::gss_OID_set_desc {
+            count: 1,
+            elements: ptr::from_mut(oid),
+        });
+        let set_ptr = set.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
+        let mut raw = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: a live desired name borrowed for the call, or null (the default); a
+        // one-element OID set valid for the call, or null; `store` and the strings it points
+        // at outlive the call and are only read; `raw` is a valid out-pointer (owned by
+        // Credential); the actual-mechs and time outputs are not wanted (null).
+        let major = unsafe {
+            sys::gss_acquire_cred_from(
+                &raw mut minor,
+                desired_name,
+                sys::GSS_C_INDEFINITE,
+                set_ptr,
+                usage.raw(),
+                &raw const store,
+                &raw mut raw,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        check(major, minor, mech)?;
+        Ok(Credential { raw })
+    }
+
+    /// `gss_export_cred`: a token another process (or a later call) can import; it may hold
+    /// tickets and keys, hence the secret buffer.
+    pub fn export(&self) -> Result<SecretBytes, GssStatus> {
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: `raw` is a live credential owned by self; `output` an empty buffer the
+        // library fills (released by take_secret_buffer).
+        let major = unsafe { sys::gss_export_cred(&raw mut minor, self.raw, &raw mut output) };
+        let token = take_secret_buffer(&mut output);
+        check(major, minor, None)?;
+        Ok(token)
+    }
+
+    /// `gss_import_cred` of a token from [`Credential::export`].
+    pub fn import(token: &[u8]) -> Result<Self, GssStatus> {
+        let mut buffer = sys::gss_buffer_desc {
+            length: token.len(),
+            value: token.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let mut raw = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: `buffer` points at `length` readable bytes the library only reads; `raw` is
+        // a valid out-pointer (owned by Credential).
+        let major = unsafe { sys::gss_import_cred(&raw mut minor, &raw mut buffer, &raw mut raw) };
+        check(major, minor, None)?;
+        Ok(Credential { raw })
+    }
+
+    /// `gss_inquire_cred_by_mech` for `mech`: the element's name, lifetimes and usage.
+    pub fn inquire(&self, mech: Mech) -> Result<CredInfo, GssStatus> {
+        let mut oid = oid_desc(mech.oid());
+        let mut name = Name { raw: ptr::null_mut() };
+        let (mut initiator, mut acceptor, mut usage) = (0, 0, 0);
+        let mut minor = 0;
+        // SAFETY: `raw` is a live credential owned by self; the OID is valid for the call;
+        // `name.raw` receives a name the library allocates (owned by `name`); the lifetimes
+        // and usage are valid out-pointers.
+        let major = unsafe {
+            sys::gss_inquire_cred_by_mech(
+                &raw mut minor,
+                self.raw,
+                &raw mut oid,
+                &raw mut name.raw,
+                &raw mut initiator,
+                &raw mut acceptor,
+                &raw mut usage,
+            )
+        };
+        check(major, minor, Some(mech))?;
+        let usage = match usage {
+            sys::GSS_C_INITIATE => CredUsage::Initiate,
+            sys::GSS_C_ACCEPT => CredUsage::Accept,
+            _ => CredUsage::Both,
+        };
+        Ok(CredInfo {
+            name,
+            initiator_lifetime: initiator,
+            acceptor_lifetime: acceptor,
+            usage,
+        })
     }
 }
 
@@ -930,6 +1119,13 @@ fn take_buffer(buffer: &mut sys::gss_buffer_desc) -> Vec<u8> {
     // SAFETY: an empty or library-allocated buffer, released once (the library resets it).
     unsafe { sys::gss_release_buffer(&raw mut minor, buffer) };
     bytes
+}
+
+/// [`take_buffer`] for a buffer holding secrets: the library's copy is released by
+/// `gss_release_buffer` (MIT frees without zeroing: a limit of the library), ours is wiped on
+/// drop.
+fn take_secret_buffer(buffer: &mut sys::gss_buffer_desc) -> SecretBytes {
+    SecretBytes::new(take_buffer(buffer))
 }
 
 /// Ok for `GSS_S_COMPLETE`/`GSS_S_CONTINUE_NEEDED` (supplementary bits only), else the typed
