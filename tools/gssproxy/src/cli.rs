@@ -180,6 +180,24 @@ const TABLE: &[Entry] = &[
     ),
 ];
 
+/// The spellings (`-x`, `--name`) of the options the help lists: what `gssproxy(8)` documents.
+/// Left out: `-?` (a man page's option words are letters and digits) and the options the
+/// reference hides from its help and page (`--extract-ccache`, `--into-ccache`).
+#[must_use]
+pub fn documented_spellings() -> Vec<String> {
+    let mut out = Vec::new();
+    for &(short, long, _, _, help) in TABLE {
+        if help.is_none() {
+            continue;
+        }
+        if let Some(letter) = short.filter(u8::is_ascii_alphanumeric) {
+            out.push(format!("-{}", char::from(letter)));
+        }
+        out.push(format!("--{long}"));
+    }
+    out
+}
+
 /// Parses `argv` (the program name first).
 #[must_use]
 pub fn parse(argv: &[OsString]) -> Command {
