@@ -24,6 +24,8 @@ use crate::sys;
 pub const GSS_S_COMPLETE: u32 = 0;
 /// `GSS_S_CONTINUE_NEEDED`.
 pub const GSS_S_CONTINUE_NEEDED: u32 = 1;
+/// `GSS_S_BAD_MECH`.
+pub const GSS_S_BAD_MECH: u32 = 1 << 16;
 /// `GSS_S_BAD_NAME`.
 pub const GSS_S_BAD_NAME: u32 = 2 << 16;
 /// `GSS_S_NO_CRED` (cifs.upcall's "No Kerberos credentials available" case, spec §11.4).

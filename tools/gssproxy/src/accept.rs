@@ -1,8 +1,9 @@
 //! `GSSX_ACCEPT_SEC_CONTEXT` with MIT's acceptor (`kup-gss`), as gssproxy 0.9.1 answers the
 //! kernel (spec gssproxy-protocol.md §2.5, §3, §4): the export options of the call context
 //! checked first (an unknown value is `GSS_S_FAILURE`/`EINVAL`), a fresh context every call
-//! (the reference ignores `context_handle`), the service's acceptor credential (its keytab and
-//! `krb5_principal`), the completed context exported as `linux_lucid_v1` when asked (else MIT's
+//! (the reference ignores `context_handle`), the credential of the call's `cred_handle` (an
+//! interposer client's, from `ACQUIRE_CRED`) or else the service's acceptor credential (its keytab
+//! and `krb5_principal`), the completed context exported as `linux_lucid_v1` when asked (else MIT's
 //! interprocess token), both names as `gss_display_name` shows them with their type and
 //! exported form, and the `linux_creds_v1` option mapped from the initiator: `gss_localname`
 //! (krb5's `auth_to_local`), `getpwnam`, `getgrouplist` (primary gid included); uid = gid = -1
@@ -126,7 +127,12 @@ fn accept(
         .as_deref()
         .map(Name::principal)
         .transpose()?;
-    let credential = Credential::acceptor(service.keytab(), principal.as_ref(), Some(Mech::Krb5))?;
+    // The interposer's call carries the credential it acquired through us (its handle is
+    // opened with the service's key); the kernel's carries none: the service's own.
+    let credential = match &arguments.cred_handle {
+        Some(cred) => crate::interposer::open_cred(cred, service)?,
+        None => Credential::acceptor(service.keytab(), principal.as_ref(), Some(Mech::Krb5))?,
+    };
     let mut context = SecurityContext::new(Mech::Krb5);
     let (output_token, complete) = context.accept_step(&credential, &arguments.input_token)?;
     if !complete {

@@ -5,6 +5,7 @@
 //! - `GSSX_GET_CALL_CONTEXT`: the reference's stub, `SUCCESS` with the all-zero result.
 //! - `GSSX_INDICATE_MECHS`: every mechanism MIT offers, described as the reference does.
 //! - `GSSX_ACCEPT_SEC_CONTEXT`: `crate::accept`.
+//! - `GSSX_ACQUIRE_CRED`, `GSSX_IMPORT_AND_CANON_NAME`: `crate::interposer`.
 //! - `EXPORT_CRED`, `IMPORT_CRED`, `STORE_CRED`: the reference's stubs (zero result).
 //! - every other procedure: not implemented by kup yet; answered `SUCCESS` with a result whose
 //!   status is `GSS_S_UNAVAILABLE` and every other field absent or empty (`RELEASE_HANDLE`'s
@@ -23,13 +24,16 @@ use kup_gssx::record::write_record;
 use kup_gssx::rpc::{AcceptStat, ReplyHeader};
 use kup_gssx::xdr::{Encoder, Limits, MAX_RECORD_DEFAULT};
 
+use kup_sys::Uid;
+
 use crate::accept;
 use crate::config::ServiceConfig;
+use crate::interposer;
 
 /// The reply record (record mark included) to `record`, or `None` when the connection must be
 /// closed without a reply.
 #[must_use]
-pub fn answer(record: &[u8], service: &ServiceConfig) -> Option<Vec<u8>> {
+pub fn answer(record: &[u8], service: &ServiceConfig, peer: Uid) -> Option<Vec<u8>> {
     let body = match decode_call(record, Limits::DEFAULT) {
         Decoded::Close => return None,
         Decoded::Reply(header) => encode(&header, |_| {}),
@@ -37,7 +41,7 @@ pub fn answer(record: &[u8], service: &ServiceConfig) -> Option<Vec<u8>> {
             let success = ReplyHeader::accepted(header.xid, AcceptStat::Success);
             let mut failed = false;
             let result = encode(&success, |encoder| {
-                failed = result(&arguments, service, encoder).is_err();
+                failed = result(&arguments, service, peer, encoder).is_err();
             });
             if failed || result.len() > MAX_RECORD_DEFAULT {
                 encode(&ReplyHeader::accepted(header.xid, AcceptStat::SystemErr), |_| {})
@@ -64,6 +68,7 @@ fn encode(header: &ReplyHeader, result: impl FnOnce(&mut Encoder)) -> Vec<u8> {
 fn result(
     arguments: &Arguments,
     service: &ServiceConfig,
+    peer: Uid,
     encoder: &mut Encoder,
 ) -> Result<(), accept::SystemError> {
     match arguments {
@@ -71,6 +76,12 @@ fn result(
         Arguments::IndicateMechs(_) => indicate_mechs().encode(encoder),
         Arguments::AcceptSecContext(arguments) => {
             accept::accept_sec_context(arguments, service)?.encode(encoder);
+        }
+        Arguments::AcquireCred(arguments) => {
+            interposer::acquire_cred(arguments, service, peer).encode(encoder);
+        }
+        Arguments::ImportAndCanonName(arguments) => {
+            interposer::import_and_canon_name(arguments).encode(encoder);
         }
         other => unserved(other.procedure(), encoder),
     }
@@ -218,7 +229,6 @@ pub fn indicate_mechs() -> ResIndicateMechs {
 mod tests {
     use kup_gssx::gssx::{ArgGetCallContext, CallCtx};
     use kup_gssx::rpc::CallHeader;
-    use kup_sys::Uid;
 
     use super::*;
 
@@ -243,7 +253,7 @@ mod tests {
             options: Vec::new(),
         }
         .encode(&mut encoder);
-        let reply = answer(&call(2, &encoder.finish().unwrap()), &service()).unwrap();
+        let reply = answer(&call(2, &encoder.finish().unwrap()), &service(), Uid::new(0)).unwrap();
         let mut expected = vec![0x80, 0, 0, 24 + 44, 0, 0, 0, 7, 0, 0, 0, 1];
         expected.extend([0; 16]);
         expected.extend([0; 44]);
@@ -252,16 +262,16 @@ mod tests {
 
     #[test]
     fn the_null_procedure_and_short_arguments_get_the_references_rpc_errors() {
-        let reply = answer(&call(0, &[]), &service()).unwrap();
+        let reply = answer(&call(0, &[]), &service(), Uid::new(0)).unwrap();
         assert_eq!(
             &reply[4..],
             &[
                 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3
             ]
         );
-        let reply = answer(&call(2, &[0, 0]), &service()).unwrap();
+        let reply = answer(&call(2, &[0, 0]), &service(), Uid::new(0)).unwrap();
         assert_eq!(reply[reply.len() - 4..], [0, 0, 0, 4]);
-        assert_eq!(answer(&[0, 0, 0], &service()), None);
+        assert_eq!(answer(&[0, 0, 0], &service(), Uid::new(0)), None);
     }
 
     #[test]
@@ -271,7 +281,7 @@ mod tests {
             .into_iter()
             .filter(|p| *p != Procedure::AcceptSecContext)
         {
-            let reply = answer(&call(procedure.number(), &[0; 64]), &service());
+            let reply = answer(&call(procedure.number(), &[0; 64]), &service(), Uid::new(0));
             assert!(reply.is_some(), "{procedure:?}");
         }
     }

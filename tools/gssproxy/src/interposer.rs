@@ -1,0 +1,323 @@
+//! The procedures interposer clients call (`proxymech.so`, `GSS_USE_PROXY=yes`; spec
+//! gssproxy-protocol.md §2.4, §5): `ACQUIRE_CRED` and `IMPORT_AND_CANON_NAME`, on MIT through
+//! `kup-gss`, with the service's credential policy from `kup-gpconf` (config §6.1).
+//! `ACCEPT_SEC_CONTEXT` is `crate::accept` (which opens the caller's credential handle).
+//!
+//! Every failure is the result's status (RPC `SUCCESS`), never a dropped connection. Runs on a
+//! worker thread: every call may block (keytab, KDC, NSS).
+
+use kup_gpconf::config::CredUsage as PolicyUsage;
+use kup_gpconf::policy::{self, DesiredName, NameKind, PolicyError, RequestedName};
+use kup_gss::gss::{self, CredUsage, Credential, GssStatus, Mech, Name};
+use kup_gss::krb5;
+use kup_gssx::gssx::{Cred, CredElement, GssxOption, KRB5_OID, Name as GssxName, Status, find_option};
+use kup_gssx::interposer::{ArgAcquireCred, ArgImportAndCanonName, ResAcquireCred, ResImportAndCanonName};
+use kup_sys::{Uid, errno};
+
+use crate::accept::status;
+use crate::config::ServiceConfig;
+use crate::handle;
+
+/// `GSS_C_NT_USER_NAME`, 1.2.840.113554.1.2.1.1.
+const NT_USER_NAME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x01];
+/// `GSS_C_NT_MACHINE_UID_NAME`, 1.2.840.113554.1.2.1.2.
+const NT_MACHINE_UID_NAME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x02];
+/// `GSS_C_NT_STRING_UID_NAME`, 1.2.840.113554.1.2.1.3.
+const NT_STRING_UID_NAME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x03];
+/// `GSS_C_NT_EXPORT_NAME`, 1.3.6.1.5.6.4.
+const NT_EXPORT_NAME: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x06, 0x04];
+/// The `localname\0` option of `IMPORT_AND_CANON_NAME` (call and result).
+pub const LOCALNAME: &[u8] = b"localname\0";
+/// Longest name accepted from a client (a principal is far shorter).
+const MAX_NAME: usize = 4096;
+/// `gssx_cred_usage` values.
+const USAGE_INITIATE: u32 = 1;
+const USAGE_ACCEPT: u32 = 2;
+const USAGE_BOTH: u32 = 3;
+
+fn failure(minor: i32) -> GssStatus {
+    GssStatus {
+        major: gss::GSS_S_FAILURE,
+        minor: minor.unsigned_abs(),
+        message: String::new(),
+    }
+}
+
+/// A name's bytes as a client sent them: the interposer puts a NUL inside the length of the
+/// names it imports (`gsstest@localhost\0`), which is dropped here; any other NUL, or a name
+/// over [`MAX_NAME`] bytes, is refused (`GSS_S_BAD_NAME`).
+fn name_bytes(bytes: &[u8]) -> Result<&[u8], GssStatus> {
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if bytes.len() > MAX_NAME || bytes.contains(&0) {
+        return Err(GssStatus {
+            major: gss::GSS_S_BAD_NAME,
+            minor: 0,
+            message: String::new(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// Imports a client's `gssx_name`: its display form with its type, else its exported form.
+fn import_name(name: &GssxName) -> Result<Name, GssStatus> {
+    if name.display_name.is_empty() && !name.exported_name.is_empty() {
+        return Name::import_typed(&name.exported_name, NT_EXPORT_NAME);
+    }
+    Name::import_typed(name_bytes(&name.display_name)?, &name.name_type)
+}
+
+/// A `gssx_name` of an MIT name: display bytes (no NUL), name type, exported token when it is
+/// a mechanism name; the composite export is left empty (docs/compat/gssproxy.md).
+pub fn describe_name(name: &Name) -> Result<GssxName, GssStatus> {
+    let (display_name, name_type) = name.display_with_type()?;
+    Ok(GssxName {
+        display_name,
+        name_type,
+        exported_name: name.export().unwrap_or_default(),
+        ..GssxName::default()
+    })
+}
+
+/// The `gssx_cred` of an MIT credential: its krb5 element and its handle sealed with the
+/// service's key.
+pub fn describe_cred(credential: &Credential, service: &ServiceConfig) -> Result<Cred, GssStatus> {
+    let key = service
+        .handle_key
+        .as_ref()
+        .ok_or_else(|| failure(errno::EINVAL))?;
+    let info = credential.inquire(Mech::Krb5)?;
+    let name = describe_name(&info.name)?;
+    let cred_usage = match info.usage {
+        CredUsage::Initiate => USAGE_INITIATE,
+        CredUsage::Accept => USAGE_ACCEPT,
+        CredUsage::Both => USAGE_BOTH,
+    };
+    Ok(Cred {
+        desired_name: name.clone(),
+        elements: vec![CredElement {
+            mn: name,
+            mech: KRB5_OID.to_vec(),
+            cred_usage,
+            initiator_time_rec: u64::from(info.initiator_lifetime),
+            acceptor_time_rec: u64::from(info.acceptor_lifetime),
+            options: Vec::new(),
+        }],
+        cred_handle_reference: handle::seal(key, credential)?,
+        needs_release: false,
+    })
+}
+
+/// The credential a client's `gssx_cred` stands for (its handle opened with the service's key).
+pub fn open_cred(cred: &Cred, service: &ServiceConfig) -> Result<Credential, GssStatus> {
+    let key = service
+        .handle_key
+        .as_ref()
+        .ok_or_else(|| failure(errno::EINVAL))?;
+    handle::open(key, &cred.cred_handle_reference)
+}
+
+/// `GSSX_ACQUIRE_CRED` for a caller with uid `peer` through `service`.
+#[must_use]
+pub fn acquire_cred(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> ResAcquireCred {
+    match acquire(arguments, service, peer) {
+        Ok(cred) => ResAcquireCred {
+            status: status(0, 0),
+            output_cred_handle: Some(cred),
+            options: Vec::new(),
+        },
+        Err(failure) => ResAcquireCred {
+            status: status(failure.major, failure.minor),
+            ..ResAcquireCred::default()
+        },
+    }
+}
+
+fn acquire(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> Result<Cred, GssStatus> {
+    if !arguments.desired_mechs.is_empty() && !arguments.desired_mechs.iter().any(|mech| mech == KRB5_OID) {
+        return Err(GssStatus {
+            major: gss::GSS_S_BAD_MECH,
+            minor: 0,
+            message: String::new(),
+        });
+    }
+    let usage = match arguments.cred_usage {
+        USAGE_INITIATE => PolicyUsage::Initiate,
+        USAGE_ACCEPT => PolicyUsage::Accept,
+        USAGE_BOTH => PolicyUsage::Both,
+        _ => return Err(failure(errno::EINVAL)),
+    };
+    let requested = match &arguments.desired_name {
+        Some(name) => Some(RequestedName {
+            kind: match name.name_type.as_slice() {
+                NT_STRING_UID_NAME => NameKind::StringUid,
+                NT_MACHINE_UID_NAME => NameKind::MachineUid,
+                _ => NameKind::Other,
+            },
+            display: name_bytes(&name.display_name)?,
+        }),
+        None => None,
+    };
+    let environment =
+        policy::credential_environment(&service.resolved, peer.get(), usage, requested, user_name).map_err(
+            |error| {
+                failure(match error {
+                    PolicyError::UsageRefused => errno::EACCES,
+                    PolicyError::UnknownUid(_) => errno::ENOENT,
+                    PolicyError::Expand(_) | PolicyError::NoKeytab => errno::EINVAL,
+                })
+            },
+        )?;
+    let usage = match environment.usage {
+        PolicyUsage::Initiate => CredUsage::Initiate,
+        PolicyUsage::Accept => CredUsage::Accept,
+        PolicyUsage::Both => CredUsage::Both,
+    };
+    // A credential the client holds is used again when it is still good for the usage and no
+    // particular name is asked for (config §6.1 "existing credentials").
+    if arguments.desired_name.is_none()
+        && let Some(input) = &arguments.input_cred_handle
+        && let Ok(credential) = open_cred(input, service)
+        && still_good(&credential, usage, service.resolved.service.min_lifetime)
+    {
+        return describe_cred(&credential, service);
+    }
+    let name = match &environment.name {
+        DesiredName::Default => None,
+        DesiredName::Requested(_) => match &arguments.desired_name {
+            Some(name) => Some(import_name(name)?),
+            None => None,
+        },
+        DesiredName::User(user) => Some(Name::import_typed(user.as_bytes(), NT_USER_NAME)?),
+        DesiredName::Principal(principal) => Some(Name::principal(principal)?),
+    };
+    let mut store: Vec<(String, String)> = environment
+        .store
+        .iter()
+        .flatten()
+        .map(|entry| (entry.key.clone(), entry.value.clone()))
+        .collect();
+    // The private ccache lives for this call only (destroyed when `private` drops, after the
+    // credential was exported into its handle).
+    let context = krb5::Context::new().map_err(|error| failure(error.code))?;
+    let private = if environment.private_ccache {
+        let ccache = context.new_memory_ccache().map_err(|error| failure(error.code))?;
+        store.push((
+            "ccache".to_owned(),
+            ccache.full_name().map_err(|error| failure(error.code))?,
+        ));
+        Some(ccache)
+    } else {
+        None
+    };
+    let credential = Credential::acquire(name.as_ref(), usage, &store, Some(Mech::Krb5))?;
+    let cred = describe_cred(&credential, service);
+    drop(credential);
+    drop(private);
+    cred
+}
+
+/// The credential allows `usage` and has more than `min_lifetime` seconds left for it.
+fn still_good(credential: &Credential, usage: CredUsage, min_lifetime: u32) -> bool {
+    let Ok(info) = credential.inquire(Mech::Krb5) else {
+        return false;
+    };
+    let initiate = info.usage != CredUsage::Accept && info.initiator_lifetime > min_lifetime;
+    let accept = info.usage != CredUsage::Initiate && info.acceptor_lifetime > min_lifetime;
+    match usage {
+        CredUsage::Initiate => initiate,
+        CredUsage::Accept => accept,
+        CredUsage::Both => initiate && accept,
+    }
+}
+
+/// `getpwuid`'s user name.
+fn user_name(uid: u32) -> Option<String> {
+    kup_sys::passwd::user_by_uid(Uid::new(uid))
+        .ok()
+        .flatten()
+        .and_then(|user| String::from_utf8(user.name).ok())
+}
+
+/// `GSSX_IMPORT_AND_CANON_NAME`: with the `localname\0` option, the local user name of the
+/// (krb5) name in a result option of that name (no NUL in the value) and no output name, as
+/// the reference answers it (observed, with an all-zero status); without it, the imported name.
+#[must_use]
+pub fn import_and_canon_name(arguments: &ArgImportAndCanonName) -> ResImportAndCanonName {
+    let result = import_name(&arguments.input_name).and_then(|name| {
+        if find_option(&arguments.options, LOCALNAME).is_some() {
+            let local = name.localname()?;
+            Ok(ResImportAndCanonName {
+                status: Status::default(),
+                output_name: None,
+                options: vec![GssxOption {
+                    option: LOCALNAME.to_vec(),
+                    value: local,
+                }],
+            })
+        } else {
+            Ok(ResImportAndCanonName {
+                status: Status::default(),
+                output_name: Some(describe_name(&name)?),
+                options: Vec::new(),
+            })
+        }
+    });
+    result.unwrap_or_else(|failure| ResImportAndCanonName {
+        status: status(failure.major, failure.minor),
+        ..ResImportAndCanonName::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_trailing_nul_is_dropped_and_any_other_refused() {
+        assert_eq!(name_bytes(b"gsstest@localhost\0").unwrap(), b"gsstest@localhost");
+        assert_eq!(name_bytes(b"alice@KUP.TEST").unwrap(), b"alice@KUP.TEST");
+        assert_eq!(name_bytes(b"a\0b").unwrap_err().major, gss::GSS_S_BAD_NAME);
+        assert_eq!(name_bytes(b"a\0\0").unwrap_err().major, gss::GSS_S_BAD_NAME);
+        assert!(name_bytes(&vec![b'a'; MAX_NAME + 1]).is_err());
+    }
+
+    #[test]
+    fn a_localname_request_for_a_principal_gets_krb5s_local_name() {
+        let arguments = ArgImportAndCanonName {
+            input_name: GssxName {
+                display_name: b"daemon@KUP.TEST".to_vec(),
+                name_type: vec![0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01],
+                ..GssxName::default()
+            },
+            options: vec![GssxOption {
+                option: LOCALNAME.to_vec(),
+                value: Vec::new(),
+            }],
+            ..ArgImportAndCanonName::default()
+        };
+        let result = import_and_canon_name(&arguments);
+        // The realm is not the machine's default one, unless krb5.conf says so: either the
+        // mapping or its failure, in the status, never anything else.
+        if result.status.major_status == 0 {
+            assert_eq!(result.options[0].option, LOCALNAME);
+            assert!(result.output_name.is_none());
+        } else {
+            assert!(result.options.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_bad_name_is_reported_in_the_status() {
+        let arguments = ArgImportAndCanonName {
+            input_name: GssxName {
+                display_name: b"x\0y".to_vec(),
+                ..GssxName::default()
+            },
+            ..ArgImportAndCanonName::default()
+        };
+        assert_eq!(
+            import_and_canon_name(&arguments).status.major_status,
+            u64::from(gss::GSS_S_BAD_NAME)
+        );
+    }
+}
