@@ -26,6 +26,10 @@ pub const GSS_S_COMPLETE: u32 = 0;
 pub const GSS_S_CONTINUE_NEEDED: u32 = 1;
 /// `GSS_S_BAD_MECH`.
 pub const GSS_S_BAD_MECH: u32 = 1 << 16;
+/// `GSS_S_BAD_QOP`.
+pub const GSS_S_BAD_QOP: u32 = 14 << 16;
+/// `GSS_S_CALL_BAD_STRUCTURE` (a calling error).
+pub const GSS_S_CALL_BAD_STRUCTURE: u32 = 3 << 24;
 /// `GSS_S_BAD_NAME`.
 pub const GSS_S_BAD_NAME: u32 = 2 << 16;
 /// `GSS_S_NO_CRED` (cifs.upcall's "No Kerberos credentials available" case, spec §11.4).
@@ -333,6 +337,209 @@ impl Credential {
     }
 }
 
+/// What `gss_inquire_context` says about a context.
+#[derive(Debug)]
+pub struct ContextInfo {
+    /// The initiator's name (`None` while the library has none).
+    pub source: Option<Name>,
+    /// The acceptor's name (`None` while the library has none).
+    pub target: Option<Name>,
+    /// Seconds the context stays valid.
+    pub lifetime: u32,
+    /// The context's flags (`GSS_C_*_FLAG`, plus `GSS_C_PROT_READY_FLAG`, `GSS_C_TRANS_FLAG`).
+    pub flags: u32,
+    /// This side initiated the context.
+    pub locally_initiated: bool,
+    /// The context is established.
+    pub open: bool,
+}
+
+impl SecurityContext {
+    /// `gss_import_sec_context` of a token from `gss_export_sec_context` (complete or, for
+    /// krb5, partially established); `mech` names the mechanism for error texts.
+    pub fn import(token: &[u8], mech: Mech) -> Result<Self, GssStatus> {
+        let mut buffer = sys::gss_buffer_desc {
+            length: token.len(),
+            value: token.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let mut context = SecurityContext::new(mech);
+        let mut minor = 0;
+        // SAFETY: `buffer` points at `length` readable bytes the library only reads; the
+        // handle receives a context the library makes (owned by `context`, deleted on drop).
+        let major =
+            unsafe { sys::gss_import_sec_context(&raw mut minor, &raw mut buffer, &raw mut context.raw) };
+        check(major, minor, Some(mech))?;
+        Ok(context)
+    }
+
+    /// `request_flags` for the following `init_step` calls.
+    pub fn set_request_flags(&mut self, flags: u32) {
+        self.request_flags = flags;
+    }
+
+    /// `gss_inquire_context`: names, lifetime, flags, direction and state. A context not
+    /// started at all is `GSS_S_NO_CONTEXT`.
+    pub fn inquire(&self) -> Result<ContextInfo, GssStatus> {
+        let mut source = Name { raw: ptr::null_mut() };
+        let mut target = Name { raw: ptr::null_mut() };
+        let (mut lifetime, mut flags, mut local, mut open) = (0, 0, 0, 0);
+        let mut minor = 0;
+        // SAFETY: `raw` is a live context owned by self (or null, which the library refuses);
+        // both names receive names the library allocates (owned by `source`/`target`, null
+        // when it has none); every other output is a valid out-pointer; the mechanism output
+        // is not wanted (null).
+        let major = unsafe {
+            sys::gss_inquire_context(
+                &raw mut minor,
+                self.raw,
+                &raw mut source.raw,
+                &raw mut target.raw,
+                &raw mut lifetime,
+                ptr::null_mut(),
+                &raw mut flags,
+                &raw mut local,
+                &raw mut open,
+            )
+        };
+        check(major, minor, Some(self.mech))?;
+        Ok(ContextInfo {
+            source: (!source.raw.is_null()).then_some(source),
+            target: (!target.raw.is_null()).then_some(target),
+            lifetime,
+            flags,
+            locally_initiated: local != 0,
+            open: open != 0,
+        })
+    }
+
+    /// `gss_export_sec_context` keeping the wrapper (for a context that may be partial):
+    /// the token, after which this context is gone.
+    pub fn export_token(&mut self) -> Result<Vec<u8>, GssStatus> {
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: `self.raw` is a live context (the library deletes it and nulls the handle on
+        // success; Drop handles a null or remaining handle); `output` an empty buffer the
+        // library fills (released by take_buffer).
+        let major =
+            unsafe { sys::gss_export_sec_context(&raw mut minor, &raw mut self.raw, &raw mut output) };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok(token)
+    }
+
+    /// `gss_get_mic` of `message` with quality of protection `qop`.
+    pub fn get_mic(&self, qop: u32, message: &[u8]) -> Result<Vec<u8>, GssStatus> {
+        let mut input = borrowed_buffer(message);
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: a live context owned by self; `input` borrows `message` (only read);
+        // `output` an empty buffer the library fills (released by take_buffer).
+        let major =
+            unsafe { sys::gss_get_mic(&raw mut minor, self.raw, qop, &raw mut input, &raw mut output) };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok(token)
+    }
+
+    /// `gss_verify_mic` of `token` over `message`; the quality of protection on success.
+    pub fn verify_mic(&self, message: &[u8], token: &[u8]) -> Result<u32, GssStatus> {
+        let mut message = borrowed_buffer(message);
+        let mut token = borrowed_buffer(token);
+        let mut qop = 0;
+        let mut minor = 0;
+        // SAFETY: a live context owned by self; both buffers borrow caller bytes (only read);
+        // `qop` a valid out-pointer.
+        let major = unsafe {
+            sys::gss_verify_mic(
+                &raw mut minor,
+                self.raw,
+                &raw mut message,
+                &raw mut token,
+                &raw mut qop,
+            )
+        };
+        check(major, minor, Some(self.mech))?;
+        Ok(qop)
+    }
+
+    /// `gss_wrap` of `message`: the token and whether it is encrypted.
+    pub fn wrap(&self, confidential: bool, qop: u32, message: &[u8]) -> Result<(Vec<u8>, bool), GssStatus> {
+        let mut input = borrowed_buffer(message);
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut conf_state = 0;
+        let mut minor = 0;
+        // SAFETY: a live context owned by self; `input` borrows `message` (only read);
+        // `conf_state` a valid out-pointer; `output` an empty buffer the library fills
+        // (released by take_buffer).
+        let major = unsafe {
+            sys::gss_wrap(
+                &raw mut minor,
+                self.raw,
+                std::ffi::c_int::from(confidential),
+                qop,
+                &raw mut input,
+                &raw mut conf_state,
+                &raw mut output,
+            )
+        };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok((token, conf_state != 0))
+    }
+
+    /// `gss_unwrap` of `token`: the message (secret: zeroed on drop), whether it was
+    /// encrypted, and the quality of protection.
+    pub fn unwrap(&self, token: &[u8]) -> Result<(SecretBytes, bool, u32), GssStatus> {
+        let mut input = borrowed_buffer(token);
+        let mut output = sys::gss_buffer_desc::empty();
+        let (mut conf_state, mut qop) = (0, 0);
+        let mut minor = 0;
+        // SAFETY: a live context owned by self; `input` borrows `token` (only read); the
+        // states are valid out-pointers; `output` an empty buffer the library fills (released
+        // by take_secret_buffer).
+        let major = unsafe {
+            sys::gss_unwrap(
+                &raw mut minor,
+                self.raw,
+                &raw mut input,
+                &raw mut output,
+                &raw mut conf_state,
+                &raw mut qop,
+            )
+        };
+        let message = take_secret_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok((message, conf_state != 0, qop))
+    }
+
+    /// `gss_wrap_size_limit`: the largest message whose token fits in `output_size` bytes.
+    pub fn wrap_size_limit(&self, confidential: bool, qop: u32, output_size: u32) -> Result<u32, GssStatus> {
+        let mut max = 0;
+        let mut minor = 0;
+        // SAFETY: a live context owned by self; `max` a valid out-pointer.
+        let major = unsafe {
+            sys::gss_wrap_size_limit(
+                &raw mut minor,
+                self.raw,
+                std::ffi::c_int::from(confidential),
+                qop,
+                output_size,
+                &raw mut max,
+            )
+        };
+        check(major, minor, Some(self.mech))?;
+        Ok(max)
+    }
+}
+
+/// A buffer descriptor borrowing `bytes` for one call (the library only reads it).
+fn borrowed_buffer(bytes: &[u8]) -> sys::gss_buffer_desc {
+    sys::gss_buffer_desc {
+        length: bytes.len(),
+        value: bytes.as_ptr().cast::<c_void>().cast_mut(),
+    }
+}
+
 /// What a credential is for (`gss_cred_usage_t`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CredUsage {
@@ -631,6 +838,18 @@ impl SecurityContext {
     /// with the peer's last token `input` (empty for the first call). Returns the token to
     /// send and whether the context is complete.
     pub fn init_step(&mut self, target: &Name, input: &[u8]) -> Result<(Vec<u8>, bool), GssStatus> {
+        self.init_step_with(None, target, input)
+    }
+
+    /// [`SecurityContext::init_step`] with the initiator credential `cred` (the default
+    /// credentials when `None`).
+    pub fn init_step_with(
+        &mut self,
+        cred: Option<&Credential>,
+        target: &Name,
+        input: &[u8],
+    ) -> Result<(Vec<u8>, bool), GssStatus> {
+        let cred_raw = cred.map_or(ptr::null_mut(), |cred| cred.raw);
         let mut mech_oid = oid_desc(self.mech.oid());
         let mut input = sys::gss_buffer_desc {
             length: input.len(),
@@ -644,15 +863,15 @@ impl SecurityContext {
         let mut output = sys::gss_buffer_desc::empty();
         let mut minor = 0;
         let (mut flags, mut lifetime) = (0, 0);
-        // SAFETY: no credential (null = default); the context handle is null or one the
-        // library made (owned by self); a live target name; an OID valid for the call; no
+        // SAFETY: a live credential borrowed for the call, or null (the default); the context
+        // handle is null or one the library made (owned by self); a live target name; an OID valid for the call; no
         // bindings; an input token of `length` readable bytes the library only reads, or
         // none; the actual mech is not wanted (null); `output` an empty buffer the library
         // fills; `flags` and `lifetime` valid out-pointers.
         let major = unsafe {
             sys::gss_init_sec_context(
                 &raw mut minor,
-                ptr::null_mut(),
+                cred_raw,
                 &raw mut self.raw,
                 target.raw,
                 &raw mut mech_oid,

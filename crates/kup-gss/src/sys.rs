@@ -621,6 +621,50 @@ unsafe extern "C" {
         version: OM_uint32,
         kctx: *mut *mut c_void,
     ) -> OM_uint32;
+    pub(crate) fn gss_import_sec_context(
+        minor_status: *mut OM_uint32,
+        interprocess_token: gss_buffer_t,
+        context_handle: *mut gss_ctx_id_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_get_mic(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        qop_req: OM_uint32,
+        message_buffer: gss_buffer_t,
+        message_token: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_verify_mic(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        message_buffer: gss_buffer_t,
+        message_token: gss_buffer_t,
+        qop_state: *mut OM_uint32,
+    ) -> OM_uint32;
+    pub(crate) fn gss_wrap(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        conf_req_flag: c_int,
+        qop_req: OM_uint32,
+        input_message_buffer: gss_buffer_t,
+        conf_state: *mut c_int,
+        output_message_buffer: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_unwrap(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        input_message_buffer: gss_buffer_t,
+        output_message_buffer: gss_buffer_t,
+        conf_state: *mut c_int,
+        qop_state: *mut OM_uint32,
+    ) -> OM_uint32;
+    pub(crate) fn gss_wrap_size_limit(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        conf_req_flag: c_int,
+        qop_req: OM_uint32,
+        req_output_size: OM_uint32,
+        max_input_size: *mut OM_uint32,
+    ) -> OM_uint32;
     pub(crate) fn gss_export_cred(
         minor_status: *mut OM_uint32,
         cred_handle: gss_cred_id_t,

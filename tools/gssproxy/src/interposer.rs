@@ -6,12 +6,16 @@
 //! Every failure is the result's status (RPC `SUCCESS`), never a dropped connection. Runs on a
 //! worker thread: every call may block (keytab, KDC, NSS).
 
-use kup_gpconf::config::CredUsage as PolicyUsage;
+use kup_gpconf::config::{CredUsage as PolicyUsage, GssFlags};
 use kup_gpconf::policy::{self, DesiredName, NameKind, PolicyError, RequestedName};
-use kup_gss::gss::{self, CredUsage, Credential, GssStatus, Mech, Name};
+use kup_gss::gss::{self, CredUsage, Credential, GssStatus, Mech, Name, SecurityContext};
 use kup_gss::krb5;
-use kup_gssx::gssx::{Cred, CredElement, GssxOption, KRB5_OID, Name as GssxName, Status, find_option};
-use kup_gssx::interposer::{ArgAcquireCred, ArgImportAndCanonName, ResAcquireCred, ResImportAndCanonName};
+use kup_gssx::gssx::{Cred, CredElement, Ctx, GssxOption, KRB5_OID, Name as GssxName, Status, find_option};
+use kup_gssx::interposer::{
+    ArgAcquireCred, ArgGetMic, ArgImportAndCanonName, ArgInitSecContext, ArgUnwrap, ArgVerifyMic, ArgWrap,
+    ArgWrapSizeLimit, ResAcquireCred, ResGetMic, ResImportAndCanonName, ResInitSecContext, ResUnwrap,
+    ResVerifyMic, ResWrap, ResWrapSizeLimit,
+};
 use kup_sys::{Uid, errno};
 
 use crate::accept::status;
@@ -236,6 +240,260 @@ fn user_name(uid: u32) -> Option<String> {
         .ok()
         .flatten()
         .and_then(|user| String::from_utf8(user.name).ok())
+}
+
+/// `GSSX_INIT_SEC_CONTEXT` for a caller with uid `peer` through `service`: the client's
+/// credential (its handle opened; without one, the initiator credential `ACQUIRE_CRED` would
+/// give it), the context continued from its export token when the call carries one, flags =
+/// (requested | `enforce_flags`) & ~`filter_flags` (config §6.6), one `gss_init_sec_context`
+/// step; the context goes back exported (a partial export, names empty, while
+/// `GSS_S_CONTINUE_NEEDED`). Channel bindings are not passed on (docs/compat/gssproxy.md).
+#[must_use]
+pub fn init_sec_context(
+    arguments: &ArgInitSecContext,
+    service: &ServiceConfig,
+    peer: Uid,
+) -> ResInitSecContext {
+    init(arguments, service, peer).unwrap_or_else(|failure| ResInitSecContext {
+        status: status(failure.major, failure.minor),
+        ..ResInitSecContext::default()
+    })
+}
+
+fn init(
+    arguments: &ArgInitSecContext,
+    service: &ServiceConfig,
+    peer: Uid,
+) -> Result<ResInitSecContext, GssStatus> {
+    if !arguments.mech_type.is_empty() && arguments.mech_type != KRB5_OID {
+        return Err(GssStatus {
+            major: gss::GSS_S_BAD_MECH,
+            minor: 0,
+            message: String::new(),
+        });
+    }
+    let target = import_name(arguments.target_name.as_ref().ok_or_else(|| GssStatus {
+        major: gss::GSS_S_BAD_NAME,
+        minor: 0,
+        message: String::new(),
+    })?)?;
+    let credential = if let Some(cred) = &arguments.cred_handle {
+        open_cred(cred, service)?
+    } else {
+        let request = ArgAcquireCred {
+            cred_usage: USAGE_INITIATE,
+            ..ArgAcquireCred::default()
+        };
+        open_cred(&acquire(&request, service, peer)?, service)?
+    };
+    let mut context = match &arguments.context_handle {
+        Some(ctx) if !ctx.exported_context_token.is_empty() => {
+            SecurityContext::import(&ctx.exported_context_token, Mech::Krb5)?
+        }
+        _ => SecurityContext::new(Mech::Krb5),
+    };
+    let policy = &service.resolved.service;
+    // The flags are 32 bits in GSSAPI; higher bits of the wire's 64 are dropped.
+    let requested = u32::try_from(arguments.req_flags & u64::from(u32::MAX)).unwrap_or(0);
+    context.set_request_flags(GssFlags::apply(
+        requested,
+        policy.enforce_flags,
+        policy.filter_flags,
+    ));
+    let input = arguments.input_token.as_deref().unwrap_or_default();
+    let (token, complete) = context.init_step_with(Some(&credential), &target, input)?;
+    let mut result_status = if complete {
+        status(0, 0)
+    } else {
+        status(gss::GSS_S_CONTINUE_NEEDED, 0)
+    };
+    result_status.mech = KRB5_OID.to_vec();
+    Ok(ResInitSecContext {
+        status: result_status,
+        context_handle: Some(export_context(&mut context, complete)?),
+        output_token: (!token.is_empty()).then_some(token),
+        options: Vec::new(),
+    })
+}
+
+/// The `gssx_ctx` of `context`, exported (which ends it here): names, lifetime and flags from
+/// the library when it is complete, empty names while partial.
+fn export_context(context: &mut SecurityContext, complete: bool) -> Result<Ctx, GssStatus> {
+    let (src_name, targ_name, lifetime, flags, locally_initiated) = if complete {
+        let info = context.inquire()?;
+        let describe =
+            |name: Option<&Name>| name.map(describe_name).transpose().map(Option::unwrap_or_default);
+        (
+            describe(info.source.as_ref())?,
+            describe(info.target.as_ref())?,
+            info.lifetime,
+            info.flags,
+            info.locally_initiated,
+        )
+    } else {
+        (
+            GssxName::default(),
+            GssxName::default(),
+            context.lifetime(),
+            context.flags(),
+            true,
+        )
+    };
+    Ok(Ctx {
+        exported_context_token: context.export_token()?,
+        state: Vec::new(),
+        needs_release: false,
+        mech: KRB5_OID.to_vec(),
+        src_name,
+        targ_name,
+        lifetime: u64::from(lifetime),
+        ctx_flags: u64::from(flags),
+        locally_initiated,
+        open: complete,
+        options: Vec::new(),
+    })
+}
+
+/// The context a per-message call carries (its MIT export token imported).
+fn imported(ctx: &Ctx) -> Result<SecurityContext, GssStatus> {
+    if !ctx.mech.is_empty() && ctx.mech != KRB5_OID {
+        return Err(GssStatus {
+            major: gss::GSS_S_BAD_MECH,
+            minor: 0,
+            message: String::new(),
+        });
+    }
+    SecurityContext::import(&ctx.exported_context_token, Mech::Krb5)
+}
+
+/// The context after a per-message call, exported again (its sequence state moved on); the
+/// other fields as the client sent them.
+fn reexported(mut context: SecurityContext, sent: &Ctx) -> Result<Ctx, GssStatus> {
+    Ok(Ctx {
+        exported_context_token: context.export_token()?,
+        ..sent.clone()
+    })
+}
+
+/// A QOP from the wire (64 bits; GSSAPI's are 32).
+fn qop(value: u64) -> Result<u32, GssStatus> {
+    u32::try_from(value).map_err(|_| GssStatus {
+        major: gss::GSS_S_BAD_QOP,
+        minor: 0,
+        message: String::new(),
+    })
+}
+
+/// The one buffer of a per-message call (the protocol has a list; gssproxy uses the first).
+fn single(buffers: &[Vec<u8>]) -> Result<&[u8], GssStatus> {
+    match buffers {
+        [only] => Ok(only),
+        _ => Err(GssStatus {
+            major: gss::GSS_S_CALL_BAD_STRUCTURE,
+            minor: 0,
+            message: String::new(),
+        }),
+    }
+}
+
+/// `GSSX_GET_MIC` on the call's context.
+#[must_use]
+pub fn get_mic(arguments: &ArgGetMic) -> ResGetMic {
+    let result = (|| {
+        let context = imported(&arguments.context_handle)?;
+        let qop_req = qop(arguments.qop_req)?;
+        let token = context.get_mic(qop_req, &arguments.message_buffer)?;
+        Ok(ResGetMic {
+            status: status(0, 0),
+            context_handle: Some(reexported(context, &arguments.context_handle)?),
+            token_buffer: token,
+            qop_state: Some(u64::from(qop_req)),
+        })
+    })();
+    result.unwrap_or_else(|failure: GssStatus| ResGetMic {
+        status: status(failure.major, failure.minor),
+        ..ResGetMic::default()
+    })
+}
+
+/// `GSSX_VERIFY` on the call's context.
+#[must_use]
+pub fn verify_mic(arguments: &ArgVerifyMic) -> ResVerifyMic {
+    let result = (|| {
+        let context = imported(&arguments.context_handle)?;
+        let qop_state = context.verify_mic(&arguments.message_buffer, &arguments.token_buffer)?;
+        Ok(ResVerifyMic {
+            status: status(0, 0),
+            context_handle: Some(reexported(context, &arguments.context_handle)?),
+            qop_state: Some(u64::from(qop_state)),
+        })
+    })();
+    result.unwrap_or_else(|failure: GssStatus| ResVerifyMic {
+        status: status(failure.major, failure.minor),
+        ..ResVerifyMic::default()
+    })
+}
+
+/// `GSSX_WRAP` on the call's context (exactly one message buffer).
+#[must_use]
+pub fn wrap(arguments: &ArgWrap) -> ResWrap {
+    let result = (|| {
+        let context = imported(&arguments.context_handle)?;
+        let qop_req = qop(arguments.qop_state)?;
+        let message = single(&arguments.message_buffer)?;
+        let (token, confidential) = context.wrap(arguments.conf_req, qop_req, message)?;
+        Ok(ResWrap {
+            status: status(0, 0),
+            context_handle: Some(reexported(context, &arguments.context_handle)?),
+            token_buffer: vec![token],
+            conf_state: Some(confidential),
+            qop_state: Some(u64::from(qop_req)),
+        })
+    })();
+    result.unwrap_or_else(|failure: GssStatus| ResWrap {
+        status: status(failure.major, failure.minor),
+        ..ResWrap::default()
+    })
+}
+
+/// `GSSX_UNWRAP` on the call's context (exactly one token buffer).
+#[must_use]
+pub fn unwrap(arguments: &ArgUnwrap) -> ResUnwrap {
+    let result = (|| {
+        let context = imported(&arguments.context_handle)?;
+        let token = single(&arguments.token_buffer)?;
+        let (message, confidential, qop_state) = context.unwrap(token)?;
+        Ok(ResUnwrap {
+            status: status(0, 0),
+            context_handle: Some(reexported(context, &arguments.context_handle)?),
+            message_buffer: vec![message.as_bytes().to_vec()],
+            conf_state: Some(confidential),
+            qop_state: Some(u64::from(qop_state)),
+        })
+    })();
+    result.unwrap_or_else(|failure: GssStatus| ResUnwrap {
+        status: status(failure.major, failure.minor),
+        ..ResUnwrap::default()
+    })
+}
+
+/// `GSSX_WRAP_SIZE_LIMIT` on the call's context.
+#[must_use]
+pub fn wrap_size_limit(arguments: &ArgWrapSizeLimit) -> ResWrapSizeLimit {
+    let result = (|| {
+        let context = imported(&arguments.context_handle)?;
+        let qop_req = qop(arguments.qop_state)?;
+        let size = u32::try_from(arguments.req_output_size).unwrap_or(u32::MAX);
+        let max = context.wrap_size_limit(arguments.conf_req, qop_req, size)?;
+        Ok(ResWrapSizeLimit {
+            status: status(0, 0),
+            max_input_size: u64::from(max),
+        })
+    })();
+    result.unwrap_or_else(|failure: GssStatus| ResWrapSizeLimit {
+        status: status(failure.major, failure.minor),
+        ..ResWrapSizeLimit::default()
+    })
 }
 
 /// `GSSX_IMPORT_AND_CANON_NAME`: with the `localname\0` option, the local user name of the

@@ -5,7 +5,9 @@
 //! - `GSSX_GET_CALL_CONTEXT`: the reference's stub, `SUCCESS` with the all-zero result.
 //! - `GSSX_INDICATE_MECHS`: every mechanism MIT offers, described as the reference does.
 //! - `GSSX_ACCEPT_SEC_CONTEXT`: `crate::accept`.
-//! - `GSSX_ACQUIRE_CRED`, `GSSX_IMPORT_AND_CANON_NAME`: `crate::interposer`.
+//! - `GSSX_ACQUIRE_CRED`, `GSSX_IMPORT_AND_CANON_NAME`, `GSSX_INIT_SEC_CONTEXT` and the
+//!   per-message procedures (`GET_MIC`, `VERIFY`, `WRAP`, `UNWRAP`, `WRAP_SIZE_LIMIT`):
+//!   `crate::interposer`.
 //! - `EXPORT_CRED`, `IMPORT_CRED`, `STORE_CRED`: the reference's stubs (zero result).
 //! - every other procedure: not implemented by kup yet; answered `SUCCESS` with a result whose
 //!   status is `GSS_S_UNAVAILABLE` and every other field absent or empty (`RELEASE_HANDLE`'s
@@ -83,6 +85,14 @@ fn result(
         Arguments::ImportAndCanonName(arguments) => {
             interposer::import_and_canon_name(arguments).encode(encoder);
         }
+        Arguments::InitSecContext(arguments) => {
+            interposer::init_sec_context(arguments, service, peer).encode(encoder);
+        }
+        Arguments::GetMic(arguments) => interposer::get_mic(arguments).encode(encoder),
+        Arguments::Verify(arguments) => interposer::verify_mic(arguments).encode(encoder),
+        Arguments::Wrap(arguments) => interposer::wrap(arguments).encode(encoder),
+        Arguments::Unwrap(arguments) => interposer::unwrap(arguments).encode(encoder),
+        Arguments::WrapSizeLimit(arguments) => interposer::wrap_size_limit(arguments).encode(encoder),
         other => unserved(other.procedure(), encoder),
     }
     Ok(())

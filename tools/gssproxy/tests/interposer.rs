@@ -71,15 +71,51 @@ impl Fixture {
     }
 
     /// `gss-server -once` through the daemon at `socket`, then `gss-client` as alice; returns
-    /// whether the client succeeded, and both outputs.
+    /// whether both succeeded, and both outputs.
     fn authenticate(&self, socket: &Path) -> (bool, String, String) {
+        let ccache = self
+            .realm
+            .kinit_password(&self.realm.principal(USER), PASSWORD)
+            .expect("kinit alice");
+        self.exchange(self.proxied_env(socket), &self.realm.env_with_ccache(&ccache))
+    }
+
+    /// A plain `gss-server -once` with the service keytab, then `gss-client` through the daemon
+    /// at `socket` with no ticket of its own: alice's TGT is only in the daemon's store
+    /// (`clients/krb5cc_0`, the service's `ccache` for uid 0).
+    fn initiate(&self, socket: &Path) -> (bool, String, String) {
+        let ccache = self
+            .realm
+            .kinit_password(&self.realm.principal(USER), PASSWORD)
+            .expect("kinit alice");
+        fs::copy(&ccache, self.dir.0.join("clients/krb5cc_0")).expect("the daemon's ccache");
+        fs::remove_file(&ccache).expect("the client's ccache removed");
+        let mut server_env = self.realm.env();
+        server_env.retain(|(key, _)| key != "KRB5_KTNAME");
+        let mut keytab = OsString::from("FILE:");
+        keytab.push(self.dir.0.join("service.keytab"));
+        server_env.push(("KRB5_KTNAME".into(), keytab));
+        let mut client_env = self.proxied_env(socket);
+        client_env.retain(|(key, _)| key != "KRB5CCNAME");
+        let mut none = OsString::from("FILE:");
+        none.push(self.dir.0.join("no-such.ccache"));
+        client_env.push(("KRB5CCNAME".into(), none));
+        self.exchange(server_env, &client_env)
+    }
+
+    /// `gss-server -once` with `server_env`, then `gss-client` as alice with `client_env`.
+    fn exchange(
+        &self,
+        server_env: Vec<(OsString, OsString)>,
+        client_env: &[(OsString, OsString)],
+    ) -> (bool, String, String) {
         let port = free_port();
         let server_out = self.dir.0.join("gss-server.out");
         let mut server = Command::new("gss-server")
             .args(["-once", "-port", &port.to_string(), "gsstest@localhost"])
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .envs(self.proxied_env(socket))
+            .envs(server_env)
             .current_dir(&self.dir.0)
             .stdin(Stdio::null())
             .stdout(fs::File::create(&server_out).expect("server output"))
@@ -91,10 +127,6 @@ impl Fixture {
             ))
             .spawn()
             .expect("gss-server started (package krb5-gss-samples)");
-        let ccache = self
-            .realm
-            .kinit_password(&self.realm.principal(USER), PASSWORD)
-            .expect("kinit alice");
         let deadline = Instant::now() + PROGRAM_TIMEOUT;
         let (ok, client) = loop {
             let mut client = Command::new("gss-client");
@@ -108,7 +140,7 @@ impl Fixture {
                 ])
                 .env_clear()
                 .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-                .envs(self.realm.env_with_ccache(&ccache))
+                .envs(client_env.iter().cloned())
                 .current_dir(&self.dir.0);
             let out = run_bounded(&mut client, None, PROGRAM_TIMEOUT).expect("gss-client ran");
             let text = format!(
@@ -151,6 +183,51 @@ fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<bool> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// What gss-server says once it accepted alice and unwrapped the message.
+fn assert_accepted(server: &str, client: &str) {
+    for expected in [
+        format!("Accepted connection: \"{USER}@{REALM}\""),
+        format!("Received message: \"{MESSAGE}\""),
+    ] {
+        assert!(
+            server.contains(&expected),
+            "{expected} missing; gss-server:\n{server}"
+        );
+    }
+    assert!(client.contains("Signature verified"), "gss-client:\n{client}");
+}
+
+fn initiator_through(program: &Path) {
+    let fixture = Fixture::start();
+    let daemon = fixture.daemon(program);
+    let (ok, client, server) = fixture.initiate(&daemon.socket);
+    assert!(
+        ok,
+        "{}: gss-client:\n{client}\ngss-server:\n{server}\ndaemon:\n{}",
+        program.display(),
+        daemon.stderr_text()
+    );
+    assert_accepted(&server, &client);
+}
+
+#[test]
+fn gss_client_initiates_through_our_daemon_with_only_the_daemons_ticket() {
+    initiator_through(&ours());
+}
+
+#[test]
+fn gss_client_initiates_through_debians_gssproxy_the_same_way() {
+    let theirs = reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)");
+    initiator_through(&theirs);
+}
+
+#[test]
+fn without_a_daemon_gss_client_cannot_initiate() {
+    let fixture = Fixture::start();
+    let (ok, _client, _server) = fixture.initiate(&fixture.dir.0.join("nobody.sock"));
+    assert!(!ok, "gss-client initiated with no daemon and no ticket");
 }
 
 fn acceptor_through(program: &Path) {
