@@ -2,12 +2,19 @@
 //! programs no one here wrote: MIT's `gss-server` and `gss-client` (krb5-gss-samples) and a
 //! throw-away KDC (`kup_testkit::krb5`), as spec gssproxy-protocol.md §5 observed them.
 //!
-//! The acceptor: `gss-server -once` runs with `GSSPROXY_BEHAVIOR=REMOTE_ONLY`, the daemon's
-//! socket, and a keytab of its own that does not exist, so it can accept only through the
-//! daemon (`ACQUIRE_CRED` for `gsstest@localhost`, `ACCEPT_SEC_CONTEXT` with the encrypted handle,
-//! `IMPORT_AND_CANON_NAME` for the local name); a plain `gss-client` with alice's ticket
-//! authenticates to it and sends a message. The same test runs against Debian's gssproxy 0.9.1
-//! (compliance), and once against no daemon at all, which must fail (the test can fail).
+//! - The acceptor: `gss-server -once` runs with `GSSPROXY_BEHAVIOR=REMOTE_ONLY`, the daemon's
+//!   socket, and a keytab of its own that does not exist, so it can accept only through the
+//!   daemon (`ACQUIRE_CRED` for `gsstest@localhost`, `ACCEPT_SEC_CONTEXT` with the encrypted
+//!   handle, `IMPORT_AND_CANON_NAME` for the local name); a plain `gss-client` with alice's
+//!   ticket authenticates to it and sends a message.
+//! - The initiator: `gss-client` with the interposer and no ccache of its own (alice's TGT is
+//!   only in the daemon's store) authenticates to a plain `gss-server`.
+//! - The per-message procedures, which the interposer runs locally: a direct client built from
+//!   kup-gssx types wraps, unwraps, signs, verifies and asks the size limit on contexts the
+//!   daemon made, and sends a modified token, a forged MIC and a garbage context.
+//!
+//! Each runs against Debian's gssproxy 0.9.1 too (compliance), and the two programs' cases
+//! once against no daemon at all, which must fail (the tests can fail).
 
 mod support;
 
@@ -18,6 +25,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use kup_gssx::gssx::{ArgAcceptSecContext, CallCtx, Ctx, KRB5_OID, Name, ResAcceptSecContext, Xdr};
+use kup_gssx::interposer::{
+    ArgAcquireCred, ArgGetMic, ArgInitSecContext, ArgUnwrap, ArgVerifyMic, ArgWrap, ArgWrapSizeLimit,
+    ResAcquireCred, ResGetMic, ResInitSecContext, ResUnwrap, ResVerifyMic, ResWrap, ResWrapSizeLimit,
+};
+use kup_gssx::rpc::{AcceptStat, ReplyBody, ReplyHeader};
+use kup_gssx::xdr::{Decoder, Encoder, Limits, MAX_RECORD_DEFAULT};
 use kup_testkit::krb5::{Realm, run_bounded};
 use kup_testkit::reference::{self, Tool};
 use support::*;
@@ -161,6 +175,291 @@ impl Fixture {
     }
 }
 
+// ---- a direct client of the per-message procedures ----------------------------------------
+
+/// `GSS_C_NT_HOSTBASED_SERVICE`.
+const NT_HOSTBASED_SERVICE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x04];
+/// `GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG | GSS_C_SEQUENCE_FLAG | GSS_C_REPLAY_FLAG`: no mutual
+/// authentication, so the initiator completes in one step.
+const ONE_STEP_FLAGS: u64 = 0x10 | 0x20 | 0x08 | 0x04;
+
+/// One call of `procedure` with `arguments`; its result, which must be RPC `SUCCESS`.
+fn rpc<R: Xdr>(client: &mut Client, xid: u32, procedure: u32, arguments: &impl Xdr) -> R {
+    rpc_or_system_err(client, xid, procedure, arguments)
+        .unwrap_or_else(|| panic!("procedure {procedure}: SYSTEM_ERR"))
+}
+
+/// One call; its result when RPC `SUCCESS`, `None` for `SYSTEM_ERR` (anything else fails).
+fn rpc_or_system_err<R: Xdr>(
+    client: &mut Client,
+    xid: u32,
+    procedure: u32,
+    arguments: &impl Xdr,
+) -> Option<R> {
+    let mut encoder = Encoder::new(MAX_RECORD_DEFAULT);
+    arguments.encode(&mut encoder);
+    let body = call_body(xid, procedure, &encoder.finish().expect("arguments fit"));
+    let reply = client
+        .call(&body)
+        .expect("call")
+        .expect("a reply, not a closed connection");
+    let mut decoder = Decoder::new(&reply, Limits::DEFAULT);
+    let header = ReplyHeader::decode(&mut decoder).expect("reply header");
+    assert_eq!(header.xid, xid);
+    match header.body {
+        ReplyBody::Accepted {
+            status: AcceptStat::Success,
+            ..
+        } => Some(R::decode(&mut decoder).expect("result decodes")),
+        ReplyBody::Accepted {
+            status: AcceptStat::SystemErr,
+            ..
+        } => None,
+        other => panic!("procedure {procedure}: {other:?}"),
+    }
+}
+
+/// Runs the per-message procedures through the daemon at `socket` on a context pair both
+/// made by the daemon (alice's initiator from its ccache store, the service's acceptor from
+/// its keytab); returns one summary line per step (statuses and outcomes, no key material),
+/// after asserting what MIT must do.
+fn per_message_session(socket: &Path) -> Vec<String> {
+    let (mut client, initiator, acceptor, mut summary) = establish(socket);
+    let (initiator, acceptor) = wrap_and_unwrap(&mut client, initiator, acceptor, &mut summary);
+    mic_and_verify(&mut client, &initiator, acceptor, &mut summary);
+    limits_and_garbage(&mut client, initiator, &mut summary);
+    summary
+}
+
+/// The daemon's initiator (alice, from its ccache store) and acceptor contexts.
+fn establish(socket: &Path) -> (Client, Ctx, Ctx, Vec<String>) {
+    let mut client = Client::connect(socket).expect("connect");
+    let mut summary = Vec::new();
+    let acquired: ResAcquireCred = rpc(
+        &mut client,
+        1,
+        6,
+        &ArgAcquireCred {
+            desired_mechs: vec![KRB5_OID.to_vec()],
+            cred_usage: 1,
+            ..ArgAcquireCred::default()
+        },
+    );
+    assert_eq!(acquired.status.major_status, 0, "{:?}", acquired.status);
+    let cred = acquired.output_cred_handle.expect("a credential");
+    summary.push(format!(
+        "acquire: {} usage {}",
+        String::from_utf8_lossy(&cred.desired_name.display_name),
+        cred.elements[0].cred_usage
+    ));
+    let init: ResInitSecContext = rpc(
+        &mut client,
+        2,
+        8,
+        &ArgInitSecContext {
+            cred_handle: Some(cred),
+            target_name: Some(Name {
+                display_name: b"gsstest@localhost\0".to_vec(),
+                name_type: NT_HOSTBASED_SERVICE.to_vec(),
+                ..Name::default()
+            }),
+            mech_type: KRB5_OID.to_vec(),
+            req_flags: ONE_STEP_FLAGS,
+            ..ArgInitSecContext::default()
+        },
+    );
+    assert_eq!(init.status.major_status, 0, "{:?}", init.status);
+    let initiator = init.context_handle.expect("initiator context");
+    assert!(initiator.open && initiator.locally_initiated);
+    summary.push(format!(
+        "init: open {} src {}",
+        initiator.open,
+        String::from_utf8_lossy(&initiator.src_name.display_name)
+    ));
+    let accepted: ResAcceptSecContext = rpc(
+        &mut client,
+        3,
+        9,
+        &ArgAcceptSecContext {
+            call_ctx: CallCtx::default(),
+            input_token: init.output_token.expect("AP-REQ"),
+            ..ArgAcceptSecContext::default()
+        },
+    );
+    assert_eq!(accepted.status.major_status, 0, "{:?}", accepted.status);
+    let acceptor = accepted.context_handle.expect("acceptor context");
+    (client, initiator, acceptor, summary)
+}
+
+/// The initiator wraps, the acceptor unwraps; a modified token is refused. The contexts after.
+fn wrap_and_unwrap(
+    client: &mut Client,
+    mut initiator: Ctx,
+    mut acceptor: Ctx,
+    summary: &mut Vec<String>,
+) -> (Ctx, Ctx) {
+    // The initiator wraps; the acceptor unwraps the same bytes.
+    let wrapped: ResWrap = rpc(
+        client,
+        4,
+        13,
+        &ArgWrap {
+            context_handle: initiator.clone(),
+            conf_req: true,
+            message_buffer: vec![MESSAGE.as_bytes().to_vec()],
+            ..ArgWrap::default()
+        },
+    );
+    assert_eq!(wrapped.status.major_status, 0, "{:?}", wrapped.status);
+    assert_eq!(wrapped.conf_state, Some(true));
+    initiator = wrapped.context_handle.expect("context back");
+    let token = wrapped.token_buffer[0].clone();
+    assert!(
+        !token.windows(MESSAGE.len()).any(|w| w == MESSAGE.as_bytes()),
+        "encrypted"
+    );
+    summary.push(format!("wrap: conf {:?}", wrapped.conf_state));
+    let unwrapped: ResUnwrap = rpc(
+        client,
+        5,
+        14,
+        &ArgUnwrap {
+            context_handle: acceptor.clone(),
+            token_buffer: vec![token.clone()],
+            ..ArgUnwrap::default()
+        },
+    );
+    assert_eq!(unwrapped.status.major_status, 0, "{:?}", unwrapped.status);
+    assert_eq!(unwrapped.message_buffer, vec![MESSAGE.as_bytes().to_vec()]);
+    summary.push(format!("unwrap: conf {:?}", unwrapped.conf_state));
+    let before_replay = acceptor.clone();
+    acceptor = unwrapped.context_handle.expect("context back");
+
+    // A modified token fails in the status (never a dropped connection).
+    let mut modified = token;
+    let last = modified.len() - 1;
+    modified[last] ^= 0x01;
+    let refused: ResUnwrap = rpc(
+        client,
+        6,
+        14,
+        &ArgUnwrap {
+            context_handle: before_replay,
+            token_buffer: vec![modified],
+            ..ArgUnwrap::default()
+        },
+    );
+    assert_ne!(refused.status.major_status, 0, "a modified token unwrapped");
+    assert!(refused.message_buffer.is_empty() && refused.context_handle.is_none());
+    summary.push(format!(
+        "modified unwrap: major {:#x}",
+        refused.status.major_status
+    ));
+
+    (initiator, acceptor)
+}
+
+/// The acceptor signs, the initiator verifies; a MIC over other bytes fails.
+fn mic_and_verify(client: &mut Client, initiator: &Ctx, acceptor: Ctx, summary: &mut Vec<String>) {
+    // The acceptor signs; the initiator verifies.
+    let mic: ResGetMic = rpc(
+        client,
+        7,
+        11,
+        &ArgGetMic {
+            context_handle: acceptor,
+            qop_req: 0,
+            message_buffer: b"signed".to_vec(),
+            ..ArgGetMic::default()
+        },
+    );
+    assert_eq!(mic.status.major_status, 0, "{:?}", mic.status);
+    summary.push("get_mic: ok".to_owned());
+    let verified: ResVerifyMic = rpc(
+        client,
+        8,
+        12,
+        &ArgVerifyMic {
+            context_handle: initiator.clone(),
+            message_buffer: b"signed".to_vec(),
+            token_buffer: mic.token_buffer.clone(),
+            ..ArgVerifyMic::default()
+        },
+    );
+    assert_eq!(verified.status.major_status, 0, "{:?}", verified.status);
+    summary.push(format!("verify: qop {:?}", verified.qop_state));
+    let forged: ResVerifyMic = rpc(
+        client,
+        9,
+        12,
+        &ArgVerifyMic {
+            context_handle: initiator.clone(),
+            message_buffer: b"signeD".to_vec(),
+            token_buffer: mic.token_buffer,
+            ..ArgVerifyMic::default()
+        },
+    );
+    assert_ne!(forged.status.major_status, 0, "a MIC over other bytes verified");
+    summary.push(format!("forged verify: major {:#x}", forged.status.major_status));
+}
+
+/// The size limit, and a context that does not import.
+fn limits_and_garbage(client: &mut Client, initiator: Ctx, summary: &mut Vec<String>) {
+    let limit: ResWrapSizeLimit = rpc(
+        client,
+        10,
+        15,
+        &ArgWrapSizeLimit {
+            context_handle: initiator.clone(),
+            conf_req: true,
+            req_output_size: 4096,
+            ..ArgWrapSizeLimit::default()
+        },
+    );
+    assert_eq!(limit.status.major_status, 0, "{:?}", limit.status);
+    assert!(
+        limit.max_input_size > 3000 && limit.max_input_size < 4096,
+        "{limit:?}"
+    );
+    summary.push(format!("wrap_size_limit 4096: {}", limit.max_input_size));
+
+    // A context token that is not one: ours fails in the status; Debian's answers the RPC
+    // with SYSTEM_ERR (observed).
+    let garbage: Option<ResWrap> = rpc_or_system_err(
+        client,
+        11,
+        13,
+        &ArgWrap {
+            context_handle: Ctx {
+                exported_context_token: vec![0x55; 64],
+                mech: KRB5_OID.to_vec(),
+                ..Ctx::default()
+            },
+            conf_req: true,
+            message_buffer: vec![b"x".to_vec()],
+            ..ArgWrap::default()
+        },
+    );
+    summary.push(match garbage {
+        Some(result) if result.status.major_status != 0 => "garbage context: status failure".to_owned(),
+        Some(result) => panic!("a garbage context wrapped: {result:?}"),
+        None => "garbage context: SYSTEM_ERR".to_owned(),
+    });
+    // The connection still serves.
+    let again: ResWrapSizeLimit = rpc(
+        client,
+        12,
+        15,
+        &ArgWrapSizeLimit {
+            context_handle: initiator,
+            conf_req: true,
+            req_output_size: 4096,
+            ..ArgWrapSizeLimit::default()
+        },
+    );
+    assert_eq!(again.status.major_status, 0);
+}
+
 /// A TCP port nothing listens on now.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -272,4 +571,38 @@ fn without_a_daemon_gss_server_cannot_accept() {
     let fixture = Fixture::start();
     let (ok, _client, _server) = fixture.authenticate(&fixture.dir.0.join("nobody.sock"));
     assert!(!ok, "gss-server accepted with no daemon and no keytab");
+}
+
+fn per_message_through(program: &Path) -> Vec<String> {
+    let fixture = Fixture::start();
+    let ccache = fixture
+        .realm
+        .kinit_password(&fixture.realm.principal(USER), PASSWORD)
+        .expect("kinit alice");
+    fs::copy(&ccache, fixture.dir.0.join("clients/krb5cc_0")).expect("the daemon's ccache");
+    let daemon = fixture.daemon(program);
+    per_message_session(&daemon.socket)
+}
+
+#[test]
+fn wrap_unwrap_mic_and_size_limit_run_on_the_exported_contexts() {
+    let summary = per_message_through(&ours());
+    assert!(
+        summary.contains(&"unwrap: conf Some(true)".to_owned()),
+        "{summary:?}"
+    );
+    assert_eq!(
+        summary.last().map(String::as_str),
+        Some("garbage context: status failure")
+    );
+}
+
+#[test]
+fn debians_gssproxy_runs_the_per_message_calls_the_same_way() {
+    let theirs = reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)");
+    let (mut ours, mut theirs) = (per_message_through(&ours()), per_message_through(&theirs));
+    // The one recorded divergence: a context that does not import.
+    assert_eq!(ours.pop().as_deref(), Some("garbage context: status failure"));
+    assert_eq!(theirs.pop().as_deref(), Some("garbage context: SYSTEM_ERR"));
+    assert_eq!(ours, theirs);
 }
