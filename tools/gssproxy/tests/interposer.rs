@@ -48,6 +48,13 @@ const CONFIG: &str = "[gssproxy]\n\n[service/test]\n  mechs = krb5\n  socket = @
                       cred_store = ccache:FILE:@DIR@/clients/krb5cc_%U\n  \
                       cred_store = client_keytab:@DIR@/clients/%U.keytab\n  euid = 0\n  trusted = yes\n";
 
+/// A service with no `ccache` entry and not trusted: an acquire by its own uid without a name
+/// uses the store as it is, with a private per-call `MEMORY:` ccache filled from the client
+/// keytab (config §6.1).
+const CLIENT_KEYTAB_CONFIG: &str = "[gssproxy]\n\n[service/test]\n  mechs = krb5\n  socket = @DIR@/gssproxy.sock\n  \
+                                    cred_store = keytab:@DIR@/service.keytab\n  \
+                                    cred_store = client_keytab:@DIR@/clients/%U.keytab\n  euid = 0\n";
+
 struct Fixture {
     realm: Realm,
     dir: TempDir,
@@ -604,5 +611,41 @@ fn debians_gssproxy_runs_the_per_message_calls_the_same_way() {
     // The one recorded divergence: a context that does not import.
     assert_eq!(ours.pop().as_deref(), Some("garbage context: status failure"));
     assert_eq!(theirs.pop().as_deref(), Some("garbage context: SYSTEM_ERR"));
+    assert_eq!(ours, theirs);
+}
+
+fn client_keytab_session(program: &Path) -> Vec<String> {
+    let fixture = Fixture::start();
+    fixture
+        .realm
+        .write_keytab(
+            &[&fixture.realm.principal(USER)],
+            &fixture.dir.0.join("clients/0.keytab"),
+        )
+        .expect("alice's client keytab");
+    let daemon = Daemon::launch(
+        program,
+        &fixture.dir.0,
+        CLIENT_KEYTAB_CONFIG,
+        &fixture.realm.env(),
+        &[],
+    );
+    per_message_session(&daemon.socket)
+}
+
+#[test]
+fn an_initiator_from_the_client_keytab_outlives_its_private_ccache() {
+    // The credential's MEMORY ccache is destroyed when ACQUIRE_CRED returns: the handle must
+    // carry the tickets themselves for INIT_SEC_CONTEXT to work later.
+    let summary = client_keytab_session(&ours());
+    assert_eq!(
+        summary.first().map(String::as_str),
+        Some("acquire: alice@KUP.TEST usage 1")
+    );
+    let theirs = reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)");
+    let mut theirs = client_keytab_session(&theirs);
+    let mut ours = summary;
+    ours.pop();
+    theirs.pop();
     assert_eq!(ours, theirs);
 }
