@@ -9,11 +9,14 @@
 //! when that has none either, a random AES256-CTS-HMAC-SHA1-96 key made for this load (handles
 //! then die with a restart or a SIGHUP, as the reference's).
 //!
-//! Format: exactly the `krb5_c_encrypt` output of the export token, nothing around it. The
-//! reference pads the token its own way before encrypting, so handles of one daemon are not
-//! understood by the other (docs/compat/gssproxy.md): a client holding a handle the reference
-//! made gets a fresh credential from `ACQUIRE_CRED` (an unusable input handle is ignored there)
-//! and `GSS_S_DEFECTIVE_CREDENTIAL` where it passes it to `ACCEPT_SEC_CONTEXT` or `INIT_SEC_CONTEXT`.
+//! Format: exactly the `krb5_c_encrypt` output of the export token, nothing around it: the
+//! reference's format too [obs: Debian's gssproxy's handle decrypts with the service keytab's key
+//! and this key usage to the same export token ours has, and each daemon takes the other's
+//! handles (tools/gssproxy/tests/interposer.rs)], so clients' cached handles survive replacing
+//! one daemon by the other when the key comes from a keytab. A handle that does not open is
+//! ignored by `ACQUIRE_CRED` (a fresh credential is acquired) and is
+//! `GSS_S_DEFECTIVE_CREDENTIAL` where it is used by `ACCEPT_SEC_CONTEXT` or
+//! `INIT_SEC_CONTEXT`.
 
 use std::fmt;
 use std::sync::Arc;

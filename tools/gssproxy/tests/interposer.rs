@@ -25,7 +25,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kup_gssx::gssx::{ArgAcceptSecContext, CallCtx, Ctx, KRB5_OID, Name, ResAcceptSecContext, Xdr};
+use kup_gssx::gssx::{ArgAcceptSecContext, CallCtx, Cred, Ctx, KRB5_OID, Name, ResAcceptSecContext, Xdr};
 use kup_gssx::interposer::{
     ArgAcquireCred, ArgGetMic, ArgInitSecContext, ArgUnwrap, ArgVerifyMic, ArgWrap, ArgWrapSizeLimit,
     ResAcquireCred, ResGetMic, ResInitSecContext, ResUnwrap, ResVerifyMic, ResWrap, ResWrapSizeLimit,
@@ -648,4 +648,120 @@ fn an_initiator_from_the_client_keytab_outlives_its_private_ccache() {
     ours.pop();
     theirs.pop();
     assert_eq!(ours, theirs);
+}
+
+// ---- credential handles across daemons -------------------------------------------------------
+
+/// `ACQUIRE_CRED` for the initiator (no name) with `input` as the client's cached handle.
+fn acquire_initiator(client: &mut Client, xid: u32, input: Option<Cred>) -> ResAcquireCred {
+    rpc(
+        client,
+        xid,
+        6,
+        &ArgAcquireCred {
+            input_cred_handle: input,
+            desired_mechs: vec![KRB5_OID.to_vec()],
+            cred_usage: 1,
+            ..ArgAcquireCred::default()
+        },
+    )
+}
+
+/// `INIT_SEC_CONTEXT` for `gsstest@localhost` with `cred` (one step); its major status.
+fn init_with(client: &mut Client, xid: u32, cred: Cred) -> u64 {
+    let init: ResInitSecContext = rpc(
+        client,
+        xid,
+        8,
+        &ArgInitSecContext {
+            cred_handle: Some(cred),
+            target_name: Some(Name {
+                display_name: b"gsstest@localhost".to_vec(),
+                name_type: NT_HOSTBASED_SERVICE.to_vec(),
+                ..Name::default()
+            }),
+            mech_type: KRB5_OID.to_vec(),
+            req_flags: ONE_STEP_FLAGS,
+            ..ArgInitSecContext::default()
+        },
+    );
+    init.status.major_status
+}
+
+/// The initiator handle one daemon made, from `program`'s daemon on the fixture.
+fn handle_from(fixture: &Fixture, program: &Path, config: &str) -> Cred {
+    let daemon = Daemon::launch(program, &fixture.dir.0, config, &fixture.realm.env(), &[]);
+    let mut client = Client::connect(&daemon.socket).expect("connect");
+    let acquired = acquire_initiator(&mut client, 1, None);
+    assert_eq!(acquired.status.major_status, 0, "{:?}", acquired.status);
+    acquired.output_cred_handle.expect("a credential")
+}
+
+#[test]
+fn handles_survive_a_restart_with_a_keytab_key_and_not_with_a_random_one() {
+    let fixture = Fixture::start();
+    let ccache = fixture
+        .realm
+        .kinit_password(&fixture.realm.principal(USER), PASSWORD)
+        .expect("kinit alice");
+    fs::copy(&ccache, fixture.dir.0.join("clients/krb5cc_0")).expect("the daemon's ccache");
+    // The service keytab gives the key: the same after a restart.
+    let cred = handle_from(&fixture, &ours(), CONFIG);
+    let daemon = fixture.daemon(&ours());
+    let mut client = Client::connect(&daemon.socket).expect("connect");
+    assert_eq!(init_with(&mut client, 1, cred.clone()), 0);
+    // A modified handle is refused.
+    let mut forged = cred;
+    let last = forged.cred_handle_reference.len() - 1;
+    forged.cred_handle_reference[last] ^= 1;
+    assert_eq!(
+        init_with(&mut client, 2, forged),
+        0x000a_0000,
+        "GSS_S_DEFECTIVE_CREDENTIAL"
+    );
+    drop(client);
+    drop(daemon);
+    // No keytab anywhere (the realm's default keytab does not exist either): a random key per
+    // run, so the first run's handle is refused by the second.
+    let config = CONFIG.replace(
+        "cred_store = keytab:@DIR@/service.keytab",
+        "cred_store = keytab:@DIR@/none.keytab",
+    );
+    let cred = handle_from(&fixture, &ours(), &config);
+    let daemon = Daemon::launch(&ours(), &fixture.dir.0, &config, &fixture.realm.env(), &[]);
+    let mut client = Client::connect(&daemon.socket).expect("connect");
+    assert_eq!(init_with(&mut client, 1, cred.clone()), 0x000a_0000);
+    // ACQUIRE_CRED ignores the stale handle and gives a fresh one, which works.
+    let fresh = acquire_initiator(&mut client, 2, Some(cred));
+    assert_eq!(fresh.status.major_status, 0, "{:?}", fresh.status);
+    assert_eq!(
+        init_with(&mut client, 3, fresh.output_cred_handle.expect("cred")),
+        0
+    );
+}
+
+#[test]
+fn handles_made_by_either_daemon_work_with_the_other() {
+    // Same format (krb5_c_encrypt, app-data usage, of the gss_export_cred token) and the same
+    // key (the service keytab's first entry): a client's cached handle survives replacing
+    // Debian's daemon by ours, and back.
+    let theirs = reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)");
+    let fixture = Fixture::start();
+    let ccache = fixture
+        .realm
+        .kinit_password(&fixture.realm.principal(USER), PASSWORD)
+        .expect("kinit alice");
+    fs::copy(&ccache, fixture.dir.0.join("clients/krb5cc_0")).expect("the daemon's ccache");
+    for (maker, user) in [(&theirs, ours()), (&ours(), theirs.clone())] {
+        let cred = handle_from(&fixture, maker, CONFIG);
+        let daemon = fixture.daemon(&user);
+        let mut client = Client::connect(&daemon.socket).expect("connect");
+        assert_eq!(
+            init_with(&mut client, 1, cred),
+            0,
+            "a handle of {} used by {}",
+            maker.display(),
+            user.display()
+        );
+    }
 }
