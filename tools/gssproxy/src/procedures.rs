@@ -237,7 +237,7 @@ pub fn indicate_mechs() -> ResIndicateMechs {
 
 #[cfg(test)]
 mod tests {
-    use kup_gssx::gssx::{ArgGetCallContext, CallCtx};
+    use kup_gssx::gssx::{ArgGetCallContext, CallCtx, KRB5_OID};
     use kup_gssx::rpc::CallHeader;
 
     use super::*;
@@ -282,6 +282,134 @@ mod tests {
         let reply = answer(&call(2, &[0, 0]), &service(), Uid::new(0)).unwrap();
         assert_eq!(reply[reply.len() - 4..], [0, 0, 0, 4]);
         assert_eq!(answer(&[0, 0, 0], &service(), Uid::new(0)), None);
+    }
+
+    #[test]
+    fn random_arguments_to_every_interposer_procedure_get_a_reply() {
+        // A fixed xorshift stream: the same bytes every run.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut service = service();
+        service.load_handle_key();
+        for procedure in [
+            Procedure::ImportAndCanonName,
+            Procedure::AcquireCred,
+            Procedure::InitSecContext,
+            Procedure::GetMic,
+            Procedure::Verify,
+            Procedure::Wrap,
+            Procedure::Unwrap,
+            Procedure::WrapSizeLimit,
+        ] {
+            for _ in 0..200 {
+                let length = usize::try_from(next() % 300).unwrap();
+                // Small numbers keep the decoder going past the first length field sometimes.
+                let arguments: Vec<u8> = (0..length)
+                    .map(|_| {
+                        let byte = next().to_le_bytes();
+                        if byte[0] % 3 == 0 { byte[1] } else { byte[2] % 4 }
+                    })
+                    .collect();
+                let reply = answer(&call(procedure.number(), &arguments), &service, Uid::new(0));
+                assert!(reply.is_some(), "{procedure:?}");
+            }
+        }
+    }
+
+    /// The result's major status of a well-formed call whose contents are garbage.
+    fn major_of(reply: &[u8]) -> u64 {
+        // Mark (4) + xid, REPLY, MSG_ACCEPTED, verifier (8), SUCCESS: the result at 28.
+        assert_eq!(&reply[20..28], &[0, 0, 0, 0, 0, 0, 0, 0], "accepted with SUCCESS");
+        u64::from_be_bytes(reply[28..36].try_into().unwrap())
+    }
+
+    #[test]
+    fn garbage_contexts_tokens_and_names_fail_in_the_status() {
+        use kup_gssx::gssx::{Ctx, Name as GssxName};
+        use kup_gssx::interposer::{ArgAcquireCred, ArgInitSecContext, ArgUnwrap, ArgWrap};
+        let mut service = service();
+        service.load_handle_key();
+        let encode = |value: &dyn Fn(&mut Encoder)| {
+            let mut encoder = Encoder::new(MAX_RECORD_DEFAULT);
+            value(&mut encoder);
+            encoder.finish().unwrap()
+        };
+        let tokens: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            vec![0; 1],
+            vec![0xff; 64],
+            // An MIT export token's start (the krb5 OID's length and OID), then garbage.
+            [&[0, 0, 0, 9][..], KRB5_OID, &[0xff; 40][..]].concat(),
+            [
+                &[0, 0, 0, 9][..],
+                KRB5_OID,
+                &[0, 0, 0, 0xff][..],
+                &[0x41; 300][..],
+            ]
+            .concat(),
+            vec![0x60, 0x82, 0xff, 0xff, 0x06, 0x09],
+        ];
+        for token in &tokens {
+            let context = Ctx {
+                exported_context_token: token.clone(),
+                mech: KRB5_OID.to_vec(),
+                ..Ctx::default()
+            };
+            let wrap = encode(&|e| {
+                ArgWrap {
+                    context_handle: context.clone(),
+                    message_buffer: vec![b"m".to_vec()],
+                    ..ArgWrap::default()
+                }
+                .encode(e);
+            });
+            let unwrap = encode(&|e| {
+                ArgUnwrap {
+                    context_handle: context.clone(),
+                    token_buffer: vec![token.clone()],
+                    ..ArgUnwrap::default()
+                }
+                .encode(e);
+            });
+            let init = encode(&|e| {
+                ArgInitSecContext {
+                    context_handle: Some(context.clone()),
+                    target_name: Some(GssxName {
+                        display_name: b"x@localhost".to_vec(),
+                        ..GssxName::default()
+                    }),
+                    input_token: Some(token.clone()),
+                    ..ArgInitSecContext::default()
+                }
+                .encode(e);
+            });
+            let acquire = encode(&|e| {
+                ArgAcquireCred {
+                    desired_name: Some(GssxName {
+                        display_name: token.clone(),
+                        name_type: token.clone(),
+                        ..GssxName::default()
+                    }),
+                    cred_usage: 2,
+                    ..ArgAcquireCred::default()
+                }
+                .encode(e);
+            });
+            for (procedure, arguments) in [
+                (Procedure::Wrap, wrap),
+                (Procedure::Unwrap, unwrap),
+                (Procedure::InitSecContext, init),
+                (Procedure::AcquireCred, acquire),
+            ] {
+                let reply = answer(&call(procedure.number(), &arguments), &service, Uid::new(0)).unwrap();
+                assert_ne!(major_of(&reply), 0, "{procedure:?} with {token:02x?}");
+            }
+        }
     }
 
     #[test]
