@@ -10,8 +10,8 @@
 //! its notes are logged, `euid` user names are resolved with `getpwnam`, and each service gets
 //! this load's credential-handle key (`crate::handle`). Matching a request to a service is
 //! `kup-gpconf`'s ([`DaemonConfig::match_peer`]): uid, program (the peer's `/proc/PID/exe`)
-//! and `SELinux` context (not read by this daemon: a service restricted by `selinux_context`
-//! never matches, which fails closed).
+//! and `SELinux` context (the connection's `SO_PEERSEC` label; without one, as on a host with
+//! no security module, a `selinux_context` service never matches, which fails closed).
 
 use std::fs;
 use std::io::Read as _;
@@ -140,11 +140,11 @@ impl ServiceConfig {
 }
 
 impl DaemonConfig {
-    /// The index in [`DaemonConfig::services`] of the service that serves `peer` (its uid
-    /// and pid) on the listener bound at `listener`, as `kup-gpconf` decides; `None`: close
-    /// the connection without a reply.
+    /// The index in [`DaemonConfig::services`] of the service that serves the peer (its uid,
+    /// pid and security label) on the listener bound at `listener`, as `kup-gpconf` decides;
+    /// `None`: close the connection without a reply.
     #[must_use]
-    pub fn match_peer(&self, uid: Uid, pid: i32, listener: &Path) -> Option<usize> {
+    pub fn match_peer(&self, uid: Uid, pid: i32, label: Option<&str>, listener: &Path) -> Option<usize> {
         let program = self
             .services
             .iter()
@@ -156,7 +156,7 @@ impl DaemonConfig {
             gid: 0,
             pid: Some(pid),
             program: program.as_deref(),
-            selinux_context: None,
+            selinux_context: label,
         };
         let found = self.resolved.match_peer(&peer, listener, &self.default_socket)?;
         self.resolved
@@ -354,10 +354,24 @@ mod tests {
         .unwrap();
         let default = Path::new(DEFAULT_SOCKET);
         let me = i32::try_from(std::process::id()).unwrap();
-        assert_eq!(config.match_peer(Uid::new(1), me, Path::new("/x.sock")), Some(0));
-        assert_eq!(config.match_peer(Uid::new(1), me, default), None);
-        assert_eq!(config.match_peer(Uid::new(2), me, default), Some(1));
+        assert_eq!(
+            config.match_peer(Uid::new(1), me, None, Path::new("/x.sock")),
+            Some(0)
+        );
+        assert_eq!(config.match_peer(Uid::new(1), me, None, default), None);
+        assert_eq!(config.match_peer(Uid::new(2), me, None, default), Some(1));
         // Our executable is not the program the service names.
-        assert_eq!(config.match_peer(Uid::new(3), me, default), None);
+        assert_eq!(config.match_peer(Uid::new(3), me, None, default), None);
+        let labelled =
+            read_text("[service/d]\nmechs = krb5\neuid = 4\nselinux_context = u:r:t:s0\n").unwrap();
+        assert_eq!(labelled.match_peer(Uid::new(4), me, None, default), None);
+        assert_eq!(
+            labelled.match_peer(Uid::new(4), me, Some("u:r:other:s0"), default),
+            None
+        );
+        assert_eq!(
+            labelled.match_peer(Uid::new(4), me, Some("u:r:t:s0"), default),
+            Some(0)
+        );
     }
 }

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use kup_gssx::record::RecordReader;
 use kup_sys::Uid;
 use kup_sys::signal::{DaemonSignal, SignalFd};
-use kup_sys::socket::{PeerCredentials, peer_credentials};
+use kup_sys::socket::{PeerCredentials, peer_credentials, peer_security_label};
 use mio::net::{UnixListener, UnixStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -141,6 +141,8 @@ struct Connection {
     stream: UnixStream,
     listener: usize,
     peer: PeerCredentials,
+    /// The peer's security label (`SO_PEERSEC`), for `selinux_context` services.
+    label: Option<String>,
     reader: RecordReader,
     /// Bytes read past the end of the last complete record.
     pending: Vec<u8>,
@@ -367,6 +369,11 @@ impl Server {
         let Ok(peer) = peer_credentials(stream.as_fd()) else {
             return;
         };
+        // No label (no security module, or not UTF-8): `selinux_context` services never match.
+        let label = peer_security_label(stream.as_fd())
+            .ok()
+            .flatten()
+            .and_then(|label| String::from_utf8(label).ok());
         let token = self.next_token;
         self.next_token = self.next_token.saturating_add(1);
         if self
@@ -384,6 +391,7 @@ impl Server {
                 stream,
                 listener,
                 peer,
+                label,
                 reader: RecordReader::gssproxy(),
                 pending: Vec::new(),
                 state: State::Reading { since: None },
@@ -493,8 +501,12 @@ impl Server {
             .map(|listener| listener.path.as_path());
         let service = listener_path
             .and_then(|path| {
-                self.config
-                    .match_peer(connection.peer.uid, connection.peer.pid.get(), path)
+                self.config.match_peer(
+                    connection.peer.uid,
+                    connection.peer.pid.get(),
+                    connection.label.as_deref(),
+                    path,
+                )
             })
             .and_then(|index| self.services.get(index));
         let Some(service) = service else {
