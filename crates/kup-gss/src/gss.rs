@@ -700,8 +700,12 @@ impl Credential {
 
 impl Drop for Credential {
     fn drop(&mut self) {
+        if self.raw.is_null() {
+            return;
+        }
         let mut minor = 0;
-        // SAFETY: `raw` came from gss_acquire_cred_from; released once.
+        // SAFETY: `raw` came from the library (gss_acquire_cred_from, gss_import_cred, or the
+        // acceptor's delegated credential); released once.
         unsafe { sys::gss_release_cred(&raw mut minor, &raw mut self.raw) };
     }
 }
@@ -729,6 +733,8 @@ pub struct SecurityContext {
     flags: u32,
     /// `time_rec` of the last step (seconds the context stays valid).
     lifetime: u32,
+    /// The credential the initiator delegated, from the last `accept_step`.
+    delegated: Option<Credential>,
 }
 
 /// `GSS_C_MUTUAL_FLAG`.
@@ -822,6 +828,7 @@ impl SecurityContext {
             request_flags: 0,
             flags: 0,
             lifetime: 0,
+            delegated: None,
         }
     }
 
@@ -902,6 +909,7 @@ impl SecurityContext {
         let mut output = sys::gss_buffer_desc::empty();
         let mut actual_mech: sys::gss_OID = ptr::null_mut();
         let mut source = Name { raw: ptr::null_mut() };
+        let mut delegated = Credential { raw: ptr::null_mut() };
         let mut minor = 0;
         let (mut flags, mut lifetime) = (0, 0);
         // SAFETY: the context handle is null or one the library made (owned by self); a live
@@ -909,8 +917,9 @@ impl SecurityContext {
         // bindings; `source.raw` receives a name the library allocates (owned by `source`,
         // released on drop, null if none); `actual_mech` receives a pointer to a library-owned
         // OID (read below, never freed); other unwanted outputs null; `output` an empty buffer
-        // the library fills; `flags` and `lifetime` valid out-pointers; no delegated
-        // credential wanted (null).
+        // the library fills; `flags` and `lifetime` valid out-pointers; `delegated.raw`
+        // receives the credential the initiator delegated, if any (owned by `delegated`,
+        // released on drop, null if none).
         let major = unsafe {
             sys::gss_accept_sec_context(
                 &raw mut minor,
@@ -923,7 +932,7 @@ impl SecurityContext {
                 &raw mut output,
                 &raw mut flags,
                 &raw mut lifetime,
-                ptr::null_mut(),
+                &raw mut delegated.raw,
             )
         };
         let token = take_buffer(&mut output);
@@ -931,6 +940,7 @@ impl SecurityContext {
         self.actual_mech = oid_bytes(actual_mech);
         self.flags = flags;
         self.lifetime = lifetime;
+        self.delegated = (!delegated.raw.is_null()).then_some(delegated);
         if !source.raw.is_null() {
             self.initiator = Some(source.display()?);
             self.source = Some(source);
@@ -944,6 +954,12 @@ impl SecurityContext {
     #[must_use]
     pub fn initiator(&self) -> Option<&str> {
         self.initiator.as_deref()
+    }
+
+    /// The credential the initiator delegated (`GSS_C_DELEG_FLAG`), taken from the last
+    /// `accept_step`; `None` when it delegated none.
+    pub fn take_delegated(&mut self) -> Option<Credential> {
+        self.delegated.take()
     }
 
     /// The initiator's name handle, once an `accept_step` reported it.

@@ -147,6 +147,14 @@ fn accept(
     } else {
         None
     };
+    // The initiator's delegated credential goes back to an interposer client that asks for it
+    // (`ret_deleg_cred`; the kernel never does), as a handle like ACQUIRE_CRED's.
+    let delegated = match context.take_delegated() {
+        Some(credential) if arguments.ret_deleg_cred => {
+            Some(crate::interposer::describe_cred(&credential, service)?)
+        }
+        _ => None,
+    };
     let (lifetime, flags) = (context.lifetime(), context.flags());
     let exported_context_token = if lucid {
         lucid_bytes(&context.into_lucid_context()?)?
@@ -176,7 +184,7 @@ fn accept(
             options: Vec::new(),
         }),
         output_token: Some(output_token),
-        delegated_cred_handle: None,
+        delegated_cred_handle: delegated,
         options,
     })
 }

@@ -765,3 +765,118 @@ fn handles_made_by_either_daemon_work_with_the_other() {
         );
     }
 }
+
+// ---- delegation -------------------------------------------------------------------------------
+
+/// `GSS_C_DELEG_FLAG`.
+const DELEG_FLAG: u64 = 0x1;
+
+/// The service of [`CONFIG`] letting initiators delegate (the default filter removes it).
+fn delegating_config() -> String {
+    format!("{CONFIG}  filter_flags = -DELEGATE\n")
+}
+
+/// Alice initiates with delegation through the daemon; the daemon accepts with and without
+/// `ret_deleg_cred`, and the delegated handle initiates again. Summary lines, no secrets.
+fn delegation_session(program: &Path, config: &str) -> Vec<String> {
+    let fixture = Fixture::start();
+    // A forwardable TGT in the daemon's store.
+    let mut kinit = fixture.realm.command("kinit");
+    let mut ccache = OsString::from("FILE:");
+    ccache.push(fixture.dir.0.join("clients/krb5cc_0"));
+    kinit
+        .args(["-f", &fixture.realm.principal(USER)])
+        .env("KRB5CCNAME", ccache);
+    let out = run_bounded(
+        &mut kinit,
+        Some(format!("{PASSWORD}\n").as_bytes()),
+        PROGRAM_TIMEOUT,
+    )
+    .expect("kinit -f");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let daemon = Daemon::launch(program, &fixture.dir.0, config, &fixture.realm.env(), &[]);
+    let mut client = Client::connect(&daemon.socket).expect("connect");
+    let mut summary = Vec::new();
+    let cred = acquire_initiator(&mut client, 1, None)
+        .output_cred_handle
+        .expect("a credential");
+    for (xid, ret_deleg_cred) in [(10, true), (20, false)] {
+        let init: ResInitSecContext = rpc(
+            &mut client,
+            xid,
+            8,
+            &ArgInitSecContext {
+                cred_handle: Some(cred.clone()),
+                target_name: Some(Name {
+                    display_name: b"gsstest@localhost".to_vec(),
+                    name_type: NT_HOSTBASED_SERVICE.to_vec(),
+                    ..Name::default()
+                }),
+                mech_type: KRB5_OID.to_vec(),
+                req_flags: ONE_STEP_FLAGS | DELEG_FLAG,
+                ..ArgInitSecContext::default()
+            },
+        );
+        assert_eq!(init.status.major_status, 0, "{:?}", init.status);
+        let flags = init.context_handle.as_ref().map_or(0, |ctx| ctx.ctx_flags);
+        summary.push(format!("init: deleg flag {}", flags & DELEG_FLAG));
+        let accepted: ResAcceptSecContext = rpc(
+            &mut client,
+            xid + 1,
+            9,
+            &ArgAcceptSecContext {
+                call_ctx: CallCtx::default(),
+                input_token: init.output_token.expect("AP-REQ"),
+                ret_deleg_cred,
+                ..ArgAcceptSecContext::default()
+            },
+        );
+        assert_eq!(accepted.status.major_status, 0, "{:?}", accepted.status);
+        let Some(delegated) = accepted.delegated_cred_handle else {
+            summary.push(format!("accept ret_deleg_cred {ret_deleg_cred}: none"));
+            continue;
+        };
+        summary.push(format!(
+            "accept ret_deleg_cred {ret_deleg_cred}: {} usage {}",
+            String::from_utf8_lossy(&delegated.desired_name.display_name),
+            delegated.elements.first().map_or(0, |element| element.cred_usage)
+        ));
+        // The service acts as alice with what she delegated.
+        summary.push(format!(
+            "init as delegate: major {}",
+            init_with(&mut client, xid + 2, delegated)
+        ));
+    }
+    summary
+}
+
+#[test]
+fn a_delegated_credential_goes_back_only_when_asked_and_works() {
+    let summary = delegation_session(&ours(), &delegating_config());
+    assert_eq!(
+        summary,
+        [
+            "init: deleg flag 1",
+            "accept ret_deleg_cred true: alice@KUP.TEST usage 1",
+            "init as delegate: major 0",
+            "init: deleg flag 1",
+            "accept ret_deleg_cred false: none",
+        ]
+    );
+    let theirs = reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)");
+    assert_eq!(summary, delegation_session(&theirs, &delegating_config()));
+}
+
+#[test]
+fn the_default_filter_flags_keep_initiators_from_delegating() {
+    let summary = delegation_session(&ours(), CONFIG);
+    assert_eq!(
+        summary,
+        [
+            "init: deleg flag 0",
+            "accept ret_deleg_cred true: none",
+            "init: deleg flag 0",
+            "accept ret_deleg_cred false: none",
+        ]
+    );
+}
