@@ -138,7 +138,8 @@ if [[ $parts == *,cifs,* ]]; then
     mountpoint -q /mnt/krb5 && umount /mnt/krb5
     sleep 1
     grep cifs.upcall /tmp/syslog.txt
-    # kup's helper logs its failures at daemon.err; cifs-utils' 7.0 logs them at daemon.debug.
+    # kup's helper logs a credential failure at daemon.err; cifs-utils' 7.0 logs those only at
+    # daemon.debug, in other words.
     check "kup's cifs.upcall logged that failure (daemon.err)" \
         grep -q 'daemon.err cifs.upcall: getting a Kerberos ticket: .*krb5cc_45312' /tmp/syslog.txt
 fi
