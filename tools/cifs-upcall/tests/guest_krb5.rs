@@ -33,8 +33,9 @@
 //! The rule runs `kup-describe` before the helper: it records each key's description in
 //! `descriptions.log`, so the test sees what the kernel asked for.
 //!
-//! About 3.5 minutes under TCG on 2 cores (domain provisioning ~75 s, samba start ~30 s, the
-//! scenarios ~100 s); the guest's `timings.txt` has the breakdown.
+//! About 4 minutes under TCG on 2 cores (domain provisioning ~75 s, samba start ~35 s, the
+//! scenarios ~95 s: 233 s measured with a fuzzer on one core); the guest's `timings.txt` has the
+//! breakdown.
 
 use std::path::Path;
 use std::time::Duration;
