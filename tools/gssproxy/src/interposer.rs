@@ -317,7 +317,8 @@ fn init(
 }
 
 /// The `gssx_ctx` of `context`, exported (which ends it here): names, lifetime and flags from
-/// the library when it is complete, empty names while partial.
+/// the library when it is complete; while partial, empty names and lifetime 0 with the step's
+/// flags, as the reference.
 fn export_context(context: &mut SecurityContext, complete: bool) -> Result<Ctx, GssStatus> {
     let (src_name, targ_name, lifetime, flags, locally_initiated) = if complete {
         let info = context.inquire()?;
@@ -331,13 +332,8 @@ fn export_context(context: &mut SecurityContext, complete: bool) -> Result<Ctx, 
             info.locally_initiated,
         )
     } else {
-        (
-            GssxName::default(),
-            GssxName::default(),
-            context.lifetime(),
-            context.flags(),
-            true,
-        )
+        // A partial context has lifetime 0 in the reference's result (observed).
+        (GssxName::default(), GssxName::default(), 0, context.flags(), true)
     };
     Ok(Ctx {
         exported_context_token: context.export_token()?,
