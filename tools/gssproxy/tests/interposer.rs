@@ -1040,3 +1040,65 @@ fn acquire_and_init_results_match_debians_field_by_field() {
     }
     assert_eq!(ours.len(), theirs.len());
 }
+
+// ---- a trusted service acting for a uid (rpc.gssd's way) -------------------------------------
+
+/// `GSS_C_NT_STRING_UID_NAME`.
+const NT_STRING_UID_NAME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x03];
+
+/// `ACQUIRE_CRED` for "uid 1000" by the trusted service's own uid (0): the credential comes from
+/// that uid's ccache (`%U` = 1000), whatever uid asked. Then `INIT_SEC_CONTEXT` with it.
+fn uid_name_session(program: &Path) -> Vec<String> {
+    let fixture = Fixture::start();
+    let ccache = fixture
+        .realm
+        .kinit_password(&fixture.realm.principal(USER), PASSWORD)
+        .expect("kinit alice");
+    fs::copy(&ccache, fixture.dir.0.join("clients/krb5cc_1000")).expect("uid 1000's ccache");
+    let daemon = fixture.daemon(program);
+    let mut client = Client::connect(&daemon.socket).expect("connect");
+    let mut lines = Vec::new();
+    for (xid, uid) in [(1, "1000"), (2, "1001")] {
+        let acquired: ResAcquireCred = rpc(
+            &mut client,
+            xid,
+            6,
+            &ArgAcquireCred {
+                desired_name: Some(Name {
+                    display_name: uid.as_bytes().to_vec(),
+                    name_type: NT_STRING_UID_NAME.to_vec(),
+                    ..Name::default()
+                }),
+                desired_mechs: vec![KRB5_OID.to_vec()],
+                cred_usage: 1,
+                ..ArgAcquireCred::default()
+            },
+        );
+        let name = acquired
+            .output_cred_handle
+            .as_ref()
+            .map(|cred| String::from_utf8_lossy(&cred.desired_name.display_name).into_owned());
+        lines.push(format!(
+            "uid {uid}: major {:#x} name {name:?}",
+            acquired.status.major_status
+        ));
+        if let Some(cred) = acquired.output_cred_handle {
+            lines.push(format!(
+                "uid {uid} init: major {}",
+                init_with(&mut client, xid + 10, cred)
+            ));
+        }
+    }
+    lines
+}
+
+#[test]
+fn a_trusted_service_acquires_for_the_uid_it_names() {
+    let ours = uid_name_session(&ours());
+    assert_eq!(ours[0], "uid 1000: major 0x0 name Some(\"alice@KUP.TEST\")");
+    assert_eq!(ours[1], "uid 1000 init: major 0");
+    assert!(ours[2].starts_with("uid 1001: major 0x"), "{ours:?}");
+    assert_ne!(ours[2], "uid 1001: major 0x0 name None", "{ours:?}");
+    let theirs = reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)");
+    assert_eq!(ours, uid_name_session(&theirs));
+}
