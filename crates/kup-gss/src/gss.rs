@@ -224,6 +224,33 @@ impl Name {
         Ok(token)
     }
 
+    /// `gss_canonicalize_name` for `mech`: the mechanism name (MN) of this name.
+    pub fn canonicalize(&self, mech: Mech) -> Result<Name, GssStatus> {
+        let mut oid = oid_desc(mech.oid());
+        let mut output = Name { raw: ptr::null_mut() };
+        let mut minor = 0;
+        // SAFETY: `raw` is a live name owned by self; the OID is valid for the call;
+        // `output.raw` receives a name the library allocates (owned by `output`).
+        let major = unsafe {
+            sys::gss_canonicalize_name(&raw mut minor, self.raw, &raw mut oid, &raw mut output.raw)
+        };
+        check(major, minor, Some(mech))?;
+        Ok(output)
+    }
+
+    /// MIT's composite export of a mechanism name (`gss_export_name_composite`: the `04 02`
+    /// token, with the name's attributes such as a ticket's authorization data).
+    pub fn export_composite(&self) -> Result<Vec<u8>, GssStatus> {
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: `raw` is a live name owned by self; `output` an empty buffer the library
+        // fills (released by take_buffer).
+        let major = unsafe { sys::gss_export_name_composite(&raw mut minor, self.raw, &raw mut output) };
+        let token = take_buffer(&mut output);
+        check(major, minor, None)?;
+        Ok(token)
+    }
+
     /// The local account name krb5 maps this name to (`gss_localname` with the krb5
     /// mechanism: the `auth_to_local` rules of krb5.conf, by default the first component of a
     /// one-component principal of the default realm). The failure keeps the library's minor

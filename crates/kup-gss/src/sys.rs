@@ -621,6 +621,17 @@ unsafe extern "C" {
         version: OM_uint32,
         kctx: *mut *mut c_void,
     ) -> OM_uint32;
+    pub(crate) fn gss_canonicalize_name(
+        minor_status: *mut OM_uint32,
+        input_name: gss_name_t,
+        mech_type: gss_OID,
+        output_name: *mut gss_name_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_export_name_composite(
+        minor_status: *mut OM_uint32,
+        name: gss_name_t,
+        exp_composite_name: gss_buffer_t,
+    ) -> OM_uint32;
     pub(crate) fn gss_import_sec_context(
         minor_status: *mut OM_uint32,
         interprocess_token: gss_buffer_t,

@@ -140,8 +140,9 @@ fn accept(
         return Err(failure(errno::ENOTSUP));
     }
     let source = context.source_name().ok_or_else(|| failure(errno::EINVAL))?;
-    let src_name = gssx_name(source)?;
-    let targ_name = gssx_name(&context.target_name()?)?;
+    // The reference leaves the composite exports out of lucid (kernel) results only.
+    let src_name = gssx_name(source, !lucid)?;
+    let targ_name = gssx_name(&context.target_name()?, !lucid)?;
     let creds = if export.creds {
         Some(linux_creds(source)?)
     } else {
@@ -189,10 +190,12 @@ fn accept(
     })
 }
 
-/// A `gssx_name` of a mechanism name: display bytes (no NUL), name type, exported token; the
-/// composite export is left empty (gssproxy suppresses it for lucid exports; kup does not
-/// produce it at all, see docs/compat).
-fn gssx_name(name: &Name) -> Result<GssxName, GssStatus> {
+/// A `gssx_name` of a mechanism name: display bytes (no NUL), name type, exported token, and
+/// with `composite` MIT's composite export (which the reference suppresses for lucid exports).
+fn gssx_name(name: &Name, composite: bool) -> Result<GssxName, GssStatus> {
+    if composite {
+        return crate::interposer::describe_name(name);
+    }
     let (display_name, name_type) = name.display_with_type()?;
     Ok(GssxName {
         display_name,

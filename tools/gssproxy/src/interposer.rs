@@ -70,14 +70,15 @@ fn import_name(name: &GssxName) -> Result<Name, GssStatus> {
     Name::import_typed(name_bytes(&name.display_name)?, &name.name_type)
 }
 
-/// A `gssx_name` of an MIT name: display bytes (no NUL), name type, exported token when it is
-/// a mechanism name; the composite export is left empty (docs/compat/gssproxy.md).
+/// A `gssx_name` of an MIT name: display bytes (no NUL), name type, and when it is a
+/// mechanism name its exported token and MIT's composite export, as the reference fills them.
 pub fn describe_name(name: &Name) -> Result<GssxName, GssStatus> {
     let (display_name, name_type) = name.display_with_type()?;
     Ok(GssxName {
         display_name,
         name_type,
         exported_name: name.export().unwrap_or_default(),
+        exported_composite_name: name.export_composite().unwrap_or_default(),
         ..GssxName::default()
     })
 }
@@ -497,7 +498,21 @@ pub fn wrap_size_limit(arguments: &ArgWrapSizeLimit) -> ResWrapSizeLimit {
 /// the reference answers it (observed, with an all-zero status); without it, the imported name.
 #[must_use]
 pub fn import_and_canon_name(arguments: &ArgImportAndCanonName) -> ResImportAndCanonName {
+    let canonical = !arguments.mech.is_empty();
     let result = import_name(&arguments.input_name).and_then(|name| {
+        // With a mechanism (krb5 is the only one), the mechanism name, as the reference.
+        let name = if canonical {
+            if arguments.mech != KRB5_OID {
+                return Err(GssStatus {
+                    major: gss::GSS_S_BAD_MECH,
+                    minor: 0,
+                    message: String::new(),
+                });
+            }
+            name.canonicalize(Mech::Krb5)?
+        } else {
+            name
+        };
         if find_option(&arguments.options, LOCALNAME).is_some() {
             let local = name.localname()?;
             Ok(ResImportAndCanonName {
@@ -510,7 +525,11 @@ pub fn import_and_canon_name(arguments: &ArgImportAndCanonName) -> ResImportAndC
             })
         } else {
             Ok(ResImportAndCanonName {
-                status: Status::default(),
+                // The reference names the mechanism in the status of a canonicalized name.
+                status: Status {
+                    mech: if canonical { KRB5_OID.to_vec() } else { Vec::new() },
+                    ..Status::default()
+                },
                 output_name: Some(describe_name(&name)?),
                 options: Vec::new(),
             })
@@ -536,10 +555,12 @@ mod tests {
     }
 
     #[test]
-    fn a_localname_request_for_a_principal_gets_krb5s_local_name() {
+    fn a_localname_request_without_a_mapping_fails_in_the_status_only() {
+        // A realm no krb5.conf maps: no local name (the mapped case is proven with gss-server
+        // in tests/interposer.rs).
         let arguments = ArgImportAndCanonName {
             input_name: GssxName {
-                display_name: b"daemon@KUP.TEST".to_vec(),
+                display_name: b"daemon@NO-SUCH-REALM.INVALID".to_vec(),
                 name_type: vec![0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01],
                 ..GssxName::default()
             },
@@ -550,14 +571,20 @@ mod tests {
             ..ArgImportAndCanonName::default()
         };
         let result = import_and_canon_name(&arguments);
-        // The realm is not the machine's default one, unless krb5.conf says so: either the
-        // mapping or its failure, in the status, never anything else.
-        if result.status.major_status == 0 {
-            assert_eq!(result.options[0].option, LOCALNAME);
-            assert!(result.output_name.is_none());
-        } else {
-            assert!(result.options.is_empty());
-        }
+        assert_ne!(result.status.major_status, 0);
+        assert!(!result.status.major_status_string.is_empty());
+        assert!(result.options.is_empty() && result.output_name.is_none());
+        // Without the option, the same name comes back imported.
+        let plain = import_and_canon_name(&ArgImportAndCanonName {
+            options: Vec::new(),
+            ..arguments.clone()
+        });
+        assert_eq!(plain.status.major_status, 0);
+        let name = plain.output_name.expect("the imported name");
+        assert_eq!(name.display_name, b"daemon@NO-SUCH-REALM.INVALID");
+        assert_eq!(name.name_type, arguments.input_name.name_type);
+        // Imported, not canonicalized (no mechanism asked): not a mechanism name, so no export.
+        assert!(name.exported_name.is_empty());
     }
 
     #[test]
