@@ -1,7 +1,11 @@
 //! The procedures interposer clients call (`proxymech.so`, `GSS_USE_PROXY=yes`; spec
-//! gssproxy-protocol.md §2.4, §5): `ACQUIRE_CRED` and `IMPORT_AND_CANON_NAME`, on MIT through
-//! `kup-gss`, with the service's credential policy from `kup-gpconf` (config §6.1).
-//! `ACCEPT_SEC_CONTEXT` is `crate::accept` (which opens the caller's credential handle).
+//! gssproxy-protocol.md §2.4, §5): `ACQUIRE_CRED`, `IMPORT_AND_CANON_NAME`,
+//! `INIT_SEC_CONTEXT` and the per-message calls (`GET_MIC`, `VERIFY`, `WRAP`, `UNWRAP`,
+//! `WRAP_SIZE_LIMIT`), on MIT through `kup-gss`, with the service's credential policy and flag
+//! masks from `kup-gpconf` (config §6.1, §6.6). Credentials travel as sealed handles
+//! (`crate::handle`), contexts as MIT export tokens: the daemon keeps no state between calls.
+//! `ACCEPT_SEC_CONTEXT` is `crate::accept` (which opens the caller's credential handle and
+//! returns a delegated one).
 //!
 //! Every failure is the result's status (RPC `SUCCESS`), never a dropped connection. Runs on a
 //! worker thread: every call may block (keytab, KDC, NSS).
