@@ -3,11 +3,12 @@
 //! and authenticated with a per-service key (`krb5_c_encrypt`, application-data key usage), so
 //! the daemon stays stateless and a client can neither read nor forge what it holds.
 //!
-//! The key, chosen when the configuration is loaded: the key of the first entry of the
-//! service's first `keytab` `cred_store` value (taken literally, no `%U` expansion) whose enctype
-//! krb5 permits; when the service names no keytab or it cannot be read, the default keytab's;
-//! when that has none either, a random AES256-CTS-HMAC-SHA1-96 key made for this load (handles
-//! then die with a restart or a SIGHUP, as the reference's).
+//! The key, chosen when the configuration is loaded (spec config §6.5): the key of the first
+//! entry whose enctype krb5 permits of the service's first `keytab` `cred_store` value (taken
+//! literally, no `%U` expansion), or of the default keytab when the service names none or its
+//! name does not resolve; when the chosen keytab is missing, empty or has no permitted key, a
+//! random AES256-CTS-HMAC-SHA1-96 key made for this load (handles then die with a restart or a
+//! SIGHUP, as the reference's).
 //!
 //! Format: exactly the `krb5_c_encrypt` output of the export token, nothing around it: the
 //! reference's format too [obs: Debian's gssproxy's handle decrypts with the service keytab's key
@@ -69,15 +70,16 @@ impl fmt::Debug for HandleKey {
 #[must_use]
 pub fn service_key(keytab: Option<&str>) -> Option<HandleKey> {
     let context = krb5::Context::new().ok()?;
-    let from = |keytab: Result<krb5::Keytab<'_>, Krb5Error>| {
-        keytab
-            .and_then(|keytab| context.first_permitted_key(&keytab))
-            .ok()
-            .flatten()
+    // The service's keytab when it names one that resolves (a missing file resolves: its key
+    // is then random, as the reference's), else the default keytab.
+    let chosen = match keytab.map(|name| context.resolve_keytab(name)) {
+        Some(Ok(keytab)) => Ok(keytab),
+        _ => context.default_keytab(),
     };
-    let key = keytab
-        .and_then(|name| from(context.resolve_keytab(name)))
-        .or_else(|| from(context.default_keytab()))
+    let key = chosen
+        .and_then(|keytab| context.first_permitted_key(&keytab))
+        .ok()
+        .flatten()
         .or_else(|| context.random_key(krb5::ENCTYPE_AES256_CTS_HMAC_SHA1_96).ok())?;
     Some(HandleKey::new(key))
 }
