@@ -94,18 +94,19 @@ pub fn seal(key: &HandleKey, credential: &Credential) -> Result<Vec<u8>, GssStat
 /// The credential of a handle made by [`seal`] with `key`; anything else (another key, a
 /// modified or foreign handle) is `GSS_S_DEFECTIVE_CREDENTIAL`.
 pub fn open(key: &HandleKey, handle: &[u8]) -> Result<Credential, GssStatus> {
-    let defective = |minor: i32| GssStatus {
+    // The minor status: an errno, or a krb5 code as MIT reports it (unsigned).
+    let defective = |minor: u32| GssStatus {
         major: GSS_S_DEFECTIVE_CREDENTIAL,
-        minor: minor.unsigned_abs(),
+        minor,
         message: "the credential handle cannot be decrypted".to_owned(),
     };
     if handle.is_empty() || handle.len() > MAX_HANDLE {
-        return Err(defective(kup_sys::errno::EINVAL));
+        return Err(defective(kup_sys::errno::EINVAL.unsigned_abs()));
     }
     let context = krb5::Context::new().map_err(failure)?;
     let token = context
         .decrypt(key.key(), handle)
-        .map_err(|error| defective(error.code))?;
+        .map_err(|error| defective(error.code.cast_unsigned()))?;
     Credential::import(token.as_bytes()).map_err(|status| GssStatus {
         major: GSS_S_DEFECTIVE_CREDENTIAL,
         ..status
@@ -148,5 +149,8 @@ mod tests {
             open(&key, &vec![0; MAX_HANDLE + 1]).unwrap_err().major,
             GSS_S_DEFECTIVE_CREDENTIAL
         );
+        // The krb5 failure as MIT reports krb5 minor codes: the com_err table 0x96c73a00.
+        let error = open(&key, &[0x41u8; 208]).unwrap_err();
+        assert_eq!(error.minor >> 8, 0x0096_c73a, "{:#x}", error.minor);
     }
 }

@@ -51,6 +51,16 @@ fn failure(minor: i32) -> GssStatus {
     }
 }
 
+/// A krb5 library failure: `GSS_S_FAILURE` with the krb5 code as the minor status, as MIT
+/// reports krb5 codes (the unsigned value of the negative `com_err` code).
+fn krb5_failure(error: &krb5::Krb5Error) -> GssStatus {
+    GssStatus {
+        major: gss::GSS_S_FAILURE,
+        minor: error.code.cast_unsigned(),
+        message: String::new(),
+    }
+}
+
 /// A name's bytes as a client sent them: the interposer puts a NUL inside the length of the
 /// names it imports (`gsstest@localhost\0`), which is dropped here; any other NUL, or a name
 /// over [`MAX_NAME`] bytes, is refused (`GSS_S_BAD_NAME`).
@@ -207,12 +217,14 @@ fn acquire(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> Re
         .collect();
     // The private ccache lives for this call only (destroyed when `private` drops, after the
     // credential was exported into its handle).
-    let context = krb5::Context::new().map_err(|error| failure(error.code))?;
+    let context = krb5::Context::new().map_err(|error| krb5_failure(&error))?;
     let private = if environment.private_ccache {
-        let ccache = context.new_memory_ccache().map_err(|error| failure(error.code))?;
+        let ccache = context
+            .new_memory_ccache()
+            .map_err(|error| krb5_failure(&error))?;
         store.push((
             "ccache".to_owned(),
-            ccache.full_name().map_err(|error| failure(error.code))?,
+            ccache.full_name().map_err(|error| krb5_failure(&error))?,
         ));
         Some(ccache)
     } else {
