@@ -9,8 +9,9 @@
 # A Samba AD DC (realm KUPTEST.TEST, also the KDC) on the guest's loopback serves [share] from
 # /srv/share; domain users kupalice (uidNumber 70001) and kupbob (70002). Local unix users (the
 # guest's /etc is throw-away) hold the tickets. The script does not stop at a failed scenario: it
-# records every outcome in /xchg (s<N>.* files, upcalls.log, keys-*.txt, syslog.txt,
-# timings.txt) and the test asserts on them. Exit status: 0 unless the DC could not be set up.
+# records every outcome in /xchg (s<N>.* files, upcalls.log, descriptions.log, keys-*.txt,
+# syslog.txt, timings.txt) and the test asserts on them. Exit status: 0 unless the DC could not
+# be set up.
 set -u
 . "$KUP_CHECKOUT/tests/guest/lib.sh"
 CIFS_UPCALL=${CIFS_UPCALL:-/usr/sbin/cifs.upcall}
@@ -34,8 +35,10 @@ ticket() {
     printf '%s\n' "$PW" | as "$1" env KRB5CCNAME="$3" kinit "$2@KUPTEST.TEST" > /dev/null
 }
 # owner NAME: server-side unix owner of /srv/share/NAME and its NT ACL owner SID.
+# (No samba-tool for a missing file: it costs seconds under TCG.)
 owner() {
-    echo "uid=$(stat -c %u "/srv/share/$1" 2>/dev/null || echo missing)"
+    [ -e "/srv/share/$1" ] || { echo "uid=missing"; return; }
+    echo "uid=$(stat -c %u "/srv/share/$1")"
     samba-tool ntacl get "/srv/share/$1" --as-sddl 2>/dev/null | sed -n 's/^O:\([^G]*\)G.*/sid=\1/p'
 }
 keys() { cat /proc/keys > "keys-$1.txt"; }
@@ -55,25 +58,16 @@ for u in kupalice:70001 kupbob:70002; do
     samba-tool user add "${u%:*}" "$PW" --nis-domain=kuptest --uid-number="${u#*:}" \
         --gid-number=70000 --unix-home=/nonexistent --login-shell=/bin/false > /dev/null || exit 12
 done
-cat > /etc/krb5.conf <<'KRB'
-[libdefaults]
-    default_realm = KUPTEST.TEST
-    dns_lookup_kdc = false
-    dns_lookup_realm = false
-    rdns = false
-[realms]
-    KUPTEST.TEST = {
-        kdc = dc1.kuptest.test
-    }
-[domain_realm]
-    .kuptest.test = KUPTEST.TEST
-    kuptest.test = KUPTEST.TEST
-KRB
+cp "$KUP_CHECKOUT/tests/guest-krb5/krb5.conf" /etc/krb5.conf
 # Local users: alice/bob (tickets in their default ccaches), carol (none), dave (scenario 5),
 # erin (a ticket only in a non-default ccache named by KRB5CCNAME), frank (none, mounts),
-# gina and hank (scenario 4, user-namespace containers), ivan and judy (5b/5c, pid namespaces).
+# gina and hank (scenario 4, user-namespace containers), ivan and judy (5b/5c, pid namespaces),
+# kim and lea (scenario 6: krb5i, seal; tickets in their default ccaches), mia and pat (6: mskrb5,
+# krb5p: the kernel refuses these options before any upcall, so they need no ticket),
+# nia and olaf (scenario 7: no ccache, the keytab fallback). Each mount of scenarios 6 and 7 has
+# its own cruid, so the kernel cannot reuse an earlier session: every one is a new upcall.
 for u in alice:2001 bob:2002 carol:2003 dave:2004 erin:2005 frank:2006 gina:2007 hank:2008 \
-    ivan:2009 judy:2010; do
+    ivan:2009 judy:2010 kim:2011 lea:2012 mia:2013 pat:2016 nia:2014 olaf:2015; do
     echo "${u%:*}:x:${u#*:}:${u#*:}::/nonexistent:/bin/bash" >> /etc/passwd
     echo "${u%:*}:x:${u#*:}:" >> /etc/group
 done
@@ -90,14 +84,26 @@ ticket 2005 kupbob FILE:/tmp/erin.cc || exit 15
 ticket 2007 kupalice FILE:/tmp/krb5cc_2007 || exit 15
 ticket 2004 kupalice FILE:/tmp/krb5cc_2004 || exit 15
 ticket 0 administrator FILE:/tmp/krb5cc_0 || exit 15
+ticket 2011 kupalice FILE:/tmp/krb5cc_2011 || exit 15
+ticket 2012 kupbob FILE:/tmp/krb5cc_2012 || exit 15
 step routes
 kup_modprobe cifs || exit 16
-kup_rules "create cifs.spnego * * $(kup_helper "$CIFS_SIDE" 30 "$CIFS_UPCALL") %k"
+# The rule runs kup-describe, which records the key's description in descriptions.log (the
+# authority request-key holds lets it read the key under construction), then becomes the helper.
+cat > /usr/local/sbin/kup-describe <<'EOS'
+#!/bin/bash
+key=${!#}
+echo "$key $(keyctl rdescribe "$key" 2>&1)" >> /xchg/descriptions.log
+exec "$@"
+EOS
+chmod 755 /usr/local/sbin/kup-describe
+kup_rules "create cifs.spnego * * $(kup_helper "$CIFS_SIDE" 30 /usr/local/sbin/kup-describe "$CIFS_UPCALL") %k"
 cat /etc/request-key.d/*.conf > rules.txt
 cat /proc/sys/kernel/unprivileged_userns_clone > userns_clone.txt 2>&1
 uname -r > kernel.txt
 mkdir -p /mnt/s1 /mnt/s1b /mnt/m /mnt/s3
 : > upcalls.log
+: > descriptions.log
 
 # --- 1: mount with cruid= (the ticket is in that user's default FILE ccache) --------------------
 step s1 mount cruid
@@ -223,6 +229,59 @@ echo $? > s5c.rc
 owner s5c-judy > s5c.owner.txt
 keys s5c
 cp upcalls.log s5c.upcalls.txt
+
+# --- 6: every sec= of the reference ------------------------------------------------------------
+# mounted SCENARIO MOUNT-POINT FILE OPTIONS [status]: root mounts with OPTIONS, writes FILE, reads
+# it back, records the server's view (owner, content; with "status" smbstatus's signing and
+# encryption) and the client's (DebugData; the kernel log when the mount failed), unmounts.
+mounted() {
+    local s=$1 m=$2 f=$3 opts=$4
+    mkdir -p "$m"
+    timeout 120 mount -t cifs "$SRV" "$m" -o "$opts" < /dev/null > "$s.mount.out" 2>&1
+    echo $? > "$s.mount.rc"
+    if mountpoint -q "$m"; then
+        echo "written by $s through $opts" > "$m/$f"; echo $? > "$s.write.rc"
+        cat "$m/$f" > "$s.read.txt" 2>&1
+        cmp -s "$s.read.txt" "/srv/share/$f"; echo $? > "$s.cmp.rc"
+        cat /proc/fs/cifs/DebugData > "$s.debugdata.txt" 2>&1
+        [ "${5:-}" = status ] && smbstatus > "$s.smbstatus.txt" 2>&1
+    else
+        dmesg | tail -5 > "$s.dmesg.txt"
+    fi
+    owner "$f" > "$s.owner.txt"
+    keys "$s"
+    mountpoint -q "$m" && umount "$m"
+    cp upcalls.log "$s.upcalls.txt"
+}
+# 6i: sec=krb5i, SMB signing (kim: kupalice's ticket).
+step s6i krb5i
+mounted s6i /mnt/s6i s6i-kim "sec=krb5i,cruid=2011,$BASE" status
+# 6s: sec=krb5,seal, SMB3 encryption (lea: kupbob's ticket). SMB3 has no krb5p: seal is it.
+step s6s seal
+mounted s6s /mnt/s6s s6s-lea "sec=krb5,seal,cruid=2012,$BASE" status
+# 6p: sec=krb5p (pat).
+step s6p krb5p
+mounted s6p /mnt/s6p s6p-pat "sec=krb5p,cruid=2016,$BASE"
+# 6m: sec=mskrb5 asked for by the mount (mia).
+step s6m mskrb5
+mounted s6m /mnt/s6m s6m-mia "sec=mskrb5,cruid=2013,$BASE"
+
+# --- 7: the keytab fallback: no ccache, user= from username=, the default keytab ---------------
+# kupalice's keys exported into /etc/krb5.keytab (libkrb5's default keytab; the reference opens it
+# after becoming the user, spec 11.3). With cruid= alone 6.1 sends user=root; username=kupalice
+# makes it user=kupalice.
+step s7 keytab export
+samba-tool domain exportkeytab /etc/krb5.keytab --principal=kupalice > s7.export.out 2>&1
+echo $? > s7.export.rc
+klist -k -e /etc/krb5.keytab > s7.keytab.txt 2>&1
+# 7: nia (2014) owns the keytab and has no ccache.
+step s7 keytab readable by the user
+chown 2014:2014 /etc/krb5.keytab && chmod 600 /etc/krb5.keytab
+mounted s7 /mnt/s7 s7-nia "sec=krb5,cruid=2014,username=kupalice,$BASE"
+# 7b: olaf (2015), no ccache; the keytab is root's (0600): the user cannot open it.
+step s7b keytab not readable by the user
+chown 0:0 /etc/krb5.keytab
+mounted s7b /mnt/s7b s7b-olaf "sec=krb5,cruid=2015,username=kupalice,$BASE"
 
 step done
 umount /mnt/m

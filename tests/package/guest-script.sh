@@ -1,6 +1,7 @@
 # tests/package/guest-script.sh: runs inside the QEMU test guest (tests/guest/guest.sh run) while
 # kup is installed on the host, whose /usr, /etc and /var the guest sees. Usage: guest-script.sh
-# PARTS, PARTS a comma list of nfs and cifs. No test rule, no wrapper: the request-key rules are
+# PARTS, PARTS a comma list of nfs and cifs (cifs: a cifsacl mount through cifs.idmap and sec=krb5
+# mounts through cifs.upcall). No test rule, no wrapper: the request-key rules are
 # the ones nfs-common and cifs-utils installed, and the helpers they name are kup's (checked
 # against dpkg's md5sums). Every exec in the guest is traced (tracefs sched_process_exec), so the
 # script shows that request-key itself ran the installed helpers for the kernel's upcalls.
@@ -20,7 +21,7 @@ step "installed helpers and stock rules"
 rm -f /etc/request-key.d/kup-test.conf
 grep -h '^create' /etc/request-key.conf /etc/request-key.d/*.conf
 kup_md5() { awk -v p="${1#/}" '$2 == p { print $1 }' /var/lib/dpkg/info/kup.md5sums; }
-for helper in /usr/sbin/nfsidmap /usr/sbin/cifs.idmap; do
+for helper in /usr/sbin/nfsidmap /usr/sbin/cifs.idmap /usr/sbin/cifs.upcall; do
     check "$helper is kup's ($(dpkg-query -S "$helper" | tail -1))" \
         test "$(md5sum < "$helper" | cut -d' ' -f1)" = "$(kup_md5 "$helper")"
 done
@@ -28,6 +29,8 @@ check "nfs-common's rule runs /usr/sbin/nfsidmap" \
     grep -q '^create[[:space:]]*id_resolver[[:space:]].*/usr/sbin/nfsidmap ' /etc/request-key.d/id_resolver.conf
 check "cifs-utils' rule runs /usr/sbin/cifs.idmap" \
     grep -q '^create[[:space:]]*cifs.idmap[[:space:]].*/usr/sbin/cifs.idmap ' /etc/request-key.d/cifs.idmap.conf
+check "cifs-utils' rule runs /usr/sbin/cifs.upcall" \
+    grep -q '^create[[:space:]]*cifs.spnego[[:space:]].*/usr/sbin/cifs.upcall %k' /etc/request-key.d/cifs.spnego.conf
 
 tracing=/sys/kernel/tracing
 mountpoint -q "$tracing" || mount -t tracefs nodev "$tracing"
@@ -109,6 +112,36 @@ if [[ $parts == *,cifs,* ]]; then
         check "a positive $request key" \
             awk -v r="$request" 'index($0, r) && $2 !~ /N/ { found = 1 } END { exit !found }' /proc/keys
     done
+
+    step "sec=krb5 mounts through cifs-utils' stock cifs.spnego rule"
+    # The same DC as tests/guest-krb5/cifs-krb5.sh (its krb5.conf); kuppkg_krb (45311) holds
+    # kupalice's ticket in its default ccache, kuppkg_none (45312) has none.
+    echo "/usr/sbin/cifs.upcall -v: $(/usr/sbin/cifs.upcall -v)"
+    check "/usr/sbin/cifs.upcall -v names kup's version, not cifs-utils' 7.0" \
+        test "$(/usr/sbin/cifs.upcall -v)" = "version: $(dpkg-query -W -f '${Version}' kup)"
+    cp "$KUP_CHECKOUT/tests/guest-krb5/krb5.conf" /etc/krb5.conf
+    useradd -u 45311 -M -N -s /bin/false kuppkg_krb && useradd -u 45312 -M -N -s /bin/false kuppkg_none || exit 27
+    busybox syslogd -O /tmp/syslog.txt
+    printf '%s\n' "$PW" | setpriv --reuid=45311 --regid=45311 --clear-groups kinit kupalice@KUPTEST.TEST > /dev/null ||
+        { echo "FAIL: kinit"; exit 28; }
+    krb5=vers=3.1.1,noperm,actimeo=0,sec=krb5
+    mkdir -p /mnt/krb5
+    timeout 120 mount -t cifs //dc1.kuptest.test/share /mnt/krb5 -o "$krb5,cruid=45311" < /dev/null
+    check "sec=krb5,cruid=45311 mount (kupalice's ticket in the user's default ccache)" mountpoint -q /mnt/krb5
+    echo "written through kup's cifs.upcall" > /mnt/krb5/f-krb5
+    check "the file read back is the server's" cmp -s /mnt/krb5/f-krb5 /srv/share/f-krb5
+    check "the server's owner is kupalice (70001)" test "$(stat -c %u /srv/share/f-krb5)" = 70001
+    mountpoint -q /mnt/krb5 && umount /mnt/krb5
+    out=$(timeout 120 mount -t cifs //dc1.kuptest.test/share /mnt/krb5 -o "$krb5,cruid=45312" 2>&1 < /dev/null)
+    echo "$out"
+    check "a user without credentials gets mount error(126)" grep -q 'mount error(126)' <<<"$out"
+    mountpoint -q /mnt/krb5 && umount /mnt/krb5
+    sleep 1
+    grep cifs.upcall /tmp/syslog.txt
+    # kup's helper logs a credential failure at daemon.err; cifs-utils' 7.0 logs those only at
+    # daemon.debug, in other words.
+    check "kup's cifs.upcall logged that failure (daemon.err)" \
+        grep -q 'daemon.err cifs.upcall: getting a Kerberos ticket: .*krb5cc_45312' /tmp/syslog.txt
 fi
 
 step "who the kernel's request-key ran"
@@ -124,6 +157,8 @@ expect_helper() { # path, part
 }
 expect_helper /usr/sbin/nfsidmap nfs
 expect_helper /usr/sbin/cifs.idmap cifs
+expect_helper /usr/sbin/cifs.upcall cifs
 check "no other program served an upcall (no .distrib, no wrapper, no dispatcher)" \
-    test -z "$(grep -v -e ' /usr/sbin/nfsidmap$' -e ' /usr/sbin/cifs.idmap$' -e ' /sbin/modprobe$' /tmp/helpers)"
+    test -z "$(grep -v -e ' /usr/sbin/nfsidmap$' -e ' /usr/sbin/cifs.idmap$' -e ' /usr/sbin/cifs.upcall$' \
+        -e ' /sbin/modprobe$' /tmp/helpers)"
 exit "$fail"

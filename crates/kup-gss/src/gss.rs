@@ -17,13 +17,19 @@ use std::fmt;
 use std::path::Path;
 use std::ptr;
 
-use crate::secret::SessionKey;
+use crate::secret::{SecretBytes, SessionKey};
 use crate::sys;
 
 /// `GSS_S_COMPLETE`.
 pub const GSS_S_COMPLETE: u32 = 0;
 /// `GSS_S_CONTINUE_NEEDED`.
 pub const GSS_S_CONTINUE_NEEDED: u32 = 1;
+/// `GSS_S_BAD_MECH`.
+pub const GSS_S_BAD_MECH: u32 = 1 << 16;
+/// `GSS_S_BAD_QOP`.
+pub const GSS_S_BAD_QOP: u32 = 14 << 16;
+/// `GSS_S_CALL_BAD_STRUCTURE` (a calling error).
+pub const GSS_S_CALL_BAD_STRUCTURE: u32 = 3 << 24;
 /// `GSS_S_BAD_NAME`.
 pub const GSS_S_BAD_NAME: u32 = 2 << 16;
 /// `GSS_S_NO_CRED` (cifs.upcall's "No Kerberos credentials available" case, spec §11.4).
@@ -93,8 +99,9 @@ const NT_HOSTBASED_SERVICE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 
 /// `GSS_KRB5_NT_PRINCIPAL_NAME`, 1.2.840.113554.1.2.2.1.
 const NT_KRB5_PRINCIPAL: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01];
 
-/// A `gss_OID_desc` pointing at static bytes (the library only reads OIDs we pass).
-fn oid_desc(bytes: &'static [u8]) -> sys::gss_OID_desc {
+/// A `gss_OID_desc` pointing at `bytes` (the library only reads OIDs we pass; the descriptor
+/// is used only while `bytes` lives).
+fn oid_desc(bytes: &[u8]) -> sys::gss_OID_desc {
     sys::gss_OID_desc {
         // An OID's content is a handful of bytes.
         length: u32::try_from(bytes.len()).unwrap_or(0),
@@ -118,6 +125,36 @@ impl Name {
     /// (`GSS_KRB5_NT_PRINCIPAL_NAME`), exactly the string's bytes.
     pub fn principal(name: &str) -> Result<Self, GssStatus> {
         Self::import(name, NT_KRB5_PRINCIPAL)
+    }
+
+    /// Imports `bytes` with the name type whose OID content bytes are `name_type` (empty:
+    /// `GSS_C_NO_OID`, the mechanism's default); a name holding a NUL byte is refused.
+    pub fn import_typed(bytes: &[u8], name_type: &[u8]) -> Result<Self, GssStatus> {
+        if bytes.contains(&0) {
+            return Err(GssStatus {
+                major: GSS_S_BAD_NAME,
+                minor: 0,
+                message: "the name contains a NUL byte".to_owned(),
+            });
+        }
+        let mut buffer = sys::gss_buffer_desc {
+            length: bytes.len(),
+            value: bytes.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let mut oid = oid_desc(name_type);
+        let oid_ptr = if name_type.is_empty() {
+            ptr::null_mut()
+        } else {
+            &raw mut oid
+        };
+        let mut raw = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: `buffer` points at `length` readable bytes the library only reads; the
+        // name-type OID (or null) is valid for the call; `raw` is a valid out-pointer (owned by
+        // Name).
+        let major = unsafe { sys::gss_import_name(&raw mut minor, &raw mut buffer, oid_ptr, &raw mut raw) };
+        check(major, minor, None)?;
+        Ok(Name { raw })
     }
 
     fn import(service_at_host: &str, name_type: &'static [u8]) -> Result<Self, GssStatus> {
@@ -182,6 +219,33 @@ impl Name {
         // SAFETY: `raw` is a live name owned by self; `output` an empty buffer the library
         // fills (released by take_buffer).
         let major = unsafe { sys::gss_export_name(&raw mut minor, self.raw, &raw mut output) };
+        let token = take_buffer(&mut output);
+        check(major, minor, None)?;
+        Ok(token)
+    }
+
+    /// `gss_canonicalize_name` for `mech`: the mechanism name (MN) of this name.
+    pub fn canonicalize(&self, mech: Mech) -> Result<Name, GssStatus> {
+        let mut oid = oid_desc(mech.oid());
+        let mut output = Name { raw: ptr::null_mut() };
+        let mut minor = 0;
+        // SAFETY: `raw` is a live name owned by self; the OID is valid for the call;
+        // `output.raw` receives a name the library allocates (owned by `output`).
+        let major = unsafe {
+            sys::gss_canonicalize_name(&raw mut minor, self.raw, &raw mut oid, &raw mut output.raw)
+        };
+        check(major, minor, Some(mech))?;
+        Ok(output)
+    }
+
+    /// MIT's composite export of a mechanism name (`gss_export_name_composite`: the `04 02`
+    /// token, with the name's attributes such as a ticket's authorization data).
+    pub fn export_composite(&self) -> Result<Vec<u8>, GssStatus> {
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: `raw` is a live name owned by self; `output` an empty buffer the library
+        // fills (released by take_buffer).
+        let major = unsafe { sys::gss_export_name_composite(&raw mut minor, self.raw, &raw mut output) };
         let token = take_buffer(&mut output);
         check(major, minor, None)?;
         Ok(token)
@@ -300,10 +364,375 @@ impl Credential {
     }
 }
 
+/// What `gss_inquire_context` says about a context.
+#[derive(Debug)]
+pub struct ContextInfo {
+    /// The initiator's name (`None` while the library has none).
+    pub source: Option<Name>,
+    /// The acceptor's name (`None` while the library has none).
+    pub target: Option<Name>,
+    /// Seconds the context stays valid.
+    pub lifetime: u32,
+    /// The context's flags (`GSS_C_*_FLAG`, plus `GSS_C_PROT_READY_FLAG`, `GSS_C_TRANS_FLAG`).
+    pub flags: u32,
+    /// This side initiated the context.
+    pub locally_initiated: bool,
+    /// The context is established.
+    pub open: bool,
+}
+
+impl SecurityContext {
+    /// `gss_import_sec_context` of a token from `gss_export_sec_context` (complete or, for
+    /// krb5, partially established); `mech` names the mechanism for error texts.
+    pub fn import(token: &[u8], mech: Mech) -> Result<Self, GssStatus> {
+        let mut buffer = sys::gss_buffer_desc {
+            length: token.len(),
+            value: token.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let mut context = SecurityContext::new(mech);
+        let mut minor = 0;
+        // SAFETY: `buffer` points at `length` readable bytes the library only reads; the
+        // handle receives a context the library makes (owned by `context`, deleted on drop).
+        let major =
+            unsafe { sys::gss_import_sec_context(&raw mut minor, &raw mut buffer, &raw mut context.raw) };
+        check(major, minor, Some(mech))?;
+        Ok(context)
+    }
+
+    /// `request_flags` for the following `init_step` calls.
+    pub fn set_request_flags(&mut self, flags: u32) {
+        self.request_flags = flags;
+    }
+
+    /// `gss_inquire_context`: names, lifetime, flags, direction and state. A context not
+    /// started at all is `GSS_S_NO_CONTEXT`.
+    pub fn inquire(&self) -> Result<ContextInfo, GssStatus> {
+        let mut source = Name { raw: ptr::null_mut() };
+        let mut target = Name { raw: ptr::null_mut() };
+        let (mut lifetime, mut flags, mut local, mut open) = (0, 0, 0, 0);
+        let mut minor = 0;
+        // SAFETY: `raw` is a live context owned by self (or null, which the library refuses);
+        // both names receive names the library allocates (owned by `source`/`target`, null
+        // when it has none); every other output is a valid out-pointer; the mechanism output
+        // is not wanted (null).
+        let major = unsafe {
+            sys::gss_inquire_context(
+                &raw mut minor,
+                self.raw,
+                &raw mut source.raw,
+                &raw mut target.raw,
+                &raw mut lifetime,
+                ptr::null_mut(),
+                &raw mut flags,
+                &raw mut local,
+                &raw mut open,
+            )
+        };
+        check(major, minor, Some(self.mech))?;
+        Ok(ContextInfo {
+            source: (!source.raw.is_null()).then_some(source),
+            target: (!target.raw.is_null()).then_some(target),
+            lifetime,
+            flags,
+            locally_initiated: local != 0,
+            open: open != 0,
+        })
+    }
+
+    /// `gss_export_sec_context` keeping the wrapper (for a context that may be partial):
+    /// the token, after which this context is gone.
+    pub fn export_token(&mut self) -> Result<Vec<u8>, GssStatus> {
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: `self.raw` is a live context (the library deletes it and nulls the handle on
+        // success; Drop handles a null or remaining handle); `output` an empty buffer the
+        // library fills (released by take_buffer).
+        let major =
+            unsafe { sys::gss_export_sec_context(&raw mut minor, &raw mut self.raw, &raw mut output) };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok(token)
+    }
+
+    /// `gss_get_mic` of `message` with quality of protection `qop`.
+    pub fn get_mic(&self, qop: u32, message: &[u8]) -> Result<Vec<u8>, GssStatus> {
+        let mut input = borrowed_buffer(message);
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: a live context owned by self; `input` borrows `message` (only read);
+        // `output` an empty buffer the library fills (released by take_buffer).
+        let major =
+            unsafe { sys::gss_get_mic(&raw mut minor, self.raw, qop, &raw mut input, &raw mut output) };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok(token)
+    }
+
+    /// `gss_verify_mic` of `token` over `message`; the quality of protection on success.
+    pub fn verify_mic(&self, message: &[u8], token: &[u8]) -> Result<u32, GssStatus> {
+        let mut message = borrowed_buffer(message);
+        let mut token = borrowed_buffer(token);
+        let mut qop = 0;
+        let mut minor = 0;
+        // SAFETY: a live context owned by self; both buffers borrow caller bytes (only read);
+        // `qop` a valid out-pointer.
+        let major = unsafe {
+            sys::gss_verify_mic(
+                &raw mut minor,
+                self.raw,
+                &raw mut message,
+                &raw mut token,
+                &raw mut qop,
+            )
+        };
+        check(major, minor, Some(self.mech))?;
+        Ok(qop)
+    }
+
+    /// `gss_wrap` of `message`: the token and whether it is encrypted.
+    pub fn wrap(&self, confidential: bool, qop: u32, message: &[u8]) -> Result<(Vec<u8>, bool), GssStatus> {
+        let mut input = borrowed_buffer(message);
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut conf_state = 0;
+        let mut minor = 0;
+        // SAFETY: a live context owned by self; `input` borrows `message` (only read);
+        // `conf_state` a valid out-pointer; `output` an empty buffer the library fills
+        // (released by take_buffer).
+        let major = unsafe {
+            sys::gss_wrap(
+                &raw mut minor,
+                self.raw,
+                std::ffi::c_int::from(confidential),
+                qop,
+                &raw mut input,
+                &raw mut conf_state,
+                &raw mut output,
+            )
+        };
+        let token = take_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok((token, conf_state != 0))
+    }
+
+    /// `gss_unwrap` of `token`: the message (secret: zeroed on drop), whether it was
+    /// encrypted, and the quality of protection.
+    pub fn unwrap(&self, token: &[u8]) -> Result<(SecretBytes, bool, u32), GssStatus> {
+        let mut input = borrowed_buffer(token);
+        let mut output = sys::gss_buffer_desc::empty();
+        let (mut conf_state, mut qop) = (0, 0);
+        let mut minor = 0;
+        // SAFETY: a live context owned by self; `input` borrows `token` (only read); the
+        // states are valid out-pointers; `output` an empty buffer the library fills (released
+        // by take_secret_buffer).
+        let major = unsafe {
+            sys::gss_unwrap(
+                &raw mut minor,
+                self.raw,
+                &raw mut input,
+                &raw mut output,
+                &raw mut conf_state,
+                &raw mut qop,
+            )
+        };
+        let message = take_secret_buffer(&mut output);
+        check(major, minor, Some(self.mech))?;
+        Ok((message, conf_state != 0, qop))
+    }
+
+    /// `gss_wrap_size_limit`: the largest message whose token fits in `output_size` bytes.
+    pub fn wrap_size_limit(&self, confidential: bool, qop: u32, output_size: u32) -> Result<u32, GssStatus> {
+        let mut max = 0;
+        let mut minor = 0;
+        // SAFETY: a live context owned by self; `max` a valid out-pointer.
+        let major = unsafe {
+            sys::gss_wrap_size_limit(
+                &raw mut minor,
+                self.raw,
+                std::ffi::c_int::from(confidential),
+                qop,
+                output_size,
+                &raw mut max,
+            )
+        };
+        check(major, minor, Some(self.mech))?;
+        Ok(max)
+    }
+}
+
+/// A buffer descriptor borrowing `bytes` for one call (the library only reads it).
+fn borrowed_buffer(bytes: &[u8]) -> sys::gss_buffer_desc {
+    sys::gss_buffer_desc {
+        length: bytes.len(),
+        value: bytes.as_ptr().cast::<c_void>().cast_mut(),
+    }
+}
+
+/// What a credential is for (`gss_cred_usage_t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredUsage {
+    /// `GSS_C_BOTH`.
+    Both,
+    /// `GSS_C_INITIATE`.
+    Initiate,
+    /// `GSS_C_ACCEPT`.
+    Accept,
+}
+
+impl CredUsage {
+    fn raw(self) -> std::ffi::c_int {
+        match self {
+            CredUsage::Both => sys::GSS_C_BOTH,
+            CredUsage::Initiate => sys::GSS_C_INITIATE,
+            CredUsage::Accept => sys::GSS_C_ACCEPT,
+        }
+    }
+}
+
+/// What `gss_inquire_cred_by_mech` says about one mechanism's element of a credential.
+#[derive(Debug)]
+pub struct CredInfo {
+    /// The element's mechanism name.
+    pub name: Name,
+    /// Seconds the initiator part stays valid (`GSS_C_INDEFINITE` = 0xffffffff).
+    pub initiator_lifetime: u32,
+    /// Seconds the acceptor part stays valid.
+    pub acceptor_lifetime: u32,
+    /// The element's usage.
+    pub usage: CredUsage,
+}
+
+impl Credential {
+    /// `gss_acquire_cred_from`: credentials for `name` (the default when `None`) for `usage`,
+    /// from the credential store `store` (`keytab`, `ccache`, `client_keytab` … key/value
+    /// pairs, in order; empty: the process defaults), limited to `mech` when given, with an
+    /// indefinite lifetime requested. A key or value with a NUL byte is refused.
+    pub fn acquire(
+        name: Option<&Name>,
+        usage: CredUsage,
+        store: &[(String, String)],
+        mech: Option<Mech>,
+    ) -> Result<Self, GssStatus> {
+        let mut strings = Vec::with_capacity(store.len());
+        for (key, value) in store {
+            let pair = CString::new(key.as_str()).and_then(|key| Ok((key, CString::new(value.as_str())?)));
+            strings.push(pair.map_err(|_| GssStatus {
+                major: GSS_S_FAILURE,
+                minor: 0,
+                message: "a credential store entry contains a NUL byte".to_owned(),
+            })?);
+        }
+        let mut elements: Vec<sys::gss_key_value_element_desc> = strings
+            .iter()
+            .map(|(key, value)| sys::gss_key_value_element_desc {
+                key: key.as_ptr(),
+                value: value.as_ptr(),
+            })
+            .collect();
+        let store = sys::gss_key_value_set_desc {
+            count: u32::try_from(elements.len()).unwrap_or(0),
+            elements: elements.as_mut_ptr(),
+        };
+        let desired_name = name.map_or(ptr::null_mut(), |name| name.raw);
+        let mut oid = mech.map(|m| oid_desc(m.oid()));
+        let mut set = oid.as_mut().map(|oid| sys::gss_OID_set_desc {
+            count: 1,
+            elements: ptr::from_mut(oid),
+        });
+        let set_ptr = set.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
+        let mut raw = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: a live desired name borrowed for the call, or null (the default); a
+        // one-element OID set valid for the call, or null; `store` and the strings it points
+        // at outlive the call and are only read; `raw` is a valid out-pointer (owned by
+        // Credential); the actual-mechs and time outputs are not wanted (null).
+        let major = unsafe {
+            sys::gss_acquire_cred_from(
+                &raw mut minor,
+                desired_name,
+                sys::GSS_C_INDEFINITE,
+                set_ptr,
+                usage.raw(),
+                &raw const store,
+                &raw mut raw,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        check(major, minor, mech)?;
+        Ok(Credential { raw })
+    }
+
+    /// `gss_export_cred`: a token another process (or a later call) can import; it may hold
+    /// tickets and keys, hence the secret buffer.
+    pub fn export(&self) -> Result<SecretBytes, GssStatus> {
+        let mut output = sys::gss_buffer_desc::empty();
+        let mut minor = 0;
+        // SAFETY: `raw` is a live credential owned by self; `output` an empty buffer the
+        // library fills (released by take_secret_buffer).
+        let major = unsafe { sys::gss_export_cred(&raw mut minor, self.raw, &raw mut output) };
+        let token = take_secret_buffer(&mut output);
+        check(major, minor, None)?;
+        Ok(token)
+    }
+
+    /// `gss_import_cred` of a token from [`Credential::export`].
+    pub fn import(token: &[u8]) -> Result<Self, GssStatus> {
+        let mut buffer = sys::gss_buffer_desc {
+            length: token.len(),
+            value: token.as_ptr().cast::<c_void>().cast_mut(),
+        };
+        let mut raw = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: `buffer` points at `length` readable bytes the library only reads; `raw` is
+        // a valid out-pointer (owned by Credential).
+        let major = unsafe { sys::gss_import_cred(&raw mut minor, &raw mut buffer, &raw mut raw) };
+        check(major, minor, None)?;
+        Ok(Credential { raw })
+    }
+
+    /// `gss_inquire_cred_by_mech` for `mech`: the element's name, lifetimes and usage.
+    pub fn inquire(&self, mech: Mech) -> Result<CredInfo, GssStatus> {
+        let mut oid = oid_desc(mech.oid());
+        let mut name = Name { raw: ptr::null_mut() };
+        let (mut initiator, mut acceptor, mut usage) = (0, 0, 0);
+        let mut minor = 0;
+        // SAFETY: `raw` is a live credential owned by self; the OID is valid for the call;
+        // `name.raw` receives a name the library allocates (owned by `name`); the lifetimes
+        // and usage are valid out-pointers.
+        let major = unsafe {
+            sys::gss_inquire_cred_by_mech(
+                &raw mut minor,
+                self.raw,
+                &raw mut oid,
+                &raw mut name.raw,
+                &raw mut initiator,
+                &raw mut acceptor,
+                &raw mut usage,
+            )
+        };
+        check(major, minor, Some(mech))?;
+        let usage = match usage {
+            sys::GSS_C_INITIATE => CredUsage::Initiate,
+            sys::GSS_C_ACCEPT => CredUsage::Accept,
+            _ => CredUsage::Both,
+        };
+        Ok(CredInfo {
+            name,
+            initiator_lifetime: initiator,
+            acceptor_lifetime: acceptor,
+            usage,
+        })
+    }
+}
+
 impl Drop for Credential {
     fn drop(&mut self) {
+        if self.raw.is_null() {
+            return;
+        }
         let mut minor = 0;
-        // SAFETY: `raw` came from gss_acquire_cred_from; released once.
+        // SAFETY: `raw` came from the library (gss_acquire_cred_from, gss_import_cred, or the
+        // acceptor's delegated credential); released once.
         unsafe { sys::gss_release_cred(&raw mut minor, &raw mut self.raw) };
     }
 }
@@ -331,6 +760,8 @@ pub struct SecurityContext {
     flags: u32,
     /// `time_rec` of the last step (seconds the context stays valid).
     lifetime: u32,
+    /// The credential the initiator delegated, from the last `accept_step`.
+    delegated: Option<Credential>,
 }
 
 /// `GSS_C_MUTUAL_FLAG`.
@@ -424,6 +855,7 @@ impl SecurityContext {
             request_flags: 0,
             flags: 0,
             lifetime: 0,
+            delegated: None,
         }
     }
 
@@ -440,6 +872,18 @@ impl SecurityContext {
     /// with the peer's last token `input` (empty for the first call). Returns the token to
     /// send and whether the context is complete.
     pub fn init_step(&mut self, target: &Name, input: &[u8]) -> Result<(Vec<u8>, bool), GssStatus> {
+        self.init_step_with(None, target, input)
+    }
+
+    /// [`SecurityContext::init_step`] with the initiator credential `cred` (the default
+    /// credentials when `None`).
+    pub fn init_step_with(
+        &mut self,
+        cred: Option<&Credential>,
+        target: &Name,
+        input: &[u8],
+    ) -> Result<(Vec<u8>, bool), GssStatus> {
+        let cred_raw = cred.map_or(ptr::null_mut(), |cred| cred.raw);
         let mut mech_oid = oid_desc(self.mech.oid());
         let mut input = sys::gss_buffer_desc {
             length: input.len(),
@@ -453,15 +897,15 @@ impl SecurityContext {
         let mut output = sys::gss_buffer_desc::empty();
         let mut minor = 0;
         let (mut flags, mut lifetime) = (0, 0);
-        // SAFETY: no credential (null = default); the context handle is null or one the
-        // library made (owned by self); a live target name; an OID valid for the call; no
+        // SAFETY: a live credential borrowed for the call, or null (the default); the context
+        // handle is null or one the library made (owned by self); a live target name; an OID valid for the call; no
         // bindings; an input token of `length` readable bytes the library only reads, or
         // none; the actual mech is not wanted (null); `output` an empty buffer the library
         // fills; `flags` and `lifetime` valid out-pointers.
         let major = unsafe {
             sys::gss_init_sec_context(
                 &raw mut minor,
-                ptr::null_mut(),
+                cred_raw,
                 &raw mut self.raw,
                 target.raw,
                 &raw mut mech_oid,
@@ -492,6 +936,7 @@ impl SecurityContext {
         let mut output = sys::gss_buffer_desc::empty();
         let mut actual_mech: sys::gss_OID = ptr::null_mut();
         let mut source = Name { raw: ptr::null_mut() };
+        let mut delegated = Credential { raw: ptr::null_mut() };
         let mut minor = 0;
         let (mut flags, mut lifetime) = (0, 0);
         // SAFETY: the context handle is null or one the library made (owned by self); a live
@@ -499,8 +944,9 @@ impl SecurityContext {
         // bindings; `source.raw` receives a name the library allocates (owned by `source`,
         // released on drop, null if none); `actual_mech` receives a pointer to a library-owned
         // OID (read below, never freed); other unwanted outputs null; `output` an empty buffer
-        // the library fills; `flags` and `lifetime` valid out-pointers; no delegated
-        // credential wanted (null).
+        // the library fills; `flags` and `lifetime` valid out-pointers; `delegated.raw`
+        // receives the credential the initiator delegated, if any (owned by `delegated`,
+        // released on drop, null if none).
         let major = unsafe {
             sys::gss_accept_sec_context(
                 &raw mut minor,
@@ -513,7 +959,7 @@ impl SecurityContext {
                 &raw mut output,
                 &raw mut flags,
                 &raw mut lifetime,
-                ptr::null_mut(),
+                &raw mut delegated.raw,
             )
         };
         let token = take_buffer(&mut output);
@@ -521,6 +967,7 @@ impl SecurityContext {
         self.actual_mech = oid_bytes(actual_mech);
         self.flags = flags;
         self.lifetime = lifetime;
+        self.delegated = (!delegated.raw.is_null()).then_some(delegated);
         if !source.raw.is_null() {
             self.initiator = Some(source.display()?);
             self.source = Some(source);
@@ -534,6 +981,12 @@ impl SecurityContext {
     #[must_use]
     pub fn initiator(&self) -> Option<&str> {
         self.initiator.as_deref()
+    }
+
+    /// The credential the initiator delegated (`GSS_C_DELEG_FLAG`), taken from the last
+    /// `accept_step`; `None` when it delegated none.
+    pub fn take_delegated(&mut self) -> Option<Credential> {
+        self.delegated.take()
     }
 
     /// The initiator's name handle, once an `accept_step` reported it.
@@ -930,6 +1383,13 @@ fn take_buffer(buffer: &mut sys::gss_buffer_desc) -> Vec<u8> {
     // SAFETY: an empty or library-allocated buffer, released once (the library resets it).
     unsafe { sys::gss_release_buffer(&raw mut minor, buffer) };
     bytes
+}
+
+/// [`take_buffer`] for a buffer holding secrets: the library's copy is released by
+/// `gss_release_buffer` (MIT frees without zeroing: a limit of the library), ours is wiped on
+/// drop.
+fn take_secret_buffer(buffer: &mut sys::gss_buffer_desc) -> SecretBytes {
+    SecretBytes::new(take_buffer(buffer))
 }
 
 /// Ok for `GSS_S_COMPLETE`/`GSS_S_CONTINUE_NEEDED` (supplementary bits only), else the typed

@@ -10,7 +10,7 @@ use std::fmt;
 use std::ops::ControlFlow;
 use std::ptr;
 
-use crate::secret::SessionKey;
+use crate::secret::{SecretBytes, SessionKey, wipe};
 use crate::sys;
 
 /// A failed krb5 call: the library's error code and its message
@@ -547,6 +547,234 @@ impl fmt::Debug for Ccache<'_> {
     }
 }
 
+/// `ENCTYPE_AES256_CTS_HMAC_SHA1_96`.
+pub const ENCTYPE_AES256_CTS_HMAC_SHA1_96: i32 = 18;
+
+/// Keys and encryption for data the caller keeps opaque to others (gssproxy's credential
+/// handles): `krb5_c_encrypt`/`krb5_c_decrypt` with the application-data key usage, which
+/// authenticates as well as encrypts (a modified or foreign ciphertext fails to decrypt).
+impl Context {
+    /// A fresh random key of `enctype` (`krb5_c_make_random_key`).
+    pub fn random_key(&self, enctype: i32) -> Result<SessionKey, Krb5Error> {
+        let mut block = sys::krb5_keyblock {
+            magic: 0,
+            enctype: 0,
+            length: 0,
+            contents: ptr::null_mut(),
+        };
+        // SAFETY: live context; `block` is a valid out-structure whose contents the library
+        // allocates (freed, and zeroed by the library, below).
+        let code = unsafe { sys::krb5_c_make_random_key(self.raw, enctype, &raw mut block) };
+        self.check(code)?;
+        let key = SessionKey::new(block.enctype, keyblock_bytes(&block));
+        // SAFETY: contents allocated by krb5_c_make_random_key on this context; freed once.
+        unsafe { sys::krb5_free_keyblock_contents(self.raw, &raw mut block) };
+        Ok(key)
+    }
+
+    /// The key of the first entry of `keytab` whose enctype the configuration permits
+    /// (`permitted_enctypes`); `None` when the keytab has no such entry (or no entries).
+    /// A keytab that cannot be read is an error.
+    pub fn first_permitted_key(&self, keytab: &Keytab<'_>) -> Result<Option<SessionKey>, Krb5Error> {
+        let permitted = self.permitted_enctypes()?;
+        let mut cursor: *mut std::ffi::c_void = ptr::null_mut();
+        // SAFETY: live context and keytab of this context; valid cursor out-pointer (ended below).
+        let code = unsafe { sys::krb5_kt_start_seq_get(self.raw, keytab.raw, &raw mut cursor) };
+        self.check(code)?;
+        let mut found = None;
+        let mut failure = None;
+        loop {
+            let mut entry = sys::krb5_keytab_entry {
+                magic: 0,
+                principal: ptr::null_mut(),
+                timestamp: 0,
+                vno: 0,
+                key: sys::krb5_keyblock {
+                    magic: 0,
+                    enctype: 0,
+                    length: 0,
+                    contents: ptr::null_mut(),
+                },
+            };
+            // SAFETY: live context, keytab and cursor from krb5_kt_start_seq_get; `entry` a
+            // valid out-structure whose contents the library allocates (freed below).
+            let code =
+                unsafe { sys::krb5_kt_next_entry(self.raw, keytab.raw, &raw mut entry, &raw mut cursor) };
+            if code == sys::KRB5_KT_END {
+                break;
+            }
+            if code != 0 {
+                failure = Some(self.error(code));
+                break;
+            }
+            if permitted.contains(&entry.key.enctype) {
+                found = Some(SessionKey::new(entry.key.enctype, keyblock_bytes(&entry.key)));
+            }
+            // SAFETY: contents filled by krb5_kt_next_entry on this context; freed once (the
+            // library zeroes the key).
+            unsafe { sys::krb5_free_keytab_entry_contents(self.raw, &raw mut entry) };
+            if found.is_some() {
+                break;
+            }
+        }
+        // SAFETY: the cursor from krb5_kt_start_seq_get on this keytab; ended once.
+        unsafe { sys::krb5_kt_end_seq_get(self.raw, keytab.raw, &raw mut cursor) };
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(found),
+        }
+    }
+
+    /// `krb5_get_permitted_enctypes`.
+    fn permitted_enctypes(&self) -> Result<Vec<i32>, Krb5Error> {
+        let mut list: *mut i32 = ptr::null_mut();
+        // SAFETY: live context; valid out-pointer to a zero-terminated list (freed below).
+        let code = unsafe { sys::krb5_get_permitted_enctypes(self.raw, &raw mut list) };
+        self.check(code)?;
+        let mut enctypes = Vec::new();
+        if !list.is_null() {
+            // SAFETY: the list is terminated by 0 (ENCTYPE_NULL); MIT knows far fewer than 256
+            // enctypes, and reading stops at the terminator (below), so at most the
+            // terminator's index is viewed; the slice is dropped before the list is freed.
+            let values = unsafe { std::slice::from_raw_parts(list, terminated_length(list)) };
+            enctypes.extend_from_slice(values);
+        }
+        // SAFETY: `list` came from krb5_get_permitted_enctypes (null is accepted); freed once.
+        unsafe { sys::krb5_free_enctypes(self.raw, list) };
+        Ok(enctypes)
+    }
+
+    /// `plain` encrypted with `key` (`krb5_c_encrypt`, application-data usage, no cipher state).
+    pub fn encrypt(&self, key: &SessionKey, plain: &[u8]) -> Result<Vec<u8>, Krb5Error> {
+        let block = borrowed_keyblock(key);
+        let mut length = 0;
+        // SAFETY: live context; valid out-pointer.
+        let code =
+            unsafe { sys::krb5_c_encrypt_length(self.raw, key.enctype(), plain.len(), &raw mut length) };
+        self.check(code)?;
+        let mut output = vec![0u8; length];
+        let input = sys::krb5_data {
+            magic: 0,
+            length: c_uint_len(plain.len())?,
+            data: plain.as_ptr().cast::<c_char>().cast_mut(),
+        };
+        let mut encrypted = sys::krb5_enc_data {
+            magic: 0,
+            enctype: 0,
+            kvno: 0,
+            ciphertext: sys::krb5_data {
+                magic: 0,
+                length: c_uint_len(output.len())?,
+                data: output.as_mut_ptr().cast::<c_char>(),
+            },
+        };
+        // SAFETY: live context; a keyblock borrowing the key's bytes (only read); no cipher
+        // state; `input` points at `plain`'s readable bytes (only read); the ciphertext buffer
+        // is `output`, exactly krb5_c_encrypt_length bytes, written by the library.
+        let code = unsafe {
+            sys::krb5_c_encrypt(
+                self.raw,
+                &raw const block,
+                sys::KRB5_KEYUSAGE_APP_DATA_ENCRYPT,
+                ptr::null(),
+                &raw const input,
+                &raw mut encrypted,
+            )
+        };
+        self.check(code)?;
+        output.truncate(encrypted.ciphertext.length as usize);
+        Ok(output)
+    }
+
+    /// The plaintext of `cipher` under `key` (`krb5_c_decrypt`, application-data usage); a
+    /// ciphertext made with another key or modified fails (integrity check).
+    pub fn decrypt(&self, key: &SessionKey, cipher: &[u8]) -> Result<SecretBytes, Krb5Error> {
+        let block = borrowed_keyblock(key);
+        let mut output = vec![0u8; cipher.len()];
+        let input = sys::krb5_enc_data {
+            magic: 0,
+            enctype: key.enctype(),
+            kvno: 0,
+            ciphertext: sys::krb5_data {
+                magic: 0,
+                length: c_uint_len(cipher.len())?,
+                data: cipher.as_ptr().cast::<c_char>().cast_mut(),
+            },
+        };
+        let mut plain = sys::krb5_data {
+            magic: 0,
+            length: c_uint_len(output.len())?,
+            data: output.as_mut_ptr().cast::<c_char>(),
+        };
+        // SAFETY: live context; a keyblock borrowing the key's bytes (only read); no cipher
+        // state; `input` points at `cipher`'s readable bytes (only read); `plain` is `output`,
+        // as long as the ciphertext (the plaintext is shorter), written by the library, which
+        // sets its final length.
+        let code = unsafe {
+            sys::krb5_c_decrypt(
+                self.raw,
+                &raw const block,
+                sys::KRB5_KEYUSAGE_APP_DATA_ENCRYPT,
+                ptr::null(),
+                &raw const input,
+                &raw mut plain,
+            )
+        };
+        if code != 0 {
+            wipe(&mut output);
+            return Err(self.error(code));
+        }
+        let length = (plain.length as usize).min(output.len());
+        wipe(&mut output[length..]);
+        output.truncate(length);
+        Ok(SecretBytes::new(output))
+    }
+}
+
+/// How many values precede the 0 terminating an enctype list (at most 255).
+fn terminated_length(list: *const i32) -> usize {
+    let mut length = 0;
+    while length < 255 {
+        let element = list.wrapping_add(length);
+        // SAFETY: `list` is a live zero-terminated enctype list and `length` has not passed its
+        // terminator (the loop stops at it), so `element` points into it.
+        let value = unsafe { element.read() };
+        if value == 0 {
+            break;
+        }
+        length += 1;
+    }
+    length
+}
+
+/// A `krb5_keyblock` borrowing `key`'s bytes (valid while `key` lives; the library only reads).
+fn borrowed_keyblock(key: &SessionKey) -> sys::krb5_keyblock {
+    sys::krb5_keyblock {
+        magic: 0,
+        enctype: key.enctype(),
+        // A key is at most a few dozen bytes.
+        length: u32::try_from(key.as_bytes().len()).unwrap_or(0),
+        contents: key.as_bytes().as_ptr().cast_mut(),
+    }
+}
+
+/// The bytes of a library keyblock (empty for none).
+fn keyblock_bytes(block: &sys::krb5_keyblock) -> &[u8] {
+    if block.contents.is_null() || block.length == 0 {
+        return &[];
+    }
+    // SAFETY: a library-filled keyblock points at `length` readable bytes while it lives.
+    unsafe { std::slice::from_raw_parts(block.contents, block.length as usize) }
+}
+
+/// A buffer length as `krb5_data` takes it.
+fn c_uint_len(length: usize) -> Result<u32, Krb5Error> {
+    u32::try_from(length).map_err(|_| Krb5Error {
+        code: EINVAL,
+        message: "a buffer over 4 GiB".to_owned(),
+    })
+}
+
 /// A keytab handle (`krb5_keytab`), closed on drop. Resolving does not open the file.
 pub struct Keytab<'c> {
     context: &'c Context,
@@ -691,6 +919,25 @@ mod tests {
         assert_eq!(err.code, EINVAL);
         let err = context.service_principal("host\0x", "cifs").unwrap_err();
         assert_eq!(err.code, EINVAL);
+    }
+
+    #[test]
+    fn data_encrypted_with_a_key_decrypts_only_with_that_key_and_unmodified() {
+        let context = Context::new().unwrap();
+        let key = context.random_key(ENCTYPE_AES256_CTS_HMAC_SHA1_96).unwrap();
+        assert_eq!(key.enctype(), 18);
+        assert_eq!(key.as_bytes().len(), 32);
+        let plain = b"an exported credential";
+        let cipher = context.encrypt(&key, plain).unwrap();
+        assert!(cipher.len() > plain.len());
+        assert_eq!(context.decrypt(&key, &cipher).unwrap().as_bytes(), plain);
+        let other = context.random_key(ENCTYPE_AES256_CTS_HMAC_SHA1_96).unwrap();
+        assert!(context.decrypt(&other, &cipher).is_err());
+        let mut modified = cipher.clone();
+        modified[20] ^= 1;
+        assert!(context.decrypt(&key, &modified).is_err());
+        assert!(context.decrypt(&key, &cipher[..10]).is_err());
+        assert!(context.decrypt(&key, &[]).is_err());
     }
 
     #[test]

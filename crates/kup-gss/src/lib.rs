@@ -38,4 +38,4 @@ pub mod krb5;
 mod secret;
 mod sys;
 
-pub use secret::SessionKey;
+pub use secret::{SecretBytes, SessionKey};

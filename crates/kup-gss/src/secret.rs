@@ -20,6 +20,12 @@ impl SessionKey {
         }
     }
 
+    /// A key of `enctype` made of `bytes` (e.g. one kept by the caller).
+    #[must_use]
+    pub fn from_bytes(enctype: i32, bytes: &[u8]) -> Self {
+        Self::new(enctype, bytes)
+    }
+
     /// The Kerberos encryption type number (18 = aes256-cts-hmac-sha1-96, 17 = aes128, 23 = rc4).
     #[must_use]
     pub fn enctype(&self) -> i32 {
@@ -62,6 +68,37 @@ impl fmt::Debug for SessionKey {
 impl Drop for SessionKey {
     fn drop(&mut self) {
         wipe(&mut self.bytes);
+    }
+}
+
+/// Owned bytes that hold secrets (an exported credential with its tickets and keys, a
+/// decrypted credential handle): overwritten with zeros on drop, never shown by `Debug`.
+#[derive(Default)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// Takes ownership of `bytes`.
+    #[must_use]
+    pub fn new(bytes: Vec<u8>) -> Self {
+        SecretBytes(bytes)
+    }
+
+    /// The bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretBytes(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+impl Drop for SecretBytes {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
     }
 }
 

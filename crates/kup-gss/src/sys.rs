@@ -8,7 +8,7 @@
 //! outside the crate: the safe wrappers in `krb5` and `gss` are the API.
 //!
 //! Linking: the versioned sonames verbatim (`-l:libkrb5.so.3`), so building needs only the
-//! runtime packages (libkrb5-3, libgssapi-krb5-2), not libkrb5-dev's unversioned symlinks
+//! runtime packages (libkrb5-3, libgssapi-krb5-2, libk5crypto3), not libkrb5-dev's unversioned symlinks
 //! (docs/deps.md).
 
 #![allow(non_camel_case_types, non_snake_case, dead_code)]
@@ -139,6 +139,30 @@ impl krb5_creds {
         }
     }
 }
+
+/// `krb5_keytab_entry` (read while choosing gssproxy's handle-encryption key).
+#[repr(C)]
+pub(crate) struct krb5_keytab_entry {
+    pub(crate) magic: krb5_int32,
+    pub(crate) principal: krb5_principal,
+    pub(crate) timestamp: krb5_timestamp,
+    pub(crate) vno: c_uint,
+    pub(crate) key: krb5_keyblock,
+}
+
+/// `krb5_enc_data`.
+#[repr(C)]
+pub(crate) struct krb5_enc_data {
+    pub(crate) magic: krb5_int32,
+    pub(crate) enctype: krb5_int32,
+    pub(crate) kvno: c_uint,
+    pub(crate) ciphertext: krb5_data,
+}
+
+/// `KRB5_KEYUSAGE_APP_DATA_ENCRYPT`.
+pub(crate) const KRB5_KEYUSAGE_APP_DATA_ENCRYPT: krb5_int32 = 16;
+/// `KRB5_KT_END` (`krb5_err.h`: "End of key table reached").
+pub(crate) const KRB5_KT_END: krb5_int32 = -1_765_328_202;
 
 /// `KRB5_NT_UNKNOWN`.
 pub(crate) const KRB5_NT_UNKNOWN: krb5_int32 = 0;
@@ -293,7 +317,68 @@ unsafe extern "C" {
         keyblock: *mut *mut krb5_keyblock,
     ) -> krb5_error_code;
     pub(crate) fn krb5_free_keyblock(context: krb5_context, val: *mut krb5_keyblock);
+    pub(crate) fn krb5_free_keyblock_contents(context: krb5_context, key: *mut krb5_keyblock);
+
+    pub(crate) fn krb5_kt_start_seq_get(
+        context: krb5_context,
+        keytab: krb5_keytab,
+        cursor: *mut *mut c_void,
+    ) -> krb5_error_code;
+    pub(crate) fn krb5_kt_next_entry(
+        context: krb5_context,
+        keytab: krb5_keytab,
+        entry: *mut krb5_keytab_entry,
+        cursor: *mut *mut c_void,
+    ) -> krb5_error_code;
+    pub(crate) fn krb5_kt_end_seq_get(
+        context: krb5_context,
+        keytab: krb5_keytab,
+        cursor: *mut *mut c_void,
+    ) -> krb5_error_code;
+    pub(crate) fn krb5_free_keytab_entry_contents(
+        context: krb5_context,
+        entry: *mut krb5_keytab_entry,
+    ) -> krb5_error_code;
+    pub(crate) fn krb5_get_permitted_enctypes(
+        context: krb5_context,
+        ktypes: *mut *mut krb5_int32,
+    ) -> krb5_error_code;
+    pub(crate) fn krb5_free_enctypes(context: krb5_context, val: *mut krb5_int32);
+
     pub(crate) fn krb5_free_data_contents(context: krb5_context, val: *mut krb5_data);
+}
+
+// MIT's crypto library (`libk5crypto.so.3`, a dependency of libkrb5 already): only linked
+// into programs that call these (gssproxy's handle encryption).
+#[link(name = "libk5crypto.so.3", kind = "dylib", modifiers = "+verbatim")]
+unsafe extern "C" {
+    pub(crate) fn krb5_c_make_random_key(
+        context: krb5_context,
+        enctype: krb5_int32,
+        random_key: *mut krb5_keyblock,
+    ) -> krb5_error_code;
+    pub(crate) fn krb5_c_encrypt_length(
+        context: krb5_context,
+        enctype: krb5_int32,
+        inputlen: usize,
+        length: *mut usize,
+    ) -> krb5_error_code;
+    pub(crate) fn krb5_c_encrypt(
+        context: krb5_context,
+        key: *const krb5_keyblock,
+        usage: krb5_int32,
+        cipher_state: *const krb5_data,
+        input: *const krb5_data,
+        output: *mut krb5_enc_data,
+    ) -> krb5_error_code;
+    pub(crate) fn krb5_c_decrypt(
+        context: krb5_context,
+        key: *const krb5_keyblock,
+        usage: krb5_int32,
+        cipher_state: *const krb5_data,
+        input: *const krb5_enc_data,
+        output: *mut krb5_data,
+    ) -> krb5_error_code;
 }
 
 // ---- GSSAPI -------------------------------------------------------------------------------
@@ -389,6 +474,8 @@ pub(crate) struct gss_krb5_lucid_context_v1_t {
 }
 
 /// `gss_cred_usage_t` values.
+pub(crate) const GSS_C_BOTH: c_int = 0;
+pub(crate) const GSS_C_INITIATE: c_int = 1;
 pub(crate) const GSS_C_ACCEPT: c_int = 2;
 /// `gss_display_status` status types.
 pub(crate) const GSS_C_GSS_CODE: c_int = 1;
@@ -534,6 +621,80 @@ unsafe extern "C" {
         version: OM_uint32,
         kctx: *mut *mut c_void,
     ) -> OM_uint32;
+    pub(crate) fn gss_canonicalize_name(
+        minor_status: *mut OM_uint32,
+        input_name: gss_name_t,
+        mech_type: gss_OID,
+        output_name: *mut gss_name_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_export_name_composite(
+        minor_status: *mut OM_uint32,
+        name: gss_name_t,
+        exp_composite_name: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_import_sec_context(
+        minor_status: *mut OM_uint32,
+        interprocess_token: gss_buffer_t,
+        context_handle: *mut gss_ctx_id_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_get_mic(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        qop_req: OM_uint32,
+        message_buffer: gss_buffer_t,
+        message_token: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_verify_mic(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        message_buffer: gss_buffer_t,
+        message_token: gss_buffer_t,
+        qop_state: *mut OM_uint32,
+    ) -> OM_uint32;
+    pub(crate) fn gss_wrap(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        conf_req_flag: c_int,
+        qop_req: OM_uint32,
+        input_message_buffer: gss_buffer_t,
+        conf_state: *mut c_int,
+        output_message_buffer: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_unwrap(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        input_message_buffer: gss_buffer_t,
+        output_message_buffer: gss_buffer_t,
+        conf_state: *mut c_int,
+        qop_state: *mut OM_uint32,
+    ) -> OM_uint32;
+    pub(crate) fn gss_wrap_size_limit(
+        minor_status: *mut OM_uint32,
+        context_handle: gss_ctx_id_t,
+        conf_req_flag: c_int,
+        qop_req: OM_uint32,
+        req_output_size: OM_uint32,
+        max_input_size: *mut OM_uint32,
+    ) -> OM_uint32;
+    pub(crate) fn gss_export_cred(
+        minor_status: *mut OM_uint32,
+        cred_handle: gss_cred_id_t,
+        token: gss_buffer_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_import_cred(
+        minor_status: *mut OM_uint32,
+        token: gss_buffer_t,
+        cred_handle: *mut gss_cred_id_t,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_cred_by_mech(
+        minor_status: *mut OM_uint32,
+        cred_handle: gss_cred_id_t,
+        mech_type: gss_OID,
+        name: *mut gss_name_t,
+        initiator_lifetime: *mut OM_uint32,
+        acceptor_lifetime: *mut OM_uint32,
+        cred_usage: *mut c_int,
+    ) -> OM_uint32;
     pub(crate) fn gss_krb5_free_lucid_sec_context(
         minor_status: *mut OM_uint32,
         kctx: *mut c_void,
@@ -580,6 +741,13 @@ int main(void) {
     S(gss_krb5_lucid_context_v1_t) O(gss_krb5_lucid_context_v1_t, send_seq)
     O(gss_krb5_lucid_context_v1_t, recv_seq) O(gss_krb5_lucid_context_v1_t, protocol)
     O(gss_krb5_lucid_context_v1_t, rfc1964_kd) O(gss_krb5_lucid_context_v1_t, cfx_kd)
+    S(krb5_keytab_entry) O(krb5_keytab_entry, principal) O(krb5_keytab_entry, timestamp)
+    O(krb5_keytab_entry, vno) O(krb5_keytab_entry, key)
+    S(krb5_enc_data) O(krb5_enc_data, enctype) O(krb5_enc_data, kvno) O(krb5_enc_data, ciphertext)
+    printf("const KRB5_KEYUSAGE_APP_DATA_ENCRYPT %d\n", (int)KRB5_KEYUSAGE_APP_DATA_ENCRYPT);
+    printf("const KRB5_KT_END %ld\n", (long)KRB5_KT_END);
+    printf("const GSS_C_BOTH %d\n", (int)GSS_C_BOTH);
+    printf("const GSS_C_INITIATE %d\n", (int)GSS_C_INITIATE);
     printf("const KRB5_NT_UNKNOWN %d\n", (int)KRB5_NT_UNKNOWN);
     printf("const AP_OPTS_USE_SUBKEY %d\n", (int)AP_OPTS_USE_SUBKEY);
     printf("const GSS_C_ACCEPT %d\n", (int)GSS_C_ACCEPT);
@@ -657,6 +825,22 @@ int main(void) {
             offset!(gss_krb5_lucid_context_v1_t, protocol),
             offset!(gss_krb5_lucid_context_v1_t, rfc1964_kd),
             offset!(gss_krb5_lucid_context_v1_t, cfx_kd),
+            size!(krb5_keytab_entry),
+            offset!(krb5_keytab_entry, principal),
+            offset!(krb5_keytab_entry, timestamp),
+            offset!(krb5_keytab_entry, vno),
+            offset!(krb5_keytab_entry, key),
+            size!(krb5_enc_data),
+            offset!(krb5_enc_data, enctype),
+            offset!(krb5_enc_data, kvno),
+            offset!(krb5_enc_data, ciphertext),
+            constant(
+                "KRB5_KEYUSAGE_APP_DATA_ENCRYPT",
+                KRB5_KEYUSAGE_APP_DATA_ENCRYPT.into(),
+            ),
+            constant("KRB5_KT_END", KRB5_KT_END.into()),
+            constant("GSS_C_BOTH", GSS_C_BOTH.into()),
+            constant("GSS_C_INITIATE", GSS_C_INITIATE.into()),
             constant("KRB5_NT_UNKNOWN", KRB5_NT_UNKNOWN.into()),
             constant("AP_OPTS_USE_SUBKEY", AP_OPTS_USE_SUBKEY.into()),
             constant("GSS_C_ACCEPT", GSS_C_ACCEPT.into()),

@@ -1,5 +1,6 @@
 //! What the gssproxy daemon needs that `std` does not give on stable: the peer's credentials
-//! (`SO_PEERCRED`), which is how gssproxy identifies every caller, the kernel's nfsd included;
+//! (`SO_PEERCRED`), which is how gssproxy identifies every caller, the kernel's nfsd included,
+//! and its security label (`SO_PEERSEC`, for `selinux_context` services);
 //! the listen backlog; the open-files limit; `setsid` for daemonizing.
 
 use std::io;
@@ -46,6 +47,42 @@ pub fn peer_credentials(socket: BorrowedFd<'_>) -> io::Result<PeerCredentials> {
         uid: Uid::new(credentials.uid),
         gid: Gid::new(credentials.gid),
     })
+}
+
+/// The longest security label read from `SO_PEERSEC` (an `SELinux` context is far shorter).
+const MAX_SECURITY_LABEL: usize = 4096;
+
+/// `getsockopt(fd, SOL_SOCKET, SO_PEERSEC)` on a connected `AF_UNIX` socket: the peer's
+/// security label as the kernel's LSM reports it (an `SELinux` context such as
+/// `system_u:system_r:gssd_t:s0`, or another module's label), without its trailing NUL;
+/// `None` when no module provides one (`ENOPROTOOPT`) or it is empty.
+pub fn peer_security_label(socket: BorrowedFd<'_>) -> io::Result<Option<Vec<u8>>> {
+    let mut label = vec![0u8; MAX_SECURITY_LABEL];
+    let mut length =
+        libc::socklen_t::try_from(label.len()).map_err(|_| io::Error::other("label buffer size"))?;
+    // SAFETY: `label` is a writable buffer of `length` bytes; the kernel writes at most `length`
+    // bytes and updates `length` (ERANGE if the label does not fit).
+    let status = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERSEC,
+            label.as_mut_ptr().cast(),
+            &raw mut length,
+        )
+    };
+    if status != 0 {
+        let error = io::Error::last_os_error();
+        return match error.raw_os_error() {
+            Some(libc::ENOPROTOOPT) => Ok(None),
+            _ => Err(error),
+        };
+    }
+    label.truncate(usize::try_from(length).unwrap_or(0).min(MAX_SECURITY_LABEL));
+    while label.last() == Some(&0) {
+        label.pop();
+    }
+    Ok((!label.is_empty()).then_some(label))
 }
 
 /// `listen(fd, backlog)` again on a listening socket: Linux then uses the new backlog (capped
@@ -102,5 +139,29 @@ mod tests {
         let peer = peer_credentials(left.as_fd()).unwrap();
         assert_eq!(peer.pid.get(), i32::try_from(std::process::id()).unwrap());
         assert_eq!(peer.uid, crate::process::user_ids().unwrap().effective);
+    }
+
+    #[test]
+    fn the_peer_label_is_this_process_own_or_none_without_a_security_module() {
+        let (left, _right) = UnixStream::pair().unwrap();
+        let label = peer_security_label(left.as_fd()).unwrap();
+        let own = std::fs::read("/proc/self/attr/current")
+            .ok()
+            .filter(|own| !own.is_empty());
+        match (label, own) {
+            (Some(label), Some(mut own)) => {
+                while matches!(own.last(), Some(&(0 | b'\n'))) {
+                    own.pop();
+                }
+                // AppArmor appends the mode (` (enforce)`) in /proc; the socket label starts alike.
+                assert!(
+                    own.starts_with(&label) || label.starts_with(&own),
+                    "{label:?} vs {own:?}"
+                );
+                assert!(!label.contains(&0));
+            }
+            (None, _) => {}
+            (Some(label), None) => assert!(!label.is_empty() && !label.contains(&0)),
+        }
     }
 }

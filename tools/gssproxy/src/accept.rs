@@ -1,8 +1,9 @@
 //! `GSSX_ACCEPT_SEC_CONTEXT` with MIT's acceptor (`kup-gss`), as gssproxy 0.9.1 answers the
 //! kernel (spec gssproxy-protocol.md §2.5, §3, §4): the export options of the call context
 //! checked first (an unknown value is `GSS_S_FAILURE`/`EINVAL`), a fresh context every call
-//! (the reference ignores `context_handle`), the service's acceptor credential (its keytab and
-//! `krb5_principal`), the completed context exported as `linux_lucid_v1` when asked (else MIT's
+//! (the reference ignores `context_handle`), the credential of the call's `cred_handle` (an
+//! interposer client's, from `ACQUIRE_CRED`) or else the service's acceptor credential (its keytab
+//! and `krb5_principal`), the completed context exported as `linux_lucid_v1` when asked (else MIT's
 //! interprocess token), both names as `gss_display_name` shows them with their type and
 //! exported form, and the `linux_creds_v1` option mapped from the initiator: `gss_localname`
 //! (krb5's `auth_to_local`), `getpwnam`, `getgrouplist` (primary gid included); uid = gid = -1
@@ -12,6 +13,8 @@
 //! Runs on a worker thread: every call here may block (keytab, replay cache, NSS). The acceptor
 //! credential is the worker's kept one while the keytab and the configuration are unchanged
 //! ([`crate::cache`]).
+
+use std::rc::Rc;
 
 use kup_gss::gss::{self, GssStatus, Mech, Name, SecurityContext};
 use kup_gssx::gssx::{
@@ -123,7 +126,13 @@ fn accept(
     export: Export,
 ) -> Result<ResAcceptSecContext, GssStatus> {
     let lucid = export.lucid.ok_or_else(|| failure(errno::EINVAL))?;
-    let credential = crate::cache::acceptor(service.keytab(), service.krb5_principal.as_deref())?;
+    // The interposer's call carries the credential it acquired through us (its handle is
+    // opened with the service's key); the kernel's carries none: the service's own, kept by
+    // the worker while its keytab is unchanged (`crate::cache`).
+    let credential = match &arguments.cred_handle {
+        Some(cred) => Rc::new(crate::interposer::open_cred(cred, service)?),
+        None => crate::cache::acceptor(service.keytab(), service.krb5_principal.as_deref())?,
+    };
     let mut context = SecurityContext::new(Mech::Krb5);
     let (output_token, complete) = context.accept_step(&credential, &arguments.input_token)?;
     if !complete {
@@ -131,12 +140,21 @@ fn accept(
         return Err(failure(errno::ENOTSUP));
     }
     let source = context.source_name().ok_or_else(|| failure(errno::EINVAL))?;
-    let src_name = gssx_name(source)?;
-    let targ_name = gssx_name(&context.target_name()?)?;
+    // The reference leaves the composite exports out of lucid (kernel) results only.
+    let src_name = gssx_name(source, !lucid)?;
+    let targ_name = gssx_name(&context.target_name()?, !lucid)?;
     let creds = if export.creds {
         Some(linux_creds(source)?)
     } else {
         None
+    };
+    // The initiator's delegated credential goes back to an interposer client that asks for it
+    // (`ret_deleg_cred`; the kernel never does), as a handle like ACQUIRE_CRED's.
+    let delegated = match context.take_delegated() {
+        Some(credential) if arguments.ret_deleg_cred => {
+            Some(crate::interposer::describe_cred(&credential, service)?)
+        }
+        _ => None,
     };
     let (lifetime, flags) = (context.lifetime(), context.flags());
     let exported_context_token = if lucid {
@@ -167,19 +185,21 @@ fn accept(
             options: Vec::new(),
         }),
         output_token: Some(output_token),
-        delegated_cred_handle: None,
+        delegated_cred_handle: delegated,
         options,
     })
 }
 
-/// A `gssx_name` of a mechanism name: display bytes (no NUL), name type, exported token; the
-/// composite export is left empty (gssproxy suppresses it for lucid exports; kup does not
-/// produce it at all, see docs/compat).
+/// A `gssx_name` of a mechanism name: display bytes (no NUL), name type, exported token, and
+/// with `composite` MIT's composite export (which the reference suppresses for lucid exports).
 ///
 /// Only for the names of a complete krb5 context (mechanism names of the krb5 mechanism): the
 /// exported form is built from the display bytes (see [`krb5_exported_name`]) instead of a
 /// second library call, each of which costs MIT a fresh krb5 context (krb5.conf walked again).
-fn gssx_name(name: &Name) -> Result<GssxName, GssStatus> {
+fn gssx_name(name: &Name, composite: bool) -> Result<GssxName, GssStatus> {
+    if composite {
+        return crate::interposer::describe_name(name);
+    }
     let (display_name, name_type) = name.display_with_type()?;
     let exported_name = match krb5_exported_name(&display_name) {
         Some(exported) => exported,

@@ -1,25 +1,26 @@
 //! The daemon's configuration as the rest of the daemon sees it ([`DaemonConfig`],
-//! [`ServiceConfig`]), and a MINIMAL reader of the few keys it uses.
+//! [`ServiceConfig`]) and [`read`], which reads the files and hands them to `kup-gpconf` (the
+//! pure parser, matcher and credential policy of gssproxy.conf, spec gssproxy-config.md §2–§6).
 //!
-//! TO BE REPLACED by `kup-gpconf` (the full gssproxy.conf parser, written in parallel): only
-//! [`read`] and its helpers below the structures go; the structures are what the daemon needs
-//! and what `kup-gpconf`'s result is converted into.
-//!
-//! What this reader does (a subset of gssproxy 0.9.1, spec gssproxy-config.md §2–§4): the main
-//! file, then (unless `-c` was given without `-C`) the directory's `NN-*.conf` files in name
-//! order; `[gssproxy]` and `[service/NAME]` sections, the first section of a name wins across
-//! files, within one the first value of a key wins (`cred_store` values accumulate); `#` and
-//! `;` comment lines; keys compared case-insensitively. Not done: libini's exact error rules,
-//! flag lists, `min_lifetime`, `cred_usage`, the cross-service check, `run_as_user`; a service
-//! with `program` or `selinux_context` is left out (fail closed: this daemon cannot match on
-//! them yet).
+//! What [`read`] does (the reference's order, config §2.1): the main file (`-c`, else
+//! `/etc/gssproxy/gssproxy.conf`; a missing default file is no error), then, unless `-c` was
+//! given without `-C`, the directory's regular files whose names `kup-gpconf` takes for
+//! snippets (`NN-*.conf`), each read up to `kup_gpconf::MAX_FILE_BYTES` (a larger one is handed
+//! over truncated by one byte so the parser reports it); `kup-gpconf` merges and parses them,
+//! its notes are logged, `euid` user names are resolved with `getpwnam`, and each service gets
+//! this load's credential-handle key (`crate::handle`). Matching a request to a service is
+//! `kup-gpconf`'s ([`DaemonConfig::match_peer`]): uid, program (the peer's `/proc/PID/exe`)
+//! and `SELinux` context (the connection's `SO_PEERSEC` label; without one, as on a host with
+//! no security module, a `selinux_context` service never matches, which fails closed).
 
-use std::ffi::OsStr;
-use std::fmt;
 use std::fs;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
+use kup_gpconf::{Peer, Resolved, ResolvedService, Source};
 use kup_sys::Uid;
+
+use crate::handle::HandleKey;
 
 /// gssproxy's compiled-in default socket.
 pub const DEFAULT_SOCKET: &str = "/var/lib/gssproxy/default.sock";
@@ -43,6 +44,8 @@ pub struct DaemonConfig {
     pub default_socket: PathBuf,
     /// The services, in configuration order (matching walks them in this order).
     pub services: Vec<ServiceConfig>,
+    /// `kup-gpconf`'s resolved configuration (the matcher's input).
+    resolved: Resolved,
 }
 
 /// One `[service/NAME]` section.
@@ -50,13 +53,13 @@ pub struct DaemonConfig {
 pub struct ServiceConfig {
     /// NAME.
     pub name: String,
-    /// The peer uid served (`euid`).
+    /// The peer uid served (`euid`, resolved).
     pub euid: Uid,
     /// `allow_any_uid`.
     pub allow_any_uid: bool,
     /// `socket` (None: the default socket).
     pub socket: Option<PathBuf>,
-    /// `cred_store` entries, in order (`keytab:/path` …).
+    /// `cred_store` entries, in order (`keytab:/path` …), unexpanded.
     pub cred_store: Vec<(String, String)>,
     /// `krb5_principal`: the acceptor's name (None: any principal in the keytab).
     pub krb5_principal: Option<String>,
@@ -64,22 +67,58 @@ pub struct ServiceConfig {
     pub kernel_nfsd: bool,
     /// `trusted`.
     pub trusted: bool,
+    /// Everything `kup-gpconf` knows of the service (policy, flags, usage, lifetimes).
+    pub resolved: ResolvedService,
+    /// The key of the credential handles given to interposer clients (`crate::handle`),
+    /// chosen at each load; `None` before [`ServiceConfig::load_handle_key`] (or if krb5
+    /// cannot make one: handles then cannot be made or opened).
+    pub handle_key: Option<HandleKey>,
 }
 
 impl ServiceConfig {
     /// A service for `euid` on `socket` with every option at its default.
     #[must_use]
-    pub fn new(name: &str, euid: Uid, socket: Option<PathBuf>) -> Self {
+    pub fn new(name: &str, euid: Uid, socket: Option<&Path>) -> Self {
+        let mut service = kup_gpconf::config::Service::user_proxy(euid.get(), PathBuf::new());
+        name.clone_into(&mut service.name);
+        service.socket = socket.map(Path::to_path_buf);
+        Self::from_resolved(ResolvedService {
+            service,
+            uid: euid.get(),
+        })
+    }
+
+    /// The daemon's view of a service `kup-gpconf` resolved.
+    #[must_use]
+    pub fn from_resolved(resolved: ResolvedService) -> Self {
+        let service = &resolved.service;
         Self {
-            name: name.to_owned(),
-            euid,
-            allow_any_uid: false,
-            socket,
-            cred_store: Vec::new(),
-            krb5_principal: None,
-            kernel_nfsd: false,
-            trusted: false,
+            name: service.name.clone(),
+            euid: Uid::new(resolved.uid),
+            allow_any_uid: service.allow_any_uid,
+            socket: service.socket.clone(),
+            cred_store: service
+                .cred_store
+                .iter()
+                .map(|entry| (entry.key.clone(), entry.value.clone()))
+                .collect(),
+            krb5_principal: service.krb5_principal.clone(),
+            kernel_nfsd: service.kernel_nfsd,
+            trusted: service.trusted,
+            handle_key: None,
+            resolved,
         }
+    }
+
+    /// Chooses this load's handle-encryption key from the first `keytab` `cred_store` value
+    /// (`crate::handle::service_key`).
+    pub fn load_handle_key(&mut self) {
+        let keytab = self
+            .cred_store
+            .iter()
+            .find(|(key, _)| key == "keytab")
+            .map(|(_, value)| value.as_str());
+        self.handle_key = crate::handle::service_key(keytab);
     }
 
     /// The keytab of the acceptor credential: the last `keytab:` entry of `cred_store`, as
@@ -100,12 +139,39 @@ impl ServiceConfig {
     }
 }
 
+impl DaemonConfig {
+    /// The index in [`DaemonConfig::services`] of the service that serves the peer (its uid,
+    /// pid and security label) on the listener bound at `listener`, as `kup-gpconf` decides;
+    /// `None`: close the connection without a reply.
+    #[must_use]
+    pub fn match_peer(&self, uid: Uid, pid: i32, label: Option<&str>, listener: &Path) -> Option<usize> {
+        let program = self
+            .services
+            .iter()
+            .any(|service| service.resolved.service.program.is_some())
+            .then(|| fs::read_link(format!("/proc/{pid}/exe")).ok())
+            .flatten();
+        let peer = Peer {
+            uid: uid.get(),
+            gid: 0,
+            pid: Some(pid),
+            program: program.as_deref(),
+            selinux_context: label,
+        };
+        let found = self.resolved.match_peer(&peer, listener, &self.default_socket)?;
+        self.resolved
+            .services
+            .iter()
+            .position(|candidate| std::ptr::eq(candidate, found))
+    }
+}
+
 /// A configuration the daemon cannot start with (exit status 1, as the reference's).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError(pub String);
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str(&self.0)
     }
 }
@@ -121,7 +187,7 @@ pub struct Sources {
     pub socket: Option<PathBuf>,
 }
 
-/// Reads the configuration named by `sources` (the minimal reader: see the module text).
+/// Reads the configuration named by `sources` (see the module text).
 pub fn read(sources: &Sources) -> Result<DaemonConfig, ConfigError> {
     let (main, dir) = match (&sources.config_file, &sources.config_dir) {
         (Some(file), dir) => (file.clone(), dir.clone()),
@@ -130,221 +196,106 @@ pub fn read(sources: &Sources) -> Result<DaemonConfig, ConfigError> {
             Some(dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_DIR))),
         ),
     };
-    let mut sections: Vec<Section> = Vec::new();
-    match fs::read(&main) {
-        Ok(text) => merge(&mut sections, parse(&text)?),
+    let main_text = match read_bounded(&main) {
+        Ok(text) => text,
         Err(error) if sources.config_file.is_some() || error.kind() != std::io::ErrorKind::NotFound => {
             return Err(ConfigError(format!(
                 "Failed to open config file: {} ({error})",
                 error.raw_os_error().unwrap_or(0)
             )));
         }
-        Err(_) => {}
-    }
-    if let Some(dir) = dir {
-        for file in snippets(&dir) {
-            // A snippet that does not parse is skipped, as the reference does.
-            if let Ok(parsed) = fs::read(&file)
-                .map_err(|_| ())
-                .and_then(|t| parse(&t).map_err(|_| ()))
-            {
-                merge(&mut sections, parsed);
-            }
-        }
-    }
-    build(&sections, sources.socket.clone())
-}
-
-#[derive(Clone, Debug, Default)]
-struct Section {
-    name: String,
-    entries: Vec<(String, String)>,
-}
-
-impl Section {
-    fn first(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> {
-        self.entries
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-fn parse(text: &[u8]) -> Result<Vec<Section>, ConfigError> {
-    let text = String::from_utf8_lossy(text);
-    let mut sections: Vec<Section> = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        let trimmed = line.trim();
-        if trimmed.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = trimmed.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
-            let name = name.trim().to_owned();
-            // Within one file, a repeated section continues the earlier one.
-            let section = match sections.iter().position(|section| section.name == name) {
-                Some(index) => sections.remove(index),
-                None => Section {
-                    name,
-                    entries: Vec::new(),
-                },
-            };
-            sections.push(section);
-            continue;
-        }
-        let Some((key, value)) = trimmed.split_once('=') else {
-            return Err(ConfigError(format!(
-                "Equal sign is missing on line {}",
-                number + 1
-            )));
-        };
-        let Some(section) = sections.last_mut() else {
-            return Err(ConfigError(format!(
-                "Key outside any section on line {}",
-                number + 1
-            )));
-        };
-        section
-            .entries
-            .push((key.trim().to_owned(), value.trim().to_owned()));
-    }
-    Ok(sections)
-}
-
-/// Adds `parsed` to `sections`: a section already present (from an earlier file) wins.
-fn merge(sections: &mut Vec<Section>, parsed: Vec<Section>) {
-    for section in parsed {
-        if !sections
-            .iter()
-            .any(|known| known.name.eq_ignore_ascii_case(&section.name))
-        {
-            sections.push(section);
-        }
-    }
-}
-
-/// The directory's `NN-*.conf` files, in name order.
-fn snippets(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
+        Err(_) => Vec::new(),
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(OsStr::to_str)
-                .is_some_and(is_snippet_name)
+    let snippets: Vec<(PathBuf, Vec<u8>)> = dir
+        .as_deref()
+        .map(snippet_files)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|path| read_bounded(&path).ok().map(|text| (path, text)))
+        .collect();
+    let sources_list: Vec<Source<'_>> = snippets
+        .iter()
+        .map(|(path, contents)| Source { path, contents })
+        .collect();
+    let loaded = kup_gpconf::load(
+        Source {
+            path: &main,
+            contents: &main_text,
+        },
+        &sources_list,
+    )
+    .map_err(|error| ConfigError(error.to_string()))?;
+    for note in &loaded.notes {
+        crate::log::debug(1, &note.to_string());
+    }
+    let global = loaded.config.global.clone();
+    let resolved = loaded
+        .config
+        .resolve(|name| {
+            kup_sys::passwd::user_by_name(name.as_bytes())
+                .ok()
+                .flatten()
+                .map(|user| user.uid.get())
+        })
+        .map_err(|error| ConfigError(error.to_string()))?;
+    let services = resolved
+        .services
+        .iter()
+        .map(|entry| {
+            let mut service = ServiceConfig::from_resolved(entry.clone());
+            service.load_handle_key();
+            service
         })
         .collect();
-    files.sort();
-    files
-}
-
-fn is_snippet_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    bytes.len() > 3 + 5
-        && bytes.first().is_some_and(u8::is_ascii_digit)
-        && bytes.get(1).is_some_and(u8::is_ascii_digit)
-        && bytes.get(2) == Some(&b'-')
-        && Path::new(name)
-            .extension()
-            .is_some_and(|extension| extension == "conf")
-}
-
-fn build(sections: &[Section], socket: Option<PathBuf>) -> Result<DaemonConfig, ConfigError> {
-    let global = sections
-        .iter()
-        .find(|section| section.name.eq_ignore_ascii_case("gssproxy"));
-    let debug_level = match global {
-        Some(global) => match (global.first("debug_level"), global.first("debug")) {
-            (Some(level), _) => level
-                .parse()
-                .map_err(|_| ConfigError("Error reading configuration 5".to_owned()))?,
-            (None, Some(flag)) => u32::from(boolean(flag)),
-            (None, None) => 0,
-        },
-        None => 0,
-    };
-    let worker_threads = match global.and_then(|global| global.first("worker threads")) {
-        Some(count) => count
-            .parse::<usize>()
-            .map_err(|_| ConfigError("Error reading configuration 5".to_owned()))?
-            .clamp(1, MAX_WORKERS),
-        None => DEFAULT_WORKERS,
-    };
-    let mut services = Vec::new();
-    for section in sections {
-        let Some(name) = section.name.strip_prefix("service/") else {
-            continue;
-        };
-        // Matching by executable or SELinux context is not done by this reader: a service
-        // restricted that way is left out rather than opened to every process of its euid.
-        if section.first("program").is_some() || section.first("selinux_context").is_some() {
-            continue;
-        }
-        match section.first("mechs") {
-            None => {
-                return Err(ConfigError(format!(
-                    "Option 'mechs' is missing from [service/{name}]."
-                )));
-            }
-            Some("krb5") => {}
-            Some(_) => continue,
-        }
-        let euid = section
-            .first("euid")
-            .and_then(euid)
-            .ok_or_else(|| ConfigError(format!("Option 'euid' is missing from [service/{name}].")))?;
-        let mut service = ServiceConfig::new(name, euid, section.first("socket").map(PathBuf::from));
-        service.allow_any_uid = section.first("allow_any_uid").is_some_and(boolean);
-        service.kernel_nfsd = section.first("kernel_nfsd").is_some_and(boolean);
-        service.trusted = section.first("trusted").is_some_and(boolean);
-        service.krb5_principal = section.first("krb5_principal").map(str::to_owned);
-        for entry in section.all("cred_store") {
-            let Some((key, value)) = entry.split_once(':') else {
-                return Err(ConfigError(format!(
-                    "Invalid cred_store value, no ':' separator found in [{entry}]."
-                )));
-            };
-            service.cred_store.push((key.to_owned(), value.to_owned()));
-        }
-        services.push(service);
-    }
-    if services.is_empty() {
-        return Err(ConfigError("No service sections configured!".to_owned()));
-    }
     Ok(DaemonConfig {
-        debug_level,
-        worker_threads,
-        default_socket: socket.unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET)),
+        debug_level: u32::try_from(global.debug_level).unwrap_or(0),
+        worker_threads: usize::try_from(global.worker_threads)
+            .unwrap_or(DEFAULT_WORKERS)
+            .clamp(1, MAX_WORKERS),
+        default_socket: sources
+            .socket
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET)),
         services,
+        resolved,
     })
 }
 
-fn boolean(value: &str) -> bool {
-    ["yes", "true", "on", "1"]
-        .iter()
-        .any(|word| value.eq_ignore_ascii_case(word))
+/// A file's bytes, at most one more than `kup_gpconf::MAX_FILE_BYTES` (so an over-long file
+/// reaches the parser, which refuses it, without being read whole).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = fs::File::open(path)?;
+    let mut text = Vec::new();
+    file.take(
+        u64::try_from(kup_gpconf::MAX_FILE_BYTES)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1),
+    )
+    .read_to_end(&mut text)?;
+    Ok(text)
 }
 
-/// An integer (leading digits, as the reference's lenient parse) or a user name.
-fn euid(value: &str) -> Option<Uid> {
-    if value.as_bytes().first().is_some_and(u8::is_ascii_digit) {
-        let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
-        return digits.parse().ok().map(Uid::new);
+/// The directory's regular files (symlinks followed) whose names are snippet names, at most
+/// `kup_gpconf::MAX_SNIPPETS + 1` of them (the parser refuses more); the order is the parser's.
+fn snippet_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        if !kup_gpconf::is_snippet_name(&name) {
+            continue;
+        }
+        let path = entry.path();
+        if fs::metadata(&path).is_ok_and(|meta| meta.is_file()) {
+            files.push(path);
+            if files.len() > kup_gpconf::MAX_SNIPPETS {
+                break;
+            }
+        }
     }
-    kup_sys::passwd::user_by_name(value.as_bytes())
-        .ok()
-        .flatten()
-        .map(|user| user.uid)
+    files
 }
 
 #[cfg(test)]
@@ -352,7 +303,22 @@ mod tests {
     use super::*;
 
     fn read_text(text: &str) -> Result<DaemonConfig, ConfigError> {
-        build(&parse(text.as_bytes())?, None)
+        let dir = std::env::temp_dir().join(format!(
+            "kup-gssproxy-config-{}-{}",
+            std::process::id(),
+            kup_sys::process::thread_id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let main = dir.join("gssproxy.conf");
+        fs::write(&main, text).unwrap();
+        let result = read(&Sources {
+            config_file: Some(main),
+            config_dir: None,
+            socket: None,
+        });
+        let _ = fs::remove_dir_all(&dir);
+        result
     }
 
     #[test]
@@ -369,46 +335,43 @@ mod tests {
         assert!(service.kernel_nfsd && service.trusted && !service.allow_any_uid);
         assert_eq!(service.keytab(), Some(Path::new("/etc/krb5.keytab")));
         assert_eq!(service.socket.as_deref(), Some(Path::new("/run/gssproxy.sock")));
+        assert!(service.handle_key.is_some());
     }
 
     #[test]
-    fn services_without_krb5_are_dropped_and_none_left_is_an_error() {
-        assert!(read_text("[service/a]\nmechs = foo\neuid = 0\n").is_err());
+    fn a_config_kup_gpconf_refuses_is_an_error() {
         assert!(read_text("[service/a]\neuid = 0\n").is_err());
-        let config =
-            read_text("[service/a]\nmechs = foo\neuid = 0\n[service/b]\nmechs = krb5\neuid = 33x\n").unwrap();
-        assert_eq!(config.services.len(), 1);
-        assert_eq!(config.services[0].euid, Uid::new(33));
+        assert!(read_text("[gssproxy]\n").is_err());
     }
 
     #[test]
-    fn the_first_value_of_a_key_wins_and_cred_store_values_accumulate() {
+    fn requests_are_matched_by_uid_and_socket_in_configuration_order() {
         let config = read_text(
-            "[service/a]\nmechs = krb5\neuid = 1\neuid = 2\ncred_store = keytab:/a\ncred_store = ccache:/b\n",
+            "[service/a]\nmechs = krb5\neuid = 1\nsocket = /x.sock\n\
+             [service/b]\nmechs = krb5\neuid = 2\n\
+             [service/c]\nmechs = krb5\neuid = 3\nprogram = /nonexistent/program\n",
         )
         .unwrap();
-        assert_eq!(config.services[0].euid, Uid::new(1));
-        assert_eq!(config.services[0].cred_store.len(), 2);
-        assert!(read_text("[service/a]\nmechs = krb5\neuid = 1\ncred_store = nocolon\n").is_err());
-        assert!(read_text("[service/a]\nmechs = krb5\neuid\n").is_err());
-    }
-
-    #[test]
-    fn services_restricted_by_program_or_selinux_context_are_left_out() {
-        let config = read_text(
-            "[service/a]\nmechs = krb5\neuid = 1\nprogram = /usr/sbin/x\n\
-             [service/b]\nmechs = krb5\neuid = 2\nselinux_context = u:r:t:s0\n\
-             [service/c]\nmechs = krb5\neuid = 3\n",
-        )
-        .unwrap();
-        assert_eq!(config.services.len(), 1);
-        assert_eq!(config.services[0].name, "c");
-    }
-
-    #[test]
-    fn snippet_names_are_two_digits_a_dash_and_conf() {
-        assert!(is_snippet_name("24-nfs-server.conf"));
-        assert!(!is_snippet_name("nfs.conf"));
-        assert!(!is_snippet_name("24-.conf.bak"));
+        let default = Path::new(DEFAULT_SOCKET);
+        let me = i32::try_from(std::process::id()).unwrap();
+        assert_eq!(
+            config.match_peer(Uid::new(1), me, None, Path::new("/x.sock")),
+            Some(0)
+        );
+        assert_eq!(config.match_peer(Uid::new(1), me, None, default), None);
+        assert_eq!(config.match_peer(Uid::new(2), me, None, default), Some(1));
+        // Our executable is not the program the service names.
+        assert_eq!(config.match_peer(Uid::new(3), me, None, default), None);
+        let labelled =
+            read_text("[service/d]\nmechs = krb5\neuid = 4\nselinux_context = u:r:t:s0\n").unwrap();
+        assert_eq!(labelled.match_peer(Uid::new(4), me, None, default), None);
+        assert_eq!(
+            labelled.match_peer(Uid::new(4), me, Some("u:r:other:s0"), default),
+            None
+        );
+        assert_eq!(
+            labelled.match_peer(Uid::new(4), me, Some("u:r:t:s0"), default),
+            Some(0)
+        );
     }
 }

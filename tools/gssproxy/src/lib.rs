@@ -16,6 +16,8 @@ pub mod accept;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod handle;
+pub mod interposer;
 pub mod log;
 pub mod procedures;
 pub mod server;

@@ -5,6 +5,9 @@
 //! - `GSSX_GET_CALL_CONTEXT`: the reference's stub, `SUCCESS` with the all-zero result.
 //! - `GSSX_INDICATE_MECHS`: every mechanism MIT offers, described as the reference does.
 //! - `GSSX_ACCEPT_SEC_CONTEXT`: `crate::accept`.
+//! - `GSSX_ACQUIRE_CRED`, `GSSX_IMPORT_AND_CANON_NAME`, `GSSX_INIT_SEC_CONTEXT` and the
+//!   per-message procedures (`GET_MIC`, `VERIFY`, `WRAP`, `UNWRAP`, `WRAP_SIZE_LIMIT`):
+//!   `crate::interposer`.
 //! - `EXPORT_CRED`, `IMPORT_CRED`, `STORE_CRED`: the reference's stubs (zero result).
 //! - every other procedure: not implemented by kup yet; answered `SUCCESS` with a result whose
 //!   status is `GSS_S_UNAVAILABLE` and every other field absent or empty (`RELEASE_HANDLE`'s
@@ -23,13 +26,16 @@ use kup_gssx::record::write_record;
 use kup_gssx::rpc::{AcceptStat, ReplyHeader};
 use kup_gssx::xdr::{Encoder, Limits, MAX_RECORD_DEFAULT};
 
+use kup_sys::Uid;
+
 use crate::accept;
 use crate::config::ServiceConfig;
+use crate::interposer;
 
 /// The reply record (record mark included) to `record`, or `None` when the connection must be
 /// closed without a reply.
 #[must_use]
-pub fn answer(record: &[u8], service: &ServiceConfig) -> Option<Vec<u8>> {
+pub fn answer(record: &[u8], service: &ServiceConfig, peer: Uid) -> Option<Vec<u8>> {
     let body = match decode_call(record, Limits::DEFAULT) {
         Decoded::Close => return None,
         Decoded::Reply(header) => encode(&header, |_| {}),
@@ -37,7 +43,7 @@ pub fn answer(record: &[u8], service: &ServiceConfig) -> Option<Vec<u8>> {
             let success = ReplyHeader::accepted(header.xid, AcceptStat::Success);
             let mut failed = false;
             let result = encode(&success, |encoder| {
-                failed = result(&arguments, service, encoder).is_err();
+                failed = result(&arguments, service, peer, encoder).is_err();
             });
             if failed || result.len() > MAX_RECORD_DEFAULT {
                 encode(&ReplyHeader::accepted(header.xid, AcceptStat::SystemErr), |_| {})
@@ -64,6 +70,7 @@ fn encode(header: &ReplyHeader, result: impl FnOnce(&mut Encoder)) -> Vec<u8> {
 fn result(
     arguments: &Arguments,
     service: &ServiceConfig,
+    peer: Uid,
     encoder: &mut Encoder,
 ) -> Result<(), accept::SystemError> {
     match arguments {
@@ -72,6 +79,20 @@ fn result(
         Arguments::AcceptSecContext(arguments) => {
             accept::accept_sec_context(arguments, service)?.encode(encoder);
         }
+        Arguments::AcquireCred(arguments) => {
+            interposer::acquire_cred(arguments, service, peer).encode(encoder);
+        }
+        Arguments::ImportAndCanonName(arguments) => {
+            interposer::import_and_canon_name(arguments).encode(encoder);
+        }
+        Arguments::InitSecContext(arguments) => {
+            interposer::init_sec_context(arguments, service, peer).encode(encoder);
+        }
+        Arguments::GetMic(arguments) => interposer::get_mic(arguments).encode(encoder),
+        Arguments::Verify(arguments) => interposer::verify_mic(arguments).encode(encoder),
+        Arguments::Wrap(arguments) => interposer::wrap(arguments).encode(encoder),
+        Arguments::Unwrap(arguments) => interposer::unwrap(arguments).encode(encoder),
+        Arguments::WrapSizeLimit(arguments) => interposer::wrap_size_limit(arguments).encode(encoder),
         other => unserved(other.procedure(), encoder),
     }
     Ok(())
@@ -216,9 +237,8 @@ pub fn indicate_mechs() -> ResIndicateMechs {
 
 #[cfg(test)]
 mod tests {
-    use kup_gssx::gssx::{ArgGetCallContext, CallCtx};
+    use kup_gssx::gssx::{ArgGetCallContext, CallCtx, KRB5_OID};
     use kup_gssx::rpc::CallHeader;
-    use kup_sys::Uid;
 
     use super::*;
 
@@ -243,7 +263,7 @@ mod tests {
             options: Vec::new(),
         }
         .encode(&mut encoder);
-        let reply = answer(&call(2, &encoder.finish().unwrap()), &service()).unwrap();
+        let reply = answer(&call(2, &encoder.finish().unwrap()), &service(), Uid::new(0)).unwrap();
         let mut expected = vec![0x80, 0, 0, 24 + 44, 0, 0, 0, 7, 0, 0, 0, 1];
         expected.extend([0; 16]);
         expected.extend([0; 44]);
@@ -252,16 +272,144 @@ mod tests {
 
     #[test]
     fn the_null_procedure_and_short_arguments_get_the_references_rpc_errors() {
-        let reply = answer(&call(0, &[]), &service()).unwrap();
+        let reply = answer(&call(0, &[]), &service(), Uid::new(0)).unwrap();
         assert_eq!(
             &reply[4..],
             &[
                 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3
             ]
         );
-        let reply = answer(&call(2, &[0, 0]), &service()).unwrap();
+        let reply = answer(&call(2, &[0, 0]), &service(), Uid::new(0)).unwrap();
         assert_eq!(reply[reply.len() - 4..], [0, 0, 0, 4]);
-        assert_eq!(answer(&[0, 0, 0], &service()), None);
+        assert_eq!(answer(&[0, 0, 0], &service(), Uid::new(0)), None);
+    }
+
+    #[test]
+    fn random_arguments_to_every_interposer_procedure_get_a_reply() {
+        // A fixed xorshift stream: the same bytes every run.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut service = service();
+        service.load_handle_key();
+        for procedure in [
+            Procedure::ImportAndCanonName,
+            Procedure::AcquireCred,
+            Procedure::InitSecContext,
+            Procedure::GetMic,
+            Procedure::Verify,
+            Procedure::Wrap,
+            Procedure::Unwrap,
+            Procedure::WrapSizeLimit,
+        ] {
+            for _ in 0..200 {
+                let length = usize::try_from(next() % 300).unwrap();
+                // Small numbers keep the decoder going past the first length field sometimes.
+                let arguments: Vec<u8> = (0..length)
+                    .map(|_| {
+                        let byte = next().to_le_bytes();
+                        if byte[0] % 3 == 0 { byte[1] } else { byte[2] % 4 }
+                    })
+                    .collect();
+                let reply = answer(&call(procedure.number(), &arguments), &service, Uid::new(0));
+                assert!(reply.is_some(), "{procedure:?}");
+            }
+        }
+    }
+
+    /// The result's major status of a well-formed call whose contents are garbage.
+    fn major_of(reply: &[u8]) -> u64 {
+        // Mark (4) + xid, REPLY, MSG_ACCEPTED, verifier (8), SUCCESS: the result at 28.
+        assert_eq!(&reply[20..28], &[0, 0, 0, 0, 0, 0, 0, 0], "accepted with SUCCESS");
+        u64::from_be_bytes(reply[28..36].try_into().unwrap())
+    }
+
+    #[test]
+    fn garbage_contexts_tokens_and_names_fail_in_the_status() {
+        use kup_gssx::gssx::{Ctx, Name as GssxName};
+        use kup_gssx::interposer::{ArgAcquireCred, ArgInitSecContext, ArgUnwrap, ArgWrap};
+        let mut service = service();
+        service.load_handle_key();
+        let encode = |value: &dyn Fn(&mut Encoder)| {
+            let mut encoder = Encoder::new(MAX_RECORD_DEFAULT);
+            value(&mut encoder);
+            encoder.finish().unwrap()
+        };
+        let tokens: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            vec![0; 1],
+            vec![0xff; 64],
+            // An MIT export token's start (the krb5 OID's length and OID), then garbage.
+            [&[0, 0, 0, 9][..], KRB5_OID, &[0xff; 40][..]].concat(),
+            [
+                &[0, 0, 0, 9][..],
+                KRB5_OID,
+                &[0, 0, 0, 0xff][..],
+                &[0x41; 300][..],
+            ]
+            .concat(),
+            vec![0x60, 0x82, 0xff, 0xff, 0x06, 0x09],
+        ];
+        for token in &tokens {
+            let context = Ctx {
+                exported_context_token: token.clone(),
+                mech: KRB5_OID.to_vec(),
+                ..Ctx::default()
+            };
+            let wrap = encode(&|e| {
+                ArgWrap {
+                    context_handle: context.clone(),
+                    message_buffer: vec![b"m".to_vec()],
+                    ..ArgWrap::default()
+                }
+                .encode(e);
+            });
+            let unwrap = encode(&|e| {
+                ArgUnwrap {
+                    context_handle: context.clone(),
+                    token_buffer: vec![token.clone()],
+                    ..ArgUnwrap::default()
+                }
+                .encode(e);
+            });
+            let init = encode(&|e| {
+                ArgInitSecContext {
+                    context_handle: Some(context.clone()),
+                    target_name: Some(GssxName {
+                        display_name: b"x@localhost".to_vec(),
+                        ..GssxName::default()
+                    }),
+                    input_token: Some(token.clone()),
+                    ..ArgInitSecContext::default()
+                }
+                .encode(e);
+            });
+            let acquire = encode(&|e| {
+                ArgAcquireCred {
+                    desired_name: Some(GssxName {
+                        display_name: token.clone(),
+                        name_type: token.clone(),
+                        ..GssxName::default()
+                    }),
+                    cred_usage: 2,
+                    ..ArgAcquireCred::default()
+                }
+                .encode(e);
+            });
+            for (procedure, arguments) in [
+                (Procedure::Wrap, wrap),
+                (Procedure::Unwrap, unwrap),
+                (Procedure::InitSecContext, init),
+                (Procedure::AcquireCred, acquire),
+            ] {
+                let reply = answer(&call(procedure.number(), &arguments), &service, Uid::new(0)).unwrap();
+                assert_ne!(major_of(&reply), 0, "{procedure:?} with {token:02x?}");
+            }
+        }
     }
 
     #[test]
@@ -271,7 +419,7 @@ mod tests {
             .into_iter()
             .filter(|p| *p != Procedure::AcceptSecContext)
         {
-            let reply = answer(&call(procedure.number(), &[0; 64]), &service());
+            let reply = answer(&call(procedure.number(), &[0; 64]), &service(), Uid::new(0));
             assert!(reply.is_some(), "{procedure:?}");
         }
     }

@@ -31,8 +31,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use kup_gssx::record::RecordReader;
+use kup_sys::Uid;
 use kup_sys::signal::{DaemonSignal, SignalFd};
-use kup_sys::socket::{PeerCredentials, peer_credentials};
+use kup_sys::socket::{PeerCredentials, peer_credentials, peer_security_label};
 use mio::net::{UnixListener, UnixStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -112,6 +113,8 @@ struct Job {
     token: usize,
     record: Vec<u8>,
     service: Arc<ServiceConfig>,
+    /// The caller's uid (`SO_PEERCRED`).
+    peer_uid: Uid,
 }
 
 /// A worker's answer: the reply record, or `None` to close the connection.
@@ -138,6 +141,8 @@ struct Connection {
     stream: UnixStream,
     listener: usize,
     peer: PeerCredentials,
+    /// The peer's security label (`SO_PEERSEC`), for `selinux_context` services.
+    label: Option<String>,
     reader: RecordReader,
     /// Bytes read past the end of the last complete record.
     pending: Vec<u8>,
@@ -156,11 +161,12 @@ pub struct Server {
     /// By token offset; a listener closed by a reload leaves `None` (tokens are not reused).
     listeners: Vec<Option<Listener>>,
     services: Vec<Arc<ServiceConfig>>,
+    /// The configuration the services came from (its matcher).
+    config: DaemonConfig,
     /// Where a SIGHUP re-reads the configuration from.
     sources: Sources,
     /// The `use-gss-proxy` write succeeded once (never repeated, as the reference).
     kernel_switched: bool,
-    default_socket: PathBuf,
     connections: HashMap<usize, Connection>,
     next_token: usize,
     held: usize,
@@ -215,9 +221,9 @@ impl Server {
             next_token: FIRST_CONNECTION,
             listeners: listeners.into_iter().map(Some).collect(),
             services: config.services.iter().cloned().map(Arc::new).collect(),
+            config: config.clone(),
             sources,
             kernel_switched,
-            default_socket: config.default_socket.clone(),
             connections: HashMap::new(),
             held: 0,
             accept_blocked: false,
@@ -327,6 +333,7 @@ impl Server {
             self.listeners.push(Some(listener));
         }
         self.services = config.services.iter().cloned().map(Arc::new).collect();
+        self.config = config.clone();
         // Keytabs and principals may have changed: the workers acquire their credentials again.
         crate::cache::invalidate();
         if !self.kernel_switched && config.services.iter().any(|service| service.kernel_nfsd) {
@@ -364,6 +371,11 @@ impl Server {
         let Ok(peer) = peer_credentials(stream.as_fd()) else {
             return;
         };
+        // No label (no security module, or not UTF-8): `selinux_context` services never match.
+        let label = peer_security_label(stream.as_fd())
+            .ok()
+            .flatten()
+            .and_then(|label| String::from_utf8(label).ok());
         let token = self.next_token;
         self.next_token = self.next_token.saturating_add(1);
         if self
@@ -381,6 +393,7 @@ impl Server {
                 stream,
                 listener,
                 peer,
+                label,
                 reader: RecordReader::gssproxy(),
                 pending: Vec::new(),
                 state: State::Reading { since: None },
@@ -488,14 +501,21 @@ impl Server {
             .get(connection.listener)
             .and_then(Option::as_ref)
             .map(|listener| listener.path.as_path());
-        let service = self.services.iter().find(|service| {
-            (service.allow_any_uid || service.euid == connection.peer.uid)
-                && listener_path == Some(service.socket_or(&self.default_socket))
-        });
+        let service = listener_path
+            .and_then(|path| {
+                self.config.match_peer(
+                    connection.peer.uid,
+                    connection.peer.pid.get(),
+                    connection.label.as_deref(),
+                    path,
+                )
+            })
+            .and_then(|index| self.services.get(index));
         let Some(service) = service else {
             log::debug(2, "No matching service found");
             return self.close(token);
         };
+        let peer_uid = connection.peer.uid;
         let Some(jobs) = &self.jobs else { return };
         connection.state = State::Working;
         connection.held = connection.held.saturating_add(record.len());
@@ -504,6 +524,7 @@ impl Server {
             token,
             record,
             service: Arc::clone(service),
+            peer_uid,
         };
         if jobs.send(job).is_err() {
             self.close(token);
@@ -608,7 +629,7 @@ fn work(queue: &Mutex<Receiver<Job>>, done: &Sender<Done>, waker: &Waker) {
         // A panic in one request closes its connection and leaves the worker serving (debug
         // builds; release builds abort, and the service manager restarts the daemon).
         let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            procedures::answer(&job.record, &job.service)
+            procedures::answer(&job.record, &job.service, job.peer_uid)
         }))
         .unwrap_or(None);
         if done

@@ -315,8 +315,20 @@ fn daemon_mode_returns_once_ready_and_writes_the_pid_file() {
         .map(|reply| reply.is_some());
     // Only our daemon (another program could have written the file meanwhile).
     let ours_running = std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == ours());
-    if pid > 0 && ours_running {
-        let _ = kup_sys::process::kill(pid, kup_sys::process::Signal::Terminate);
+    // The daemon itself, found through its socket's peer credentials, is ended whatever the pid
+    // file says, so a failed assertion leaves no daemon behind.
+    let daemon_pid = std::os::unix::net::UnixStream::connect(dir.0.join("gssproxy.sock"))
+        .ok()
+        .and_then(|stream| {
+            kup_sys::socket::peer_credentials(std::os::fd::AsFd::as_fd(&stream))
+                .ok()
+                .map(|peer| peer.pid.get())
+        });
+    for victim in [Some(pid).filter(|_| pid > 0 && ours_running), daemon_pid]
+        .into_iter()
+        .flatten()
+    {
+        let _ = kup_sys::process::kill(victim, kup_sys::process::Signal::Terminate);
     }
     match before {
         Some(bytes) => std::fs::write(PID_FILE, bytes).unwrap(),
