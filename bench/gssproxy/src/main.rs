@@ -1,7 +1,8 @@
-//! gssproxy's `ACCEPT_SEC_CONTEXT` under load: contexts per second and per-call latency (p50, p99)
-//! at 1, 8 and 32 concurrent callers, for each gssproxy daemon under test in the same run, beside
-//! the in-process ceiling (MIT's `gss_accept_sec_context` plus the lucid export called directly,
-//! no daemon), and each daemon's resident memory idle and after the load.
+//! gssproxy's `ACCEPT_SEC_CONTEXT` under load: contexts per second and per-call latency (p50, p99,
+//! max) at 1, 8 and 32 concurrent callers, and how many callers got any reply in the window
+//! (fairness), for each gssproxy daemon under test in the same run, beside the in-process
+//! ceiling (MIT's `gss_accept_sec_context` plus the lucid export called directly, no daemon),
+//! and each daemon's resident memory idle and after the load.
 //!
 //! The set-up is real: a throw-away MIT KDC (`kup_testkit::krb5`) with `nfs/localhost` and the
 //! user principal `nobody` (which maps to a local user, so the credentials option is filled); a
@@ -14,8 +15,13 @@
 //! (accepted, `GSS_S_COMPLETE`, a `linux_lucid_v1` context, a creds option). Tokens repeat
 //! across rounds: every subject runs with `KRB5RCACHETYPE=none`, as does the ceiling.
 //!
-//! Usage: `kup-gpbench [--seconds S] [--subject LABEL=PROGRAM]...` (as root). Debian's
-//! `/usr/sbin/gssproxy` is always a subject when installed, and ours when built. The markdown
+//! Usage: `kup-gpbench [--seconds S] [--callers N] [--tokens N] [--only] [--subject LABEL=PROGRAM]...` (as
+//! root). Debian's `/usr/sbin/gssproxy` is always a subject when installed, and ours when built,
+//! unless `--only` (then only the `--subject`s, and no ceiling: experiments, long runs);
+//! `--callers N` runs that one level instead of 1, 8 and 32; `--tokens N` makes N distinct tokens
+//! instead of 2,000 (no caller repeats one before it has sent its share: with enough of them a
+//! daemon with a replay cache can be measured, e.g. a `--subject` wrapper that unsets
+//! `KRB5RCACHETYPE`). The markdown
 //! table goes to stdout; `bench/run` splices it into `docs/benchmarks.md`.
 
 #![forbid(unsafe_code)]
@@ -59,6 +65,81 @@ fn main() -> io::Result<ExitCode> {
         Some(CEILING) => return ceiling_child(&args[1..]),
         _ => {}
     }
+    let Options {
+        seconds,
+        token_count,
+        levels,
+        only,
+        subjects,
+    } = options(&args)?;
+    let window = Duration::from_secs(seconds);
+    let fixture = Fixture::start()?;
+    let tokens = Arc::new(fixture.tokens(token_count)?);
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "Measured {} with {} distinct tokens, {seconds} s per level after 1 s of warm-up, one \
+         connection per caller.\n",
+        utc_now(),
+        tokens.len()
+    );
+    report.push_str(
+        "| subject | callers | contexts/s | vs ceiling | p50 | p99 | max | callers served | failed | RSS idle | RSS after |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut ceilings = Vec::new();
+    for &callers in &levels {
+        if only {
+            ceilings.push(f64::NAN);
+            continue;
+        }
+        let rate = fixture.ceiling(callers, window)?;
+        ceilings.push(rate);
+        let _ = writeln!(
+            report,
+            "| MIT in-process ceiling | {callers} | {rate:.0} | 1.00x | | | | | | | |"
+        );
+    }
+    for (label, program) in &subjects {
+        let daemon = Daemon::start(&fixture, label, program)?;
+        let idle = daemon.rss_kib();
+        let mut rows = Vec::new();
+        for &callers in &levels {
+            rows.push(load(&daemon.socket, &tokens, callers, window));
+        }
+        let after = daemon.rss_kib();
+        for ((callers, run), ceiling) in levels.iter().zip(rows).zip(&ceilings) {
+            let _ = writeln!(
+                report,
+                "| {label} | {callers} | {:.0} | {:.2}x | {} | {} | {} | {}/{callers} | {} | {} | {} |",
+                run.rate,
+                run.rate / ceiling,
+                millis(run.p50),
+                millis(run.p99),
+                millis(run.max),
+                run.served,
+                run.failed,
+                kib(idle),
+                kib(after),
+            );
+        }
+    }
+    io::stdout().lock().write_all(report.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The command line of a measurement.
+struct Options {
+    seconds: u64,
+    /// Distinct tokens made for the callers.
+    token_count: usize,
+    levels: Vec<usize>,
+    /// No default subjects and no ceiling.
+    only: bool,
+    subjects: Vec<(String, PathBuf)>,
+}
+
+fn options(args: &[String]) -> io::Result<Options> {
     let mut seconds = 5_u64;
     let mut subjects: Vec<(String, PathBuf)> = Vec::new();
     if let Ok(theirs) = reference::theirs(Tool::Gssproxy) {
@@ -67,9 +148,32 @@ fn main() -> io::Result<ExitCode> {
     if let Ok(ours) = reference::ours(Tool::Gssproxy) {
         subjects.push(("kup gssproxy".into(), ours));
     }
+    let mut only = false;
+    let mut token_count = TOKENS;
+    let mut levels = CALLERS.to_vec();
     let mut rest = args.iter();
     while let Some(argument) = rest.next() {
         match argument.as_str() {
+            "--only" => {
+                if !only {
+                    subjects.clear();
+                }
+                only = true;
+            }
+            "--callers" => {
+                levels = vec![
+                    rest.next()
+                        .and_then(|value| value.parse().ok())
+                        .ok_or_else(|| invalid("--callers needs a number"))?,
+                ];
+            }
+            "--tokens" => {
+                token_count = rest
+                    .next()
+                    .and_then(|value| value.parse().ok())
+                    .filter(|&count| count > 0)
+                    .ok_or_else(|| invalid("--tokens needs a positive number"))?;
+            }
             "--seconds" => {
                 seconds = rest
                     .next()
@@ -85,59 +189,18 @@ fn main() -> io::Result<ExitCode> {
             }
             _ => {
                 return Err(invalid(
-                    "usage: kup-gpbench [--seconds S] [--subject LABEL=PROGRAM]...",
+                    "usage: kup-gpbench [--seconds S] [--callers N] [--tokens N] [--only] [--subject LABEL=PROGRAM]...",
                 ));
             }
         }
     }
-    let window = Duration::from_secs(seconds);
-    let fixture = Fixture::start()?;
-    let tokens = Arc::new(fixture.tokens()?);
-    let mut report = String::new();
-    let _ = writeln!(
-        report,
-        "Measured {} with {} distinct tokens, {seconds} s per level after 1 s of warm-up, one \
-         connection per caller.\n",
-        utc_now(),
-        tokens.len()
-    );
-    report.push_str(
-        "| subject | callers | contexts/s | vs ceiling | p50 | p99 | failed | RSS idle | RSS after |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    let mut ceilings = Vec::new();
-    for callers in CALLERS {
-        let rate = fixture.ceiling(callers, window)?;
-        ceilings.push(rate);
-        let _ = writeln!(
-            report,
-            "| MIT in-process ceiling | {callers} | {rate:.0} | 1.00x | | | | | |"
-        );
-    }
-    for (label, program) in &subjects {
-        let daemon = Daemon::start(&fixture, label, program)?;
-        let idle = daemon.rss_kib();
-        let mut rows = Vec::new();
-        for callers in CALLERS {
-            rows.push(load(&daemon.socket, &tokens, callers, window));
-        }
-        let after = daemon.rss_kib();
-        for ((callers, run), ceiling) in CALLERS.iter().zip(rows).zip(&ceilings) {
-            let _ = writeln!(
-                report,
-                "| {label} | {callers} | {:.0} | {:.2}x | {} | {} | {} | {} | {} |",
-                run.rate,
-                run.rate / ceiling,
-                millis(run.p50),
-                millis(run.p99),
-                run.failed,
-                kib(idle),
-                kib(after),
-            );
-        }
-    }
-    io::stdout().lock().write_all(report.as_bytes())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Options {
+        seconds,
+        token_count,
+        levels,
+        only,
+        subjects,
+    })
 }
 
 fn invalid(message: &str) -> io::Error {
@@ -201,8 +264,8 @@ impl Fixture {
     }
 
     /// A pool of distinct AP-REQs for `nfs@localhost` (the first one fetches the ticket).
-    fn tokens(&self) -> io::Result<Vec<Vec<u8>>> {
-        let bytes = self.child(&[MAKE_TOKENS, &TOKENS.to_string()], Duration::from_mins(2))?;
+    fn tokens(&self, count: usize) -> io::Result<Vec<Vec<u8>>> {
+        let bytes = self.child(&[MAKE_TOKENS, &count.to_string()], Duration::from_mins(5))?;
         let mut tokens = Vec::new();
         let mut rest = bytes.as_slice();
         while let Some((length, tail)) = rest.split_first_chunk::<4>() {
@@ -403,6 +466,11 @@ struct Run {
     rate: f64,
     p50: Duration,
     p99: Duration,
+    /// The slowest call started in the window.
+    max: Duration,
+    /// Callers with at least one call completed in the window (a daemon that starves some
+    /// connections has few of their calls in the percentiles: this shows it).
+    served: usize,
     failed: u64,
 }
 
@@ -458,14 +526,18 @@ fn load(socket: &Path, tokens: &Arc<Vec<Vec<u8>>>, callers: usize, window: Durat
         .map(|index| {
             let tokens = Arc::clone(tokens);
             let socket = socket.to_path_buf();
-            thread::spawn(move || caller(&socket, &tokens, index, warm_up, end))
+            thread::spawn(move || caller(&socket, &tokens, (index, callers), warm_up, end))
         })
         .collect();
     let mut latencies = Vec::new();
     let mut failed = 0;
+    let mut max = Duration::ZERO;
+    let mut served = 0;
     for worker in workers {
-        let (mine, bad) = worker.join().unwrap_or_default();
+        let (mine, slowest, bad) = worker.join().unwrap_or_default();
+        served += usize::from(!mine.is_empty());
         latencies.extend(mine);
+        max = max.max(slowest);
         failed += bad;
     }
     latencies.sort_unstable();
@@ -479,24 +551,39 @@ fn load(socket: &Path, tokens: &Arc<Vec<Vec<u8>>>, callers: usize, window: Durat
         rate: latencies.len() as f64 / window.as_secs_f64(),
         p50: at(500),
         p99: at(990),
+        max,
+        served,
         failed,
     }
 }
 
 /// One caller: its own connection, one call at a time; latencies of good replies inside the
-/// window, and the number of bad or failed ones (a failed connection is reopened).
+/// window, the longest call that overlapped the window (one that started before it or ended
+/// after it included: a caller starved through the window shows here, not in the
+/// percentiles), and the number of bad or failed ones (a failed connection is reopened).
 fn caller(
     socket: &Path,
     tokens: &[Vec<u8>],
-    index: usize,
+    (index, callers): (usize, usize),
     warm_up: Instant,
     end: Instant,
-) -> (Vec<Duration>, u64) {
-    let calls: Vec<Vec<u8>> = tokens.iter().map(|token| kernel_call(token)).collect();
+) -> (Vec<Duration>, Duration, u64) {
+    // Caller i sends tokens i, i + callers, …: no two callers share a token, so a pool larger
+    // than the calls of a run has no replay (for runs with a replay cache).
+    let calls: Vec<Vec<u8>> = tokens
+        .iter()
+        .skip(index)
+        .step_by(callers.max(1))
+        .map(|token| kernel_call(token))
+        .collect();
+    if calls.is_empty() {
+        return (Vec::new(), Duration::ZERO, 0);
+    }
     let mut latencies = Vec::new();
     let mut failed = 0;
+    let mut slowest = Duration::ZERO;
     let mut stream: Option<UnixStream> = None;
-    let mut next = index * 37;
+    let mut next = 0;
     let mut reply = Vec::new();
     while Instant::now() < end {
         if stream.is_none() {
@@ -516,6 +603,9 @@ fn caller(
         let start = Instant::now();
         let ok = connection.write_all(&call).is_ok() && read_record(connection, &mut reply).is_ok();
         let elapsed = start.elapsed();
+        if Instant::now() >= warm_up {
+            slowest = slowest.max(elapsed);
+        }
         if ok && good_reply(&reply, xid) {
             if start >= warm_up && Instant::now() <= end {
                 latencies.push(elapsed);
@@ -525,7 +615,7 @@ fn caller(
             stream = None;
         }
     }
-    (latencies, failed)
+    (latencies, slowest, failed)
 }
 
 fn read_record(stream: &mut UnixStream, into: &mut Vec<u8>) -> io::Result<()> {

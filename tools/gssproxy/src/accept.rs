@@ -10,9 +10,13 @@
 //! with no groups when krb5 has no local name (`ENOENT`) or the user does not exist. A GSS
 //! failure is reported in the result's status only (no context, no token, no options).
 //!
-//! Runs on a worker thread: every call here may block (keytab, replay cache, NSS).
+//! Runs on a worker thread: every call here may block (keytab, replay cache, NSS). The acceptor
+//! credential is the worker's kept one while the keytab and the configuration are unchanged
+//! ([`crate::cache`]).
 
-use kup_gss::gss::{self, Credential, GssStatus, Mech, Name, SecurityContext};
+use std::rc::Rc;
+
+use kup_gss::gss::{self, GssStatus, Mech, Name, SecurityContext};
 use kup_gssx::gssx::{
     ArgAcceptSecContext, Ctx, EXPORTED_CONTEXT_TYPE, EXPORTED_CREDS_TYPE, GssxOption, KRB5_OID,
     LINUX_CREDS_V1, LINUX_LUCID_V1, Name as GssxName, ResAcceptSecContext, Status, find_option,
@@ -122,16 +126,12 @@ fn accept(
     export: Export,
 ) -> Result<ResAcceptSecContext, GssStatus> {
     let lucid = export.lucid.ok_or_else(|| failure(errno::EINVAL))?;
-    let principal = service
-        .krb5_principal
-        .as_deref()
-        .map(Name::principal)
-        .transpose()?;
     // The interposer's call carries the credential it acquired through us (its handle is
-    // opened with the service's key); the kernel's carries none: the service's own.
+    // opened with the service's key); the kernel's carries none: the service's own, kept by
+    // the worker while its keytab is unchanged (`crate::cache`).
     let credential = match &arguments.cred_handle {
-        Some(cred) => crate::interposer::open_cred(cred, service)?,
-        None => Credential::acceptor(service.keytab(), principal.as_ref(), Some(Mech::Krb5))?,
+        Some(cred) => Rc::new(crate::interposer::open_cred(cred, service)?),
+        None => crate::cache::acceptor(service.keytab(), service.krb5_principal.as_deref())?,
     };
     let mut context = SecurityContext::new(Mech::Krb5);
     let (output_token, complete) = context.accept_step(&credential, &arguments.input_token)?;
@@ -192,17 +192,42 @@ fn accept(
 
 /// A `gssx_name` of a mechanism name: display bytes (no NUL), name type, exported token, and
 /// with `composite` MIT's composite export (which the reference suppresses for lucid exports).
+///
+/// Only for the names of a complete krb5 context (mechanism names of the krb5 mechanism): the
+/// exported form is built from the display bytes (see [`krb5_exported_name`]) instead of a
+/// second library call, each of which costs MIT a fresh krb5 context (krb5.conf walked again).
 fn gssx_name(name: &Name, composite: bool) -> Result<GssxName, GssStatus> {
     if composite {
         return crate::interposer::describe_name(name);
     }
     let (display_name, name_type) = name.display_with_type()?;
+    let exported_name = match krb5_exported_name(&display_name) {
+        Some(exported) => exported,
+        None => name.export()?,
+    };
     Ok(GssxName {
         display_name,
         name_type,
-        exported_name: name.export()?,
+        exported_name,
         ..GssxName::default()
     })
+}
+
+/// The exported form of a krb5 mechanism name whose unparsed principal is `display` (RFC 2743
+/// §3.2 with RFC 1964 §2.1.3: token id 04 01, the DER mechanism OID with its 2-byte length, the
+/// 4-byte name length, the name). MIT's krb5 mechanism displays and exports a name as the same
+/// unparsed principal (`tests/names.rs` compares both with the library's own output); `None`
+/// if the name is too long for the format.
+#[must_use]
+pub fn krb5_exported_name(display: &[u8]) -> Option<Vec<u8>> {
+    let oid_length = u8::try_from(KRB5_OID.len()).ok()?;
+    let name_length = u32::try_from(display.len()).ok()?;
+    let mut token = Vec::with_capacity(10 + KRB5_OID.len() + display.len());
+    token.extend_from_slice(&[0x04, 0x01, 0x00, oid_length.checked_add(2)?, 0x06, oid_length]);
+    token.extend_from_slice(KRB5_OID);
+    token.extend_from_slice(&name_length.to_be_bytes());
+    token.extend_from_slice(display);
+    Some(token)
 }
 
 /// The kernel's `linux_lucid_v1` bytes of an exported krb5 context.

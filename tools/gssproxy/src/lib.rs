@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accept;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod handle;

@@ -334,6 +334,8 @@ impl Server {
         }
         self.services = config.services.iter().cloned().map(Arc::new).collect();
         self.config = config.clone();
+        // Keytabs and principals may have changed: the workers acquire their credentials again.
+        crate::cache::invalidate();
         if !self.kernel_switched && config.services.iter().any(|service| service.kernel_nfsd) {
             self.kernel_switched = crate::kernel_handshake(Path::new(crate::USE_GSS_PROXY));
         }

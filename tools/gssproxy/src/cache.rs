@@ -1,0 +1,230 @@
+//! The acceptor credential of each service, kept between calls.
+//!
+//! `gss_acquire_cred_from` costs a krb5 context (krb5.conf read and parsed) and a pass over the
+//! keytab on every call; the reference pays it per request too. A worker keeps the credential it
+//! acquired for a (keytab, principal) pair and uses it again while nothing it was made from has
+//! changed:
+//! - the keytab file: its device, inode, size, modification and change times are read
+//!   (`stat`) before every use; any difference (a rekey rewrites or replaces the file) and the
+//!   credential is acquired again before the call, so a call never runs on a credential made from
+//!   an older keytab than the one on disk at its start;
+//! - the configuration: a SIGHUP reload calls [`invalidate`], and every worker drops what it kept
+//!   at its next call.
+//!
+//! A keytab that cannot be `stat`ed (missing: the acquisition reports the error), a keytab name
+//! of another type than `FILE:` (`MEMORY:`, `KEYRING:`…) and the library's default keytab (no
+//! path to watch) are never cached: those calls acquire as before. Each worker holds at most
+//! [`MAX_ENTRIES`] credentials (the oldest goes first); MIT's credential handles are per thread
+//! here (`Credential` is not `Send`), so no lock is taken.
+
+use std::cell::RefCell;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use kup_gss::gss::{Credential, GssStatus, Mech, Name};
+
+/// Most credentials one worker keeps.
+pub const MAX_ENTRIES: usize = 16;
+
+/// Bumped by [`invalidate`]; an entry made under another value is dropped.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Credentials acquired so far, by every thread (tests, debugging).
+static ACQUIRED: AtomicU64 = AtomicU64::new(0);
+
+/// What a keytab file was when its credential was acquired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Self> {
+        let metadata = std::fs::metadata(path).ok()?;
+        Some(Self {
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+            size: metadata.size(),
+            mtime: (metadata.mtime(), metadata.mtime_nsec()),
+            ctime: (metadata.ctime(), metadata.ctime_nsec()),
+        })
+    }
+}
+
+struct Entry {
+    keytab: PathBuf,
+    principal: Option<String>,
+    stamp: Stamp,
+    generation: u64,
+    credential: Rc<Credential>,
+}
+
+thread_local! {
+    static ENTRIES: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Forgets every kept credential (each worker at its next call): the configuration changed.
+pub fn invalidate() {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The file a keytab name designates, if it is a plain file keytab.
+fn file_keytab(keytab: &Path) -> Option<&Path> {
+    let bytes = keytab.as_os_str().as_encoded_bytes();
+    if let Some(rest) = keytab.to_str().and_then(|name| name.strip_prefix("FILE:")) {
+        return Some(Path::new(rest));
+    }
+    // `TYPE:residual` (krb5_kt_resolve): a colon before the first slash names another type.
+    let colon = bytes.iter().position(|&byte| byte == b':');
+    let slash = bytes.iter().position(|&byte| byte == b'/');
+    match (colon, slash) {
+        (Some(colon), Some(slash)) if colon < slash => None,
+        (Some(_), None) => None,
+        _ => Some(keytab),
+    }
+}
+
+/// The acceptor credential for `keytab` and `principal` (krb5 only), kept or acquired.
+pub fn acceptor(keytab: Option<&Path>, principal: Option<&str>) -> Result<Rc<Credential>, GssStatus> {
+    let acquire = || {
+        ACQUIRED.fetch_add(1, Ordering::Relaxed);
+        let name = principal.map(Name::principal).transpose()?;
+        Credential::acceptor(keytab, name.as_ref(), Some(Mech::Krb5))
+    };
+    let Some(file) = keytab.and_then(file_keytab) else {
+        return acquire().map(Rc::new);
+    };
+    let Some(stamp) = Stamp::of(file) else {
+        ENTRIES.with_borrow_mut(|entries| entries.retain(|entry| entry.keytab != file));
+        return acquire().map(Rc::new);
+    };
+    let generation = GENERATION.load(Ordering::SeqCst);
+    ENTRIES.with_borrow_mut(|entries| {
+        entries.retain(|entry| entry.generation == generation);
+        let found = entries
+            .iter()
+            .position(|entry| entry.keytab == file && entry.principal.as_deref() == principal);
+        if let Some(index) = found {
+            if let Some(entry) = entries.get(index)
+                && entry.stamp == stamp
+            {
+                return Ok(Rc::clone(&entry.credential));
+            }
+            entries.remove(index);
+        }
+        let credential = Rc::new(acquire()?);
+        // The file may have changed while it was read: keep the credential only if it did not.
+        if Stamp::of(file) == Some(stamp) {
+            if entries.len() >= MAX_ENTRIES {
+                entries.remove(0);
+            }
+            entries.push(Entry {
+                keytab: file.to_owned(),
+                principal: principal.map(str::to_owned),
+                stamp,
+                generation,
+                credential: Rc::clone(&credential),
+            });
+        }
+        Ok(credential)
+    })
+}
+
+/// How many credentials this thread keeps.
+#[must_use]
+pub fn kept() -> usize {
+    ENTRIES.with_borrow(Vec::len)
+}
+
+/// How many credentials have been acquired since the process started (every thread).
+#[must_use]
+pub fn acquisitions() -> u64 {
+    ACQUIRED.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kup_testkit::krb5::Realm;
+
+    /// A real keytab: kept while unchanged, acquired again after a rewrite, a replacement, a
+    /// reload; a missing keytab fails and is not kept. (One test: the counters are global.)
+    #[test]
+    fn a_kept_credential_is_dropped_when_its_keytab_or_the_configuration_changes() {
+        let realm = Realm::start("KUP.TEST").expect("realm");
+        realm.add_principal("nfs/localhost").expect("principal");
+        let keytab = realm.dir().join("cache-test.keytab");
+        realm
+            .write_keytab(&["nfs/localhost@KUP.TEST"], &keytab)
+            .expect("keytab");
+        let principal = Some("nfs/localhost@KUP.TEST");
+        let start = acquisitions();
+        let first = acceptor(Some(&keytab), principal).expect("acquired");
+        let again = acceptor(Some(&keytab), principal).expect("kept");
+        assert!(Rc::ptr_eq(&first, &again));
+        assert_eq!(acquisitions() - start, 1);
+        assert_eq!(kept(), 1);
+
+        // Rewritten in place (a second key appended: size and mtime change).
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        realm
+            .write_keytab(&["nfs/localhost@KUP.TEST"], &keytab)
+            .expect("keytab appended");
+        let rewritten = acceptor(Some(&keytab), principal).expect("acquired again");
+        assert!(!Rc::ptr_eq(&first, &rewritten));
+        assert_eq!(acquisitions() - start, 2);
+        assert_eq!(kept(), 1);
+
+        // Replaced by another file of the same size (a rename: the inode changes).
+        let copy = realm.dir().join("cache-test.keytab.new");
+        std::fs::copy(&keytab, &copy).expect("copy");
+        std::fs::rename(&copy, &keytab).expect("rename");
+        let replaced = acceptor(Some(&keytab), principal).expect("acquired again");
+        assert!(!Rc::ptr_eq(&rewritten, &replaced));
+        assert_eq!(acquisitions() - start, 3);
+
+        // A reload.
+        invalidate();
+        let reloaded = acceptor(Some(&keytab), principal).expect("acquired again");
+        assert!(!Rc::ptr_eq(&replaced, &reloaded));
+        assert_eq!(acquisitions() - start, 4);
+        assert_eq!(kept(), 1);
+
+        // Another principal is another entry; the bound holds.
+        assert!(acceptor(Some(&keytab), Some("nfs/nosuch@KUP.TEST")).is_err());
+        assert_eq!(kept(), 1);
+
+        // Gone: the acquisition fails, nothing is kept.
+        std::fs::remove_file(&keytab).expect("remove");
+        assert!(acceptor(Some(&keytab), principal).is_err());
+        assert_eq!(kept(), 0);
+    }
+
+    #[test]
+    fn only_file_keytabs_are_watched() {
+        assert_eq!(
+            file_keytab(Path::new("/etc/krb5.keytab")),
+            Some(Path::new("/etc/krb5.keytab"))
+        );
+        assert_eq!(
+            file_keytab(Path::new("FILE:/etc/krb5.keytab")),
+            Some(Path::new("/etc/krb5.keytab"))
+        );
+        assert_eq!(file_keytab(Path::new("MEMORY:x")), None);
+        assert_eq!(file_keytab(Path::new("KEYRING:persistent:0")), None);
+        assert_eq!(file_keytab(Path::new("WRFILE:/etc/krb5.keytab")), None);
+        assert_eq!(
+            file_keytab(Path::new("relative.keytab")),
+            Some(Path::new("relative.keytab"))
+        );
+        assert_eq!(
+            file_keytab(Path::new("/dir:with/colon")),
+            Some(Path::new("/dir:with/colon"))
+        );
+    }
+}
