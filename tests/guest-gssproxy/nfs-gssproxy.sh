@@ -6,6 +6,7 @@
 #   GSSPROXY   the daemon under test (default Debian's /usr/sbin/gssproxy)
 #   GP_SIDE    its name in the records: ours | theirs (default theirs)
 #   GP_BIG     1 (default): also try a Kerberos token over 64 KiB (scenario 4)
+#   GP_MANY_SECS  the bound of the 65,536-group user's first write (default 60)
 #   GP_DEBUG   a debug_level for the daemon's [gssproxy] section (default none, as Debian ships)
 #
 # On the guest's loopback: an MIT KDC (realm KUP.TEST), the daemon with Debian's
@@ -42,11 +43,12 @@ as() {
 write_as() {
     try "$1" setpriv --reuid="$2" --regid="$2" --clear-groups sh -c 'echo "$1" > "$2"' sh "$3" "$4"
 }
-# try KEY CMD...: run CMD bounded to 60 s, record KEY.rc and keep its output in KEY.out.
+# try KEY CMD...: run CMD bounded to $TRY_SECS (60) s, record KEY.rc and keep its output in KEY.out.
+TRY_SECS=60
 try() {
     local key=$1
     shift
-    timeout -k 5 60 "$@" > "$key.out" 2>&1
+    timeout -k 5 "$TRY_SECS" "$@" > "$key.out" 2>&1
     local rc=$?
     rec "$key.rc" "$rc"
     [ "$rc" = 0 ] || sed 's/^/   | /' "$key.out"
@@ -352,9 +354,31 @@ rec s3.mid_closed_owner "$(owner $EXP/closed/by-mid)"
 write_as s3.alice_g900 2001 alice /mnt/k5/g900/by-alice
 rec s3.alice_g900_owner "$(owner $EXP/g900/by-alice)"
 step "s3 many (65,536 groups)"
+# Every 5 s while many's first write runs: the daemon's CPU ticks (utime + stime) and state, and
+# rpc.gssd's upcalls for uid 2004 and their successful downcalls so far.
+( while :; do
+    echo "$(ms) gp_cpu=$(awk '{ print $14 + $15 }' /proc/$gp_pid/stat 2>/dev/null)" \
+        "gp_state=$(awk '{ print $3 }' /proc/$gp_pid/stat 2>/dev/null)" \
+        "gssd_upcalls=$(grep -c 'uid=2004 ' gssd.log) downcalls=$(grep -c 'do_downcall' gssd.log)"
+    sleep 5
+done ) > s3.many.samples.txt 2>&1 &
+sampler=$!
+# nfsd's RPC counters ("net": packets udp tcp tcp-connections; "rpc": calls badcalls badfmt
+# badauth badclnt) before, and after 30 s: the counters again and the kernel stacks of the nfsd
+# threads, rpc.gssd and the writer.
+cp /proc/net/rpc/nfsd s3.nfsd-stats.before.txt
+( sleep 30
+  cp /proc/net/rpc/nfsd s3.nfsd-stats.during.txt
+  for p in /proc/[0-9]*; do
+      c=$(cat "$p/comm" 2>/dev/null) || continue
+      case $c in nfsd|sh|setpriv|rpc.gssd) echo "== ${p#/proc/} $c"; cat "$p/stack" 2>&1 ;; esac
+  done > s3.stacks.txt ) &
 s=$(ms)
+TRY_SECS=${GP_MANY_SECS:-60}
 write_as s3.many_top 2004 many /mnt/k5/by-many
+TRY_SECS=60
 rec s3.many_top.ms $(( $(ms) - s ))
+kill $sampler 2> /dev/null
 rec s3.many_top_owner "$(owner $EXP/by-many)"
 if [ -e $EXP/by-many ]; then
     write_as s3.many_g60000 2004 many /mnt/k5/g60000/by-many
