@@ -7,6 +7,8 @@
 #   GP_SIDE    its name in the records: ours | theirs (default theirs)
 #   GP_BIG     1 (default): also try a Kerberos token over 64 KiB (scenario 4)
 #   GP_MANY_SECS  the bound of the 65,536-group user's first write (default 60)
+#   GP_BISECT  group counts, e.g. "4096 32768": before many, a user in each count writes too
+#              (user pN, uid 3000 + its index; exploration, default none)
 #   GP_DEBUG   a debug_level for the daemon's [gssproxy] section (default none, as Debian ships)
 #
 # On the guest's loopback: an MIT KDC (realm KUP.TEST), the daemon with Debian's
@@ -118,7 +120,10 @@ printf '[General]\nDomain = kup.test\n[Mapping]\nNobody-User = nobody\nNobody-Gr
 # carol holds a ticket for ghost@KUP.TEST, a principal with no local user; many is in 65,536
 # groups (primary + 65,535 supplementary: NGROUPS_MAX), mid in 1,000 (primary + kg0..kg998);
 # big gets a ticket over 64 KiB.
-for u in alice:2001 bob:2002 carol:2003 many:2004 big:2006 mid:2007; do
+BISECT=()
+i=0
+for n in ${GP_BISECT:-}; do BISECT+=("p$n:$((3000 + i))"); i=$((i + 1)); done
+for u in alice:2001 bob:2002 carol:2003 many:2004 big:2006 mid:2007 "${BISECT[@]}"; do
     echo "${u%:*}:x:${u#*:}:${u#*:}::/nonexistent:/bin/bash" >> /etc/passwd
     echo "${u%:*}:x:${u#*:}:" >> /etc/group
 done
@@ -126,8 +131,13 @@ echo "outsiders:x:2999:" >> /etc/group
 GROUPS_N=65535
 GBASE=100000
 step "generate $GROUPS_N groups for many"
-awk -v n=$GROUPS_N -v b=$GBASE 'BEGIN { for (i = 0; i < n; i++)
-    printf "kg%d:x:%d:many%s\n", i, b + i, (i < 999 ? ",mid" : "") }' >> /etc/group
+awk -v n=$GROUPS_N -v b=$GBASE -v bisect="${GP_BISECT:-}" 'BEGIN {
+    k = split(bisect, counts, " ")
+    for (i = 0; i < n; i++) {
+        extra = ""
+        for (j = 1; j <= k; j++) if (i < counts[j] - 1) extra = extra ",p" counts[j]
+        printf "kg%d:x:%d:many%s%s\n", i, b + i, (i < 999 ? ",mid" : ""), extra
+    } }' >> /etc/group
 rec many.id_groups "$(id -G many | wc -w)"
 rec mid.id_groups "$(id -G mid | wc -w)"
 step "generated"
@@ -144,11 +154,13 @@ cat > /etc/krb5kdc/kdc.conf <<EOF
         max_life = 10h
     }
 EOF
-kdb5_util create -s -r "$REALM" -P masterpw > kdc-setup.log 2>&1 || { echo "kdb5_util failed"; cat kdc-setup.log; exit 10; }
+if ! kdb5_util create -s -r "$REALM" -P masterpw > kdc-setup.log 2>&1; then
+    echo "kdb5_util failed"; cat kdc-setup.log; exit 10
+fi
 for p in "nfs/$SRV" "host/$SRV"; do
     kadmin.local -q "addprinc -randkey $p" >> kdc-setup.log 2>&1
 done
-for p in alice bob ghost many big mid; do
+for p in alice bob ghost many big mid ${GP_BISECT:+$(printf 'p%s ' $GP_BISECT)}; do
     kadmin.local -q "addprinc -pw pw-$p $p" >> kdc-setup.log 2>&1
 done
 rm -f /etc/krb5.keytab
@@ -205,13 +217,15 @@ rec kernel_conns.before_clients "$(kernel_conns)"
 step "KDC, tickets"
 krb5kdc || exit 14
 ticket() { # UID GID PRINCIPAL
-    printf 'pw-%s\n' "$3" | as "$1" "$2" env KRB5CCNAME="FILE:/tmp/krb5cc_$1" kinit "$3@$REALM" > /dev/null
+    printf 'pw-%s\n' "$3" |
+        as "$1" "$2" env KRB5CCNAME="FILE:/tmp/krb5cc_$1" kinit "$3@$REALM" > /dev/null
 }
 ticket 2001 2001 alice || exit 14
 ticket 2002 2002 bob || exit 14
 ticket 2003 2003 ghost || exit 14
 ticket 2004 2004 many || exit 14
 ticket 2007 2007 mid || exit 14
+for u in "${BISECT[@]}"; do ticket "${u#*:}" "${u#*:}" "${u%:*}" || exit 14; done
 
 step "rpc.gssd (client side)"
 rpc.gssd -f -p /run/rpc_pipefs -vvv > gssd.log 2>&1 &
@@ -304,12 +318,16 @@ mountpoint -q /mnt/r2 && umount /mnt/r2
 if [ "$GP_BIG" = 1 ]; then
     step "s4 a token over 64 KiB"
     awk 'BEGIN { print "[libdefaults]"; printf "    extra_addresses = 127.0.0.1\n";
-        for (i = 0; i < 5000; i++) { if (i % 100 == 0) printf "\n    extra_addresses = "; else printf ",";
-            printf "10.%d.%d.%d", int(i / 65536), int(i / 256) % 256, i % 256 } print "" }' > /etc/krb5-big.conf
+        for (i = 0; i < 5000; i++) {
+            if (i % 100 == 0) printf "\n    extra_addresses = "; else printf ","
+            printf "10.%d.%d.%d", int(i / 65536), int(i / 256) % 256, i % 256
+        }
+        print "" }' > /etc/krb5-big.conf
     try s4.kinit sh -c 'printf "pw-big\n" | setpriv --reuid=2006 --regid=2006 --clear-groups \
-        env KRB5_CONFIG=/etc/krb5-big.conf:/etc/krb5.conf KRB5CCNAME=FILE:/tmp/krb5cc_2006 kinit -a big@KUP.TEST'
-    try s4.kvno setpriv --reuid=2006 --regid=2006 --clear-groups env KRB5CCNAME=FILE:/tmp/krb5cc_2006 \
-        kvno "nfs/$SRV@$REALM"
+        env KRB5_CONFIG=/etc/krb5-big.conf:/etc/krb5.conf KRB5CCNAME=FILE:/tmp/krb5cc_2006 \
+        kinit -a big@KUP.TEST'
+    try s4.kvno setpriv --reuid=2006 --regid=2006 --clear-groups \
+        env KRB5CCNAME=FILE:/tmp/krb5cc_2006 kvno "nfs/$SRV@$REALM"
     rec s4.ccache_bytes "$(stat -c %s /tmp/krb5cc_2006 2>/dev/null || echo 0)"
     flush
     try s4.mount mount -t nfs4 -o "sec=krb5,$MOPT" "$SRV:/" /mnt/big
@@ -353,6 +371,15 @@ write_as s3.mid_closed 2007 mid /mnt/k5/closed/by-mid
 rec s3.mid_closed_owner "$(owner $EXP/closed/by-mid)"
 write_as s3.alice_g900 2001 alice /mnt/k5/g900/by-alice
 rec s3.alice_g900_owner "$(owner $EXP/g900/by-alice)"
+if [ ${#BISECT[@]} -gt 0 ]; then
+    TRY_SECS=30
+    for u in "${BISECT[@]}"; do
+        step "s3 ${u%:*}"
+        write_as "s3.${u%:*}" "${u#*:}" x "/mnt/k5/by-${u%:*}"
+        rec "s3.${u%:*}_owner" "$(owner "$EXP/by-${u%:*}")"
+    done
+    TRY_SECS=60
+fi
 step "s3 many (65,536 groups)"
 # Every 5 s while many's first write runs: the daemon's CPU ticks (utime + stime) and state, and
 # rpc.gssd's upcalls for uid 2004 and their successful downcalls so far.
