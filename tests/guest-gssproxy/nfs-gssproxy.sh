@@ -1,5 +1,5 @@
 # nfs-gssproxy.sh: kernel nfsd's RPCSEC_GSS (sec=krb5) through the gssproxy daemon under test, end
-# to end in the kup QEMU guest. Run inside the guest (by crates/kup-testkit/tests/guest_gssproxy.rs,
+# to end in the kup QEMU guest. Run inside the guest (by tools/gssproxy/tests/guest_nfs_krb5.rs,
 # or by hand: `tests/guest/guest.sh run -t 600 tests/guest-gssproxy/nfs-gssproxy.sh`).
 #
 # Environment:

@@ -24,7 +24,7 @@
 //! itself falls short of what issue 15 demands (65,536 groups: nfsd stops answering above 4,096,
 //! `docs/compat/gssproxy-guest.md`), the observed outcome is asserted for both.
 //!
-//! Run (as root): `KUP_UNDER_TEST=theirs cargo test -p kup-testkit --test guest_gssproxy --
+//! Run (as root): `KUP_UNDER_TEST=theirs cargo test -p gssproxy --test guest_nfs_krb5 --
 //! --nocapture`. The guest's `timings.txt` and `results.txt` stay in the run directory;
 //! `KUP_GSSPROXY_REPLAY=<run dir>` checks a finished run again without booting.
 
