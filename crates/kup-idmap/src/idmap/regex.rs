@@ -34,6 +34,16 @@ impl RegexMap {
                 services.log(0, &format!("regex_init: regex for {what} missing"));
                 return None;
             };
+            if expansion(&pattern) > MAX_EXPANSION {
+                services.log(
+                    0,
+                    &format!(
+                        "regex_init: compiling regex for {what} failed with status {REG_ESPACE}: \
+                         its repetitions would expand past {MAX_EXPANSION} elements"
+                    ),
+                );
+                return None;
+            }
             match Regex::extended_case_insensitive(&pattern) {
                 Ok(regex) => Some(regex),
                 Err(status) => {
@@ -180,4 +190,168 @@ fn first_capture<'a>(regex: &Regex, text: &'a [u8]) -> Option<&'a [u8]> {
     let captures = regex.captures(text)?;
     let (start, end) = captures.iter().skip(1).find_map(|slot| *slot)?;
     text.get(start..end)
+}
+
+/// glibc's `REG_ESPACE`: what its `regcomp` answers when it runs out of memory.
+const REG_ESPACE: i32 = 12;
+
+/// The most elements a `[Regex]` pattern may expand to (see [`expansion`]).
+const MAX_EXPANSION: u64 = 1 << 16;
+
+/// An upper estimate of how many elements glibc's `regcomp` makes of an extended pattern once
+/// repetitions are expanded: `+` copies its operand once more, `{m,n}` up to `max(m, n)` times,
+/// and stacked or nested repetitions multiply. glibc accepts stacked duplication symbols, which
+/// POSIX leaves undefined, and a pattern such as `^d+++…+` (forty of them) or `(a{999}){999}`
+/// makes it allocate until memory runs out (a fuzz finding); such a pattern is refused as
+/// `REG_ESPACE` before `regcomp` sees it. Ordinary patterns estimate to a few dozen.
+fn expansion(pattern: &[u8]) -> u64 {
+    // Sizes of the alternatives and of the current concatenation, per open group.
+    let mut frames: Vec<(u64, u64)> = vec![(0, 0)];
+    // Size of the last atom (what a following repetition applies to).
+    let mut last: u64 = 0;
+    let mut at = 0;
+    while let Some(&byte) = pattern.get(at) {
+        at += 1;
+        match byte {
+            b'\\' => {
+                at += 1;
+                grow(&mut frames, 1);
+                last = 1;
+            }
+            b'[' => {
+                // A bracket expression is one element; skip to its closing `]` (a `]` first in
+                // the list is a member, `[:…:]`, `[.….]` and `[=…=]` hold their own `]`).
+                if pattern.get(at) == Some(&b'^') {
+                    at += 1;
+                }
+                if pattern.get(at) == Some(&b']') {
+                    at += 1;
+                }
+                while let Some(&inner) = pattern.get(at) {
+                    at += 1;
+                    match inner {
+                        b']' => break,
+                        b'[' if matches!(pattern.get(at), Some(b':' | b'.' | b'=')) => {
+                            let kind = pattern.get(at).copied();
+                            let rest = pattern.get(at + 1..).unwrap_or_default();
+                            let close = rest
+                                .windows(2)
+                                .position(|pair| pair.first().copied() == kind && pair.get(1) == Some(&b']'));
+                            at += close.map_or(pattern.len(), |offset| offset + 3);
+                        }
+                        _ => {}
+                    }
+                }
+                grow(&mut frames, 1);
+                last = 1;
+            }
+            b'(' => {
+                frames.push((0, 0));
+                last = 0;
+            }
+            b')' if frames.len() > 1 => {
+                let (alternatives, current) = frames.pop().unwrap_or_default();
+                let group = alternatives.saturating_add(current).saturating_add(1);
+                grow(&mut frames, group);
+                last = group;
+            }
+            b'|' => {
+                if let Some(frame) = frames.last_mut() {
+                    frame.0 = frame.0.saturating_add(frame.1);
+                    frame.1 = 0;
+                }
+                last = 0;
+            }
+            b'*' | b'?' | b'+' | b'{' => {
+                let copies = match byte {
+                    b'+' => 2,
+                    b'{' => {
+                        let Some((length, count)) = interval(pattern.get(at..).unwrap_or_default()) else {
+                            // Not an interval: a literal `{`.
+                            grow(&mut frames, 1);
+                            last = 1;
+                            continue;
+                        };
+                        at += length;
+                        count.max(1)
+                    }
+                    _ => 1,
+                };
+                // The repeated atom's copies replace it in the concatenation.
+                let grown = last.saturating_mul(copies).saturating_add(1);
+                if let Some(frame) = frames.last_mut() {
+                    frame.1 = frame.1.saturating_sub(last).saturating_add(grown);
+                }
+                last = grown;
+            }
+            _ => {
+                grow(&mut frames, 1);
+                last = 1;
+            }
+        }
+    }
+    frames.iter().fold(0_u64, |total, (alternatives, current)| {
+        total.saturating_add(*alternatives).saturating_add(*current)
+    })
+}
+
+/// Adds `size` elements to the innermost group's current concatenation.
+fn grow(frames: &mut [(u64, u64)], size: u64) {
+    if let Some(frame) = frames.last_mut() {
+        frame.1 = frame.1.saturating_add(size);
+    }
+}
+
+/// `m}`, `m,}` or `m,n}` after a `{`: its length and the larger count.
+fn interval(rest: &[u8]) -> Option<(usize, u64)> {
+    let close = rest.iter().position(|&byte| byte == b'}')?;
+    let body = rest.get(..close)?;
+    let (low, high) = match body.iter().position(|&byte| byte == b',') {
+        Some(comma) => (body.get(..comma)?, body.get(comma + 1..)?),
+        None => (body, &[][..]),
+    };
+    let number = |digits: &[u8]| -> Option<u64> {
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) || digits.len() > 6 {
+            return None;
+        }
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    };
+    let low = number(low)?;
+    let high = if high.is_empty() { low } else { number(high)? };
+    Some((close + 1, low.max(high)))
+}
+
+#[cfg(test)]
+mod expansion_tests {
+    use super::{MAX_EXPANSION, expansion};
+
+    #[test]
+    fn ordinary_patterns_estimate_small() {
+        for pattern in [
+            &b"^([^@]+)@EXAMPLE\\.COM$"[..],
+            b"^(.*)@(example|test)\\.org$",
+            b"^[[:alpha:]]+[]a-z]*{x$",
+            b"^user_(.{1,32})$",
+            b"^a+?$",
+        ] {
+            assert!(
+                expansion(pattern) < 200,
+                "{}: {}",
+                String::from_utf8_lossy(pattern),
+                expansion(pattern)
+            );
+        }
+    }
+
+    #[test]
+    fn stacked_and_nested_repetitions_are_caught() {
+        let mut stacked = b"^d".to_vec();
+        stacked.extend([b'+'; 40]);
+        stacked.extend(b"o1000");
+        assert!(expansion(&stacked) > MAX_EXPANSION);
+        assert!(expansion(b"(a{999}){999}") > MAX_EXPANSION);
+        assert!(expansion(b"((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+") > MAX_EXPANSION);
+        // The largest single interval glibc allows stays under the bound.
+        assert!(expansion(b"a{32767}") <= MAX_EXPANSION);
+    }
 }
