@@ -1052,62 +1052,37 @@ impl SecurityContext {
     }
 
     /// [`SecurityContext::into_lucid_session_key`] with the lucid context's protocol number.
-    pub fn into_lucid(mut self) -> Result<LucidKey, GssStatus> {
-        if self.mech == Mech::Iakerb && self.accept_steps == 1 {
-            return Err(GssStatus {
-                major: GSS_S_UNAVAILABLE,
-                minor: 0,
-                message: "MIT krb5 cannot export an IAKERB acceptor context completed in one step".to_owned(),
-            });
+    pub fn into_lucid(self) -> Result<LucidKey, GssStatus> {
+        self.with_exported_lucid(lucid_key)
+    }
+}
+
+/// The session key of a version-1 lucid context (the acceptor subkey of a CFX context when
+/// there is one).
+fn lucid_key(context: &sys::gss_krb5_lucid_context_v1_t) -> Result<LucidKey, GssStatus> {
+    let key = match (context.version, context.protocol) {
+        (1, 0) => Some(&context.rfc1964_kd.ctx_key),
+        (1, 1) if context.cfx_kd.have_acceptor_subkey != 0 => Some(&context.cfx_kd.acceptor_subkey),
+        (1, 1) => Some(&context.cfx_kd.ctx_key),
+        _ => None,
+    };
+    match key {
+        Some(key) if !key.data.is_null() && key.length > 0 => {
+            // SAFETY: the lucid key points at `length` readable bytes owned by the export.
+            let bytes = unsafe { std::slice::from_raw_parts(key.data.cast::<u8>(), key.length as usize) };
+            Ok(LucidKey {
+                protocol: context.protocol,
+                key: SessionKey::new(i32::try_from(key.type_).unwrap_or(-1), bytes),
+            })
         }
-        let mut lucid: *mut c_void = ptr::null_mut();
-        let mut minor = 0;
-        // SAFETY: `self.raw` is a live context (the library deletes it and nulls the handle on
-        // success; Drop handles a null or remaining handle); version 1; valid out-pointer
-        // (freed below with gss_krb5_free_lucid_sec_context).
-        let major = unsafe {
-            sys::gss_krb5_export_lucid_sec_context(&raw mut minor, &raw mut self.raw, 1, &raw mut lucid)
-        };
-        check(major, minor, Some(self.mech))?;
-        if lucid.is_null() {
-            return Err(GssStatus {
-                major: GSS_S_FAILURE,
-                minor: 0,
-                message: "the library exported no lucid context".to_owned(),
-            });
-        }
-        // SAFETY: a version-1 export returns a gss_krb5_lucid_context_v1_t (layout checked
-        // against the header by sys's test), valid until freed below.
-        let context = unsafe { &*lucid.cast::<sys::gss_krb5_lucid_context_v1_t>() };
-        let key = match (context.version, context.protocol) {
-            (1, 0) => Some(&context.rfc1964_kd.ctx_key),
-            (1, 1) if context.cfx_kd.have_acceptor_subkey != 0 => Some(&context.cfx_kd.acceptor_subkey),
-            (1, 1) => Some(&context.cfx_kd.ctx_key),
-            _ => None,
-        };
-        let result = match key {
-            Some(key) if !key.data.is_null() && key.length > 0 => {
-                // SAFETY: the lucid key points at `length` readable bytes owned by the export.
-                let bytes = unsafe { std::slice::from_raw_parts(key.data.cast::<u8>(), key.length as usize) };
-                Ok(LucidKey {
-                    protocol: context.protocol,
-                    key: SessionKey::new(i32::try_from(key.type_).unwrap_or(-1), bytes),
-                })
-            }
-            _ => Err(GssStatus {
-                major: GSS_S_FAILURE,
-                minor: 0,
-                message: format!(
-                    "unusable lucid context (version {}, protocol {})",
-                    context.version, context.protocol
-                ),
-            }),
-        };
-        let mut free_minor = 0;
-        // SAFETY: `lucid` came from gss_krb5_export_lucid_sec_context; freed once, after the
-        // last read through `context`.
-        unsafe { sys::gss_krb5_free_lucid_sec_context(&raw mut free_minor, lucid) };
-        result
+        _ => Err(GssStatus {
+            major: GSS_S_FAILURE,
+            minor: 0,
+            message: format!(
+                "unusable lucid context (version {}, protocol {})",
+                context.version, context.protocol
+            ),
+        }),
     }
 }
 
@@ -1115,7 +1090,16 @@ impl SecurityContext {
     /// Exports the established krb5 context as a whole lucid context version 1 (the session
     /// keys, sequence numbers, expiry and direction). Exporting ends the context. Refused like
     /// [`SecurityContext::into_lucid`] for a one-step IAKERB acceptor context.
-    pub fn into_lucid_context(mut self) -> Result<LucidContext, GssStatus> {
+    pub fn into_lucid_context(self) -> Result<LucidContext, GssStatus> {
+        self.with_exported_lucid(lucid_context)
+    }
+
+    /// Exports the context as a lucid context version 1 (which ends it; refused for a one-step
+    /// IAKERB acceptor context, which MIT cannot export), reads it with `read` and frees it.
+    fn with_exported_lucid<T>(
+        mut self,
+        read: fn(&sys::gss_krb5_lucid_context_v1_t) -> Result<T, GssStatus>,
+    ) -> Result<T, GssStatus> {
         if self.mech == Mech::Iakerb && self.accept_steps == 1 {
             return Err(GssStatus {
                 major: GSS_S_UNAVAILABLE,
@@ -1142,7 +1126,7 @@ impl SecurityContext {
         // SAFETY: a version-1 export returns a gss_krb5_lucid_context_v1_t (layout checked
         // against the header by sys's test), valid until freed below.
         let context = unsafe { &*lucid.cast::<sys::gss_krb5_lucid_context_v1_t>() };
-        let result = lucid_context(context);
+        let result = read(context);
         let mut free_minor = 0;
         // SAFETY: `lucid` came from gss_krb5_export_lucid_sec_context; freed once, after the
         // last read through `context`.
