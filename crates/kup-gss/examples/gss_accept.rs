@@ -39,7 +39,7 @@ fn accept() -> Result<String, String> {
         return Err("the acceptor wants another token".to_owned());
     }
     let mech = hex(step.context.actual_mech());
-    let initiator = step.context.initiator().unwrap_or_default().to_owned();
+    let initiator = step.context.initiator().unwrap_or_default().into_owned();
     let key = step
         .context
         .into_lucid_session_key()

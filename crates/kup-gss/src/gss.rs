@@ -748,8 +748,9 @@ pub struct SecurityContext {
     raw: sys::gss_ctx_id_t,
     mech: Mech,
     actual_mech: Vec<u8>,
-    /// The initiator's name as the acceptor displays it (`src_name`), once accepted.
-    initiator: Option<String>,
+    /// The initiator's name as the acceptor displays it (`src_name`) and its name type, once
+    /// accepted (one `gss_display_name`: each costs MIT a fresh krb5 context).
+    initiator: Option<(Vec<u8>, Vec<u8>)>,
     /// How many `accept_step` calls this context has had (0 on the initiator side).
     accept_steps: u32,
     /// The initiator's name handle from the last `accept_step`.
@@ -969,7 +970,7 @@ impl SecurityContext {
         self.lifetime = lifetime;
         self.delegated = (!delegated.raw.is_null()).then_some(delegated);
         if !source.raw.is_null() {
-            self.initiator = Some(source.display()?);
+            self.initiator = Some(source.display_with_type()?);
             self.source = Some(source);
         }
         self.accept_steps = self.accept_steps.saturating_add(1);
@@ -979,8 +980,19 @@ impl SecurityContext {
     /// The initiator's name as `gss_display_name` shows it (for krb5, `user@REALM`), once an
     /// `accept_step` reported it; `None` on the initiator side.
     #[must_use]
-    pub fn initiator(&self) -> Option<&str> {
-        self.initiator.as_deref()
+    pub fn initiator(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.initiator
+            .as_ref()
+            .map(|(display, _)| String::from_utf8_lossy(display))
+    }
+
+    /// The initiator's name as `gss_display_name` returned it (bytes) and the name type it
+    /// reported (OID content bytes), once an `accept_step` reported it.
+    #[must_use]
+    pub fn initiator_display(&self) -> Option<(&[u8], &[u8])> {
+        self.initiator
+            .as_ref()
+            .map(|(display, name_type)| (display.as_slice(), name_type.as_slice()))
     }
 
     /// The credential the initiator delegated (`GSS_C_DELEG_FLAG`), taken from the last

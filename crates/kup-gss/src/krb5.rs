@@ -98,6 +98,19 @@ impl Context {
         Ok(Principal { context: self, raw })
     }
 
+    /// `krb5_parse_name` of raw bytes (a displayed GSS name need not be UTF-8).
+    pub fn parse_name_bytes(&self, name: &[u8]) -> Result<Principal<'_>, Krb5Error> {
+        let name = CString::new(name).map_err(|_| Krb5Error {
+            code: EINVAL,
+            message: "principal name contains a NUL byte".to_owned(),
+        })?;
+        let mut raw = ptr::null_mut();
+        // SAFETY: live context, NUL-terminated input, valid out-pointer (owned by Principal).
+        let code = unsafe { sys::krb5_parse_name(self.raw, name.as_ptr(), &raw mut raw) };
+        self.check(code)?;
+        Ok(Principal { context: self, raw })
+    }
+
     /// `krb5_sname_to_principal(host, service, KRB5_NT_UNKNOWN)`: `cifs/<host>@<realm>` with
     /// the realm from `[domain_realm]` (or the referral realm), no host canonicalisation.
     pub fn service_principal(&self, host: &str, service: &str) -> Result<Principal<'_>, Krb5Error> {
@@ -341,6 +354,28 @@ impl Principal<'_> {
     #[must_use]
     pub fn realm(&self) -> Vec<u8> {
         realm_of(self.raw)
+    }
+
+    /// `krb5_aname_to_localname` with the same 8,192-byte buffer (`BUFSIZ`) MIT's krb5
+    /// mechanism gives it for `gss_localname`: the local account name the context's
+    /// `auth_to_local` rules (and localauth modules) map this principal to.
+    pub fn local_name(&self) -> Result<Vec<u8>, Krb5Error> {
+        const BUFSIZ: usize = 8192;
+        let mut buffer = vec![0u8; BUFSIZ];
+        // SAFETY: live context and principal; `buffer` has BUFSIZ writable bytes, which is the
+        // size passed (the library writes a NUL-terminated name within it).
+        let code = unsafe {
+            sys::krb5_aname_to_localname(
+                self.context.raw,
+                self.raw,
+                std::ffi::c_int::try_from(BUFSIZ).unwrap_or(0),
+                buffer.as_mut_ptr().cast::<c_char>(),
+            )
+        };
+        self.context.check(code)?;
+        let end = buffer.iter().position(|&byte| byte == 0).unwrap_or(buffer.len());
+        buffer.truncate(end);
+        Ok(buffer)
     }
 }
 

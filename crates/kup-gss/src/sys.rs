@@ -198,6 +198,12 @@ unsafe extern "C" {
         name: *mut *mut c_char,
     ) -> krb5_error_code;
     pub(crate) fn krb5_free_unparsed_name(context: krb5_context, val: *mut c_char);
+    pub(crate) fn krb5_aname_to_localname(
+        context: krb5_context,
+        aname: *const krb5_principal_data,
+        lnsize_in: std::ffi::c_int,
+        lname: *mut c_char,
+    ) -> krb5_error_code;
     pub(crate) fn krb5_free_principal(context: krb5_context, val: krb5_principal);
     pub(crate) fn krb5_free_string(context: krb5_context, val: *mut c_char);
     pub(crate) fn krb5_principal_compare(

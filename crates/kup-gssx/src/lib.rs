@@ -12,6 +12,7 @@
 //!   (name import, credentials, context initiation, handle release, per-message calls).
 //! - [`lucid`]: the kernel's `linux_lucid_v1` context and `linux_creds_v1` value (host byte
 //!   order), encoded from plain values with the kernel's import checks; keys zeroed on drop.
+//! - [`krb5token`]: the clear-text ticket server (`realm`, `sname`) of a krb5 AP-REQ token.
 //! - [`call`]: a whole CALL record decoded: header checked, then the procedure's arguments.
 //!
 //! Pure: no I/O, no `unsafe`, no panics; every decoder is total over arbitrary bytes.
@@ -38,6 +39,7 @@
 pub mod call;
 pub mod gssx;
 pub mod interposer;
+pub mod krb5token;
 pub mod lucid;
 pub mod record;
 pub mod rpc;

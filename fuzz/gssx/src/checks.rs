@@ -156,6 +156,10 @@ pub fn call(data: &[u8]) {
                     Arguments::GetCallContext(arguments) => arguments.encode(&mut encoder),
                     Arguments::AcceptSecContext(arguments) => {
                         assert!(arguments.input_token.len() <= limits.max_opaque);
+                        // The daemon's key for a kept acceptor name: a slice of the token.
+                        if let Some(server) = kup_gssx::krb5token::ticket_server(&arguments.input_token) {
+                            assert!(server.len() < arguments.input_token.len());
+                        }
                         assert!(arguments.call_ctx.options.len() <= limits.max_array);
                         assert!(arguments.options.len() <= limits.max_array);
                         arguments.encode(&mut encoder);

@@ -140,11 +140,22 @@ fn accept(
         return Err(failure(errno::ENOTSUP));
     }
     let source = context.source_name().ok_or_else(|| failure(errno::EINVAL))?;
+    let source_display = context.initiator_display();
     // The reference leaves the composite exports out of lucid (kernel) results only.
-    let src_name = gssx_name(source, !lucid)?;
-    let targ_name = gssx_name(&context.target_name()?, !lucid)?;
+    let src_name = match source_display {
+        // The display the accept step already took (each display costs MIT a krb5 context).
+        Some((display, name_type)) if lucid => plain_gssx_name(source, display.to_vec(), name_type.to_vec())?,
+        _ => gssx_name(source, !lucid)?,
+    };
+    let targ_name = match kup_gssx::krb5token::ticket_server(&arguments.input_token) {
+        // The kernel's calls: the acceptor's name is the ticket's server (kept per worker).
+        Some(server) if lucid => {
+            crate::cache::target_name(&credential, server, || gssx_name(&context.target_name()?, false))?
+        }
+        _ => gssx_name(&context.target_name()?, !lucid)?,
+    };
     let creds = if export.creds {
-        Some(linux_creds(source)?)
+        Some(linux_creds(source, source_display.map(|(display, _)| display))?)
     } else {
         None
     };
@@ -201,6 +212,11 @@ fn gssx_name(name: &Name, composite: bool) -> Result<GssxName, GssStatus> {
         return crate::interposer::describe_name(name);
     }
     let (display_name, name_type) = name.display_with_type()?;
+    plain_gssx_name(name, display_name, name_type)
+}
+
+/// The `gssx_name` of a krb5 mechanism name already displayed (see [`gssx_name`]).
+fn plain_gssx_name(name: &Name, display_name: Vec<u8>, name_type: Vec<u8>) -> Result<GssxName, GssStatus> {
     let exported_name = match krb5_exported_name(&display_name) {
         Some(exported) => exported,
         None => name.export()?,
@@ -251,9 +267,12 @@ fn lucid_bytes(lucid: &gss::LucidContext) -> Result<Vec<u8>, GssStatus> {
     Ok(bytes.as_bytes().to_vec())
 }
 
-/// The initiator's local uid, gid and groups, or the unmapped value.
-fn linux_creds(source: &Name) -> Result<LinuxCreds, GssStatus> {
-    let local = match source.localname() {
+/// The initiator's local uid, gid and groups, or the unmapped value. `display` (the name as
+/// displayed) lets the worker's long-lived krb5 context map it ([`crate::cache::local_name`]);
+/// `gss_localname` answers whatever that does not.
+fn linux_creds(source: &Name, display: Option<&[u8]>) -> Result<LinuxCreds, GssStatus> {
+    let mapped = display.and_then(crate::cache::local_name);
+    let local = match mapped.map_or_else(|| source.localname(), Ok) {
         Ok(local) => local,
         Err(status) if status.minor == errno::ENOENT.unsigned_abs() => return Ok(LinuxCreds::unmapped()),
         Err(status) => return Err(status),

@@ -66,6 +66,87 @@ struct Entry {
 
 thread_local! {
     static ENTRIES: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    /// Acceptor names already reported, by credential and ticket server bytes.
+    static TARGETS: RefCell<Vec<Target>> = const { RefCell::new(Vec::new()) };
+    /// The worker's krb5 library context for local-name mapping, and the generation it was made
+    /// under.
+    static KRB5: RefCell<Option<(u64, kup_gss::krb5::Context)>> = const { RefCell::new(None) };
+}
+
+/// The local account name krb5 maps the principal displayed as `display` to, through the
+/// worker's long-lived krb5 context: `krb5_aname_to_localname` of the parsed name, what MIT's
+/// krb5 mechanism does for `gss_localname` (which first makes a fresh krb5 context, walking
+/// krb5.conf, at every call). `None` when the name does not parse or krb5 has no mapping: the
+/// caller then asks `gss_localname` itself, so every failure (and the name-attribute fallback
+/// of MIT's mechglue) stays the library's own. The context follows krb5.conf edits as MIT's
+/// profile library does (it re-reads a changed file) and is made anew after a reload.
+#[must_use]
+pub fn local_name(display: &[u8]) -> Option<Vec<u8>> {
+    let generation = GENERATION.load(Ordering::SeqCst);
+    KRB5.with_borrow_mut(|slot| {
+        if slot.as_ref().is_none_or(|(made, _)| *made != generation) {
+            *slot = kup_gss::krb5::Context::new()
+                .ok()
+                .map(|context| (generation, context));
+        }
+        let (_, context) = slot.as_ref()?;
+        let principal = context.parse_name_bytes(display).ok()?;
+        principal.local_name().ok().filter(|name| !name.is_empty())
+    })
+}
+
+/// Most acceptor names one worker keeps.
+pub const MAX_TARGETS: usize = 64;
+
+/// An acceptor name MIT reported for a context accepted with `credential` from a token whose
+/// ticket named its server with `server` (the DER bytes of `realm` and `sname`).
+struct Target {
+    credential: std::rc::Weak<Credential>,
+    server: Vec<u8>,
+    name: kup_gssx::gssx::Name,
+}
+
+/// The `gssx_name` of the acceptor of a context just accepted with `credential` from a token
+/// whose ticket server is `server` ([`kup_gssx::krb5token::ticket_server`]): the one `compute`
+/// made for the same credential and the same bytes before, else `compute`'s (kept).
+///
+/// MIT names the acceptor of a krb5 context after the ticket's server principal, which is
+/// decoded from exactly these bytes; `compute` (`gss_inquire_context`, `gss_display_name`,
+/// `gss_release_name`) costs MIT three fresh krb5 contexts. An entry lives only as long as its
+/// credential (a re-acquired credential after a rekey or a reload starts afresh).
+pub fn target_name(
+    credential: &Rc<Credential>,
+    server: &[u8],
+    compute: impl FnOnce() -> Result<kup_gssx::gssx::Name, GssStatus>,
+) -> Result<kup_gssx::gssx::Name, GssStatus> {
+    let found = TARGETS.with_borrow_mut(|targets| {
+        targets.retain(|target| target.credential.strong_count() > 0);
+        targets
+            .iter()
+            .find(|target| {
+                target.server == server
+                    && target
+                        .credential
+                        .upgrade()
+                        .is_some_and(|kept| Rc::ptr_eq(&kept, credential))
+            })
+            .map(|target| target.name.clone())
+    });
+    if let Some(name) = found {
+        return Ok(name);
+    }
+    let name = compute()?;
+    TARGETS.with_borrow_mut(|targets| {
+        if targets.len() >= MAX_TARGETS {
+            targets.remove(0);
+        }
+        targets.push(Target {
+            credential: Rc::downgrade(credential),
+            server: server.to_vec(),
+            name: name.clone(),
+        });
+    });
+    Ok(name)
 }
 
 /// Forgets every kept credential (each worker at its next call): the configuration changed.

@@ -4,6 +4,12 @@
 //! same keytab: byte for byte, for the initiator and the target. The client is this test binary
 //! re-executed inside the realm's environment (with `KRB5RCACHETYPE=none`, so the in-process
 //! accept of the token the daemon already accepted is not a replay).
+//!
+//! The daemon keeps, per worker, the acceptor name it reported for a ticket server and the krb5
+//! context it maps local names with (src/cache.rs): the keytab holds two service principals and
+//! the client alternates between them on one connection, and krb5.conf has an `auth_to_local`
+//! rule, so a kept name or a mapping that is not MIT's own for that token fails here. The creds
+//! are checked against `gss_localname` in-process and the local account database.
 
 mod support;
 
@@ -18,6 +24,7 @@ use support::*;
 
 const REALM: &str = "KUP.TEST";
 const SERVICE: &str = "nfs/localhost@KUP.TEST";
+const OTHER_SERVICE: &str = "nfs/other.kup.test@KUP.TEST";
 const PASSWORD: &str = "kup-gssproxy-pw-3";
 const CHILD: &str = "KUP_GSSPROXY_CHILD";
 const TIMEOUT: Duration = Duration::from_mins(1);
@@ -30,11 +37,20 @@ fn client_half() {
     let socket = PathBuf::from(std::env::var_os("KUP_GSSPROXY_SOCKET").unwrap());
     let keytab = PathBuf::from(std::env::var_os("KUP_GSSPROXY_KEYTAB").unwrap());
     let mut client = Client::connect(&socket).expect("connect");
-    let target = Name::hostbased("nfs@localhost").expect("target name");
+    for (xid, service) in [SERVICE, OTHER_SERVICE, SERVICE, OTHER_SERVICE]
+        .into_iter()
+        .enumerate()
+    {
+        check_one(&mut client, &keytab, service, u32::try_from(xid).unwrap());
+    }
+}
+
+fn check_one(client: &mut Client, keytab: &std::path::Path, service: &str, xid: u32) {
+    let target = Name::principal(service).expect("target name");
     let mut initiator = SecurityContext::new(Mech::Krb5);
     let (token, _) = initiator.init_step(&target, &[]).expect("init_sec_context");
     let reply = client
-        .call(&kernel_accept_call(9, &token))
+        .call(&kernel_accept_call(xid, &token))
         .expect("call")
         .expect("a reply");
     let (_, result) = decode_accept_reply(&reply);
@@ -42,7 +58,7 @@ fn client_half() {
     assert_eq!(result.status.major_status, 0);
     let handle = result.context_handle.expect("context");
 
-    let credential = Credential::acceptor(Some(&keytab), None, Some(Mech::Krb5)).expect("acceptor");
+    let credential = Credential::acceptor(Some(keytab), None, Some(Mech::Krb5)).expect("acceptor");
     let mut acceptor = SecurityContext::new(Mech::Krb5);
     let (_, complete) = acceptor
         .accept_step(&credential, &token)
@@ -58,6 +74,30 @@ fn client_half() {
     assert_eq!(handle.targ_name.display_name, display);
     assert_eq!(handle.targ_name.name_type, name_type);
     assert_eq!(handle.targ_name.exported_name, targ.export().expect("export"));
+    assert_eq!(
+        handle.targ_name.display_name,
+        service.as_bytes(),
+        "the acceptor name of this token"
+    );
+
+    // The creds: MIT's own mapping of this initiator, then the account database.
+    let creds = result
+        .options
+        .iter()
+        .find(|option| option.option == b"linux_creds_v1\0")
+        .expect("a creds option");
+    let local = source.localname().expect("gss_localname");
+    let expected_uid = kup_sys::passwd::user_by_name(&local)
+        .expect("getpwnam")
+        .expect("a local account")
+        .uid
+        .get();
+    assert_eq!(
+        creds.value.get(..4),
+        Some(expected_uid.to_ne_bytes().as_slice()),
+        "{service}: the uid of {:?}",
+        String::from_utf8_lossy(&local)
+    );
 }
 
 #[test]
@@ -67,10 +107,36 @@ fn daemon_names_are_byte_for_byte_what_mit_reports_for_the_same_token() {
     }
     let realm = Realm::start(REALM).expect("realm");
     realm.add_principal("nfs/localhost").expect("nfs principal");
+    realm.add_principal("nfs/other.kup.test").expect("nfs principal");
     let dir = TempDir::new("names");
     let keytab = dir.0.join("nfs.keytab");
-    realm.write_keytab(&[SERVICE], &keytab).expect("keytab");
-    let daemon = Daemon::launch(&ours(), &dir.0, CONFIG, &realm.env(), &[]);
+    realm
+        .write_keytab(&[SERVICE, OTHER_SERVICE], &keytab)
+        .expect("keytab");
+    // daemon/admin maps to the local account `bin` by rule, the others by default.
+    let krb5_conf = dir.0.join("krb5.conf");
+    let conf = std::fs::read_to_string(realm.krb5_conf()).expect("krb5.conf");
+    let with_rule = conf.replacen(
+        &format!("{REALM} = {{\n"),
+        &format!(
+            "{REALM} = {{\n  auth_to_local = RULE:[2:$1;$2](^daemon;admin$)s/^.*$/bin/\n  auth_to_local = DEFAULT\n"
+        ),
+        1,
+    );
+    assert_ne!(with_rule, conf, "the realm stanza");
+    std::fs::write(&krb5_conf, with_rule).expect("krb5.conf");
+    let env: Vec<(OsString, OsString)> = realm
+        .env()
+        .into_iter()
+        .map(|(key, value)| {
+            if key == "KRB5_CONFIG" {
+                (key, krb5_conf.clone().into_os_string())
+            } else {
+                (key, value)
+            }
+        })
+        .collect();
+    let daemon = Daemon::launch(&ours(), &dir.0, CONFIG, &env, &[]);
     // A user, and a principal with an instance (a two-component initiator name).
     for user in ["daemon", "daemon/admin"] {
         let principal = realm.principal(user);
@@ -95,7 +161,8 @@ fn daemon_names_are_byte_for_byte_what_mit_reports_for_the_same_token() {
                     .env_with_ccache(&ccache)
                     .into_iter()
                     .collect::<Vec<(OsString, OsString)>>(),
-            );
+            )
+            .env("KRB5_CONFIG", &krb5_conf);
         let out = run_bounded(&mut command, None, TIMEOUT).expect("child ran");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
