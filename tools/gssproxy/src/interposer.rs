@@ -264,7 +264,9 @@ fn user_name(uid: u32) -> Option<String> {
 /// give it), the context continued from its export token when the call carries one, flags =
 /// (requested | `enforce_flags`) & ~`filter_flags` (config §6.6), one `gss_init_sec_context`
 /// step; the context goes back exported (a partial export, names empty, while
-/// `GSS_S_CONTINUE_NEEDED`). Channel bindings are not passed on (docs/compat/gssproxy.md).
+/// `GSS_S_CONTINUE_NEEDED`). The call's channel bindings and `time_req` go to MIT, and a
+/// credential that gained tickets goes back in a `sync_creds\0` option when the client asked
+/// (`crate::sync`).
 #[must_use]
 pub fn init_sec_context(
     arguments: &ArgInitSecContext,
@@ -294,8 +296,12 @@ fn init(
         minor: 0,
         message: String::new(),
     })?)?;
+    let sync = crate::sync::wanted(service, &arguments.options);
+    let mut tickets_before = 0;
     let credential = if let Some(cred) = &arguments.cred_handle {
-        open_cred(cred, service)?
+        let credential = open_cred(cred, service)?;
+        tickets_before = crate::sync::ticket_count(sync, &credential);
+        credential
     } else {
         let request = ArgAcquireCred {
             cred_usage: USAGE_INITIATE,
@@ -318,18 +324,29 @@ fn init(
         policy.filter_flags,
     ));
     let input = arguments.input_token.as_deref().unwrap_or_default();
-    let (token, complete) = context.init_step_with(Some(&credential), &target, input)?;
+    let bindings = arguments.input_cb.as_ref().map(crate::sync::channel_bindings);
+    let (token, complete) = context.init_step_bound(
+        Some(&credential),
+        &target,
+        input,
+        crate::sync::time_req(arguments.time_req),
+        bindings.as_ref(),
+    )?;
     let mut result_status = if complete {
         status(0, 0)
     } else {
         status(gss::GSS_S_CONTINUE_NEEDED, 0)
     };
     result_status.mech = KRB5_OID.to_vec();
+    let context_handle = Some(export_context(&mut context, complete)?);
+    let tickets_after = crate::sync::ticket_count(sync, &credential);
     Ok(ResInitSecContext {
         status: result_status,
-        context_handle: Some(export_context(&mut context, complete)?),
+        context_handle,
         output_token: (!token.is_empty()).then_some(token),
-        options: Vec::new(),
+        options: crate::sync::option(tickets_before, tickets_after, &credential, service)
+            .into_iter()
+            .collect(),
     })
 }
 
