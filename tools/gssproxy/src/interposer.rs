@@ -138,6 +138,9 @@ pub fn open_cred(cred: &Cred, service: &ServiceConfig) -> Result<Credential, Gss
 /// `GSSX_ACQUIRE_CRED` for a caller with uid `peer` through `service`.
 #[must_use]
 pub fn acquire_cred(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> ResAcquireCred {
+    if arguments.add_cred_to_input_handle {
+        return acquire_added(arguments, service, peer);
+    }
     match acquire(arguments, service, peer) {
         Ok(cred) => ResAcquireCred {
             status: status(0, 0),
@@ -572,6 +575,113 @@ pub fn import_and_canon_name(arguments: &ArgImportAndCanonName) -> ResImportAndC
         status: status(failure.major, failure.minor),
         ..ResImportAndCanonName::default()
     })
+}
+
+/// `GSS_S_CRED_UNAVAIL`, which MIT's `gssapi.h` defines as `GSS_S_FAILURE`.
+const GSS_S_CRED_UNAVAIL: u32 = gss::GSS_S_FAILURE;
+
+/// `GSSX_ACQUIRE_CRED` with `add_cred_to_input_handle`, answered as gssproxy 0.9.1 answers it
+/// (`gp_acquire_cred`, `gp_add_krb5_creds`): krb5 is its only mechanism and it cannot add to
+/// an existing credential, so
+/// - a client credential that still serves the request (krb5, the name asked for if any, the
+///   usage, more than `min_lifetime` left) is not added to: `GSS_S_NO_CRED` (minor 0, the
+///   status naming krb5), no credential;
+/// - otherwise (no handle, a handle that does not open, a credential for another usage or
+///   expired) a credential is acquired as without the flag, and thrown away: the result is
+///   the client's own `gssx_cred` as it came (none when it sent none), status complete;
+/// - a credential for another name: `GSS_S_CRED_UNAVAIL`.
+fn acquire_added(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> ResAcquireCred {
+    let krb5_status = |major: u32, minor: u32| Status {
+        mech: KRB5_OID.to_vec(),
+        ..status(major, minor)
+    };
+    let input = arguments
+        .input_cred_handle
+        .as_ref()
+        .and_then(|cred| open_cred(cred, service).ok());
+    if let Some(credential) = &input {
+        if !arguments.desired_mechs.is_empty() && !arguments.desired_mechs.iter().any(|mech| mech == KRB5_OID)
+        {
+            return ResAcquireCred {
+                status: status(gss::GSS_S_BAD_MECH, 0),
+                ..ResAcquireCred::default()
+            };
+        }
+        match serves(credential, arguments, service) {
+            Ok(()) => {
+                return ResAcquireCred {
+                    status: krb5_status(gss::GSS_S_NO_CRED, 0),
+                    ..ResAcquireCred::default()
+                };
+            }
+            Err(Unserved::Unusable) => {}
+            Err(Unserved::OtherName(minor)) => {
+                return ResAcquireCred {
+                    status: krb5_status(GSS_S_CRED_UNAVAIL, minor),
+                    ..ResAcquireCred::default()
+                };
+            }
+        }
+    }
+    let fresh = ArgAcquireCred {
+        input_cred_handle: None,
+        add_cred_to_input_handle: false,
+        ..arguments.clone()
+    };
+    match acquire(&fresh, service, peer) {
+        Ok(_) => ResAcquireCred {
+            status: status(0, 0),
+            output_cred_handle: arguments.input_cred_handle.clone(),
+            options: Vec::new(),
+        },
+        Err(failure) => ResAcquireCred {
+            status: status(failure.major, failure.minor),
+            ..ResAcquireCred::default()
+        },
+    }
+}
+
+/// Why a client's credential does not serve an acquire request.
+enum Unserved {
+    /// Another usage, expired, or less than `min_lifetime` left: acquire afresh.
+    Unusable,
+    /// Another name (the minor status of the comparison).
+    OtherName(u32),
+}
+
+/// Whether `credential` serves the request as the reference checks it (`gp_check_cred`).
+fn serves(
+    credential: &Credential,
+    arguments: &ArgAcquireCred,
+    service: &ServiceConfig,
+) -> Result<(), Unserved> {
+    let Ok(info) = credential.inquire(Mech::Krb5) else {
+        return Err(Unserved::OtherName(0));
+    };
+    if let Some(wanted) = &arguments.desired_name {
+        let same = import_name(wanted)
+            .and_then(|name| Ok(name.canonicalize(Mech::Krb5)?.display()? == info.name.display()?));
+        match same {
+            Ok(true) => {}
+            Ok(false) => return Err(Unserved::OtherName(0)),
+            Err(failure) => return Err(Unserved::OtherName(failure.minor)),
+        }
+    }
+    let usable = match arguments.cred_usage {
+        USAGE_ACCEPT => info.usage != CredUsage::Initiate,
+        USAGE_INITIATE => info.usage != CredUsage::Accept,
+        _ => info.usage == CredUsage::Both,
+    };
+    let lifetime = if info.usage == CredUsage::Accept {
+        info.acceptor_lifetime
+    } else {
+        info.initiator_lifetime
+    };
+    let min_lifetime = service.resolved.service.min_lifetime;
+    if !usable || lifetime == 0 || (min_lifetime != 0 && lifetime < min_lifetime) {
+        return Err(Unserved::Unusable);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -438,3 +438,76 @@ fn the_sync_option_is_debians_byte_for_byte_but_the_handle() {
     assert_eq!(ours, theirs);
     assert_eq!(our_creds, their_creds);
 }
+
+// ---- add_cred_to_input_handle ----------------------------------------------------------------
+
+/// `ACQUIRE_CRED` with `add_cred_to_input_handle` (no name, krb5) for `usage`.
+fn acquire_adding(client: &mut Client, xid: u32, input: Option<Cred>, usage: u32) -> ResAcquireCred {
+    rpc(
+        client,
+        xid,
+        6,
+        &ArgAcquireCred {
+            input_cred_handle: input,
+            add_cred_to_input_handle: true,
+            desired_mechs: vec![KRB5_OID.to_vec()],
+            cred_usage: usage,
+            ..ArgAcquireCred::default()
+        },
+    )
+}
+
+/// The `add_cred_to_input_handle` cases through `program`: one line each (status, and what
+/// came back: nothing, the input as sent, or another credential).
+fn add_cred_session(program: &Path) -> Vec<String> {
+    let fixture = Fixture::start();
+    let daemon = fixture.daemon(program, CCACHE_CONFIG);
+    let mut client = Client::connect(&daemon.socket).expect("connect");
+    let initiator = acquire(&mut client, 1);
+    let mut forged = initiator.clone();
+    let last = forged.cred_handle_reference.len() - 1;
+    forged.cred_handle_reference[last] ^= 1;
+    let cases: [(&str, Option<Cred>, u32); 5] = [
+        ("no handle, initiate", None, 1),
+        ("an initiator handle, initiate", Some(initiator.clone()), 1),
+        ("an initiator handle, accept", Some(initiator.clone()), 2),
+        ("an initiator handle, both", Some(initiator.clone()), 3),
+        ("a handle that does not open, initiate", Some(forged), 1),
+    ];
+    let mut summary = Vec::new();
+    for (xid, (case, input, usage)) in (2..).zip(cases) {
+        let result = acquire_adding(&mut client, xid, input.clone(), usage);
+        let output = match (&result.output_cred_handle, &input) {
+            (None, _) => "no credential",
+            (Some(output), Some(input)) if output == input => "the input as sent",
+            (Some(_), _) => "another credential",
+        };
+        summary.push(format!("{case}: {} -> {output}", status_line(&result.status)));
+    }
+    summary
+}
+
+fn assert_add_cred(summary: &[String]) {
+    let complete = "major 0x0 minor 0x0 \"\" \"\" mech 2a864886f712010202";
+    let no_cred = "major 0x70000 minor 0x0 \"No credentials were supplied, or the credentials were unavailable or inaccessible\\0\" \"\" mech 2a864886f712010202";
+    assert_eq!(
+        summary,
+        [
+            format!("no handle, initiate: {complete} -> no credential"),
+            format!("an initiator handle, initiate: {no_cred} -> no credential"),
+            format!("an initiator handle, accept: {complete} -> the input as sent"),
+            format!("an initiator handle, both: {complete} -> the input as sent"),
+            format!("a handle that does not open, initiate: {complete} -> the input as sent"),
+        ]
+    );
+}
+
+#[test]
+fn adding_to_an_input_handle_is_answered_as_the_reference_answers_it() {
+    assert_add_cred(&add_cred_session(&under_test()));
+}
+
+#[test]
+fn adding_to_an_input_handle_as_debians_gssproxy() {
+    assert_eq!(add_cred_session(&ours()), add_cred_session(&theirs()));
+}
