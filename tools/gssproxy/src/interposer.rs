@@ -195,13 +195,15 @@ fn acquire(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> Re
         PolicyUsage::Both => CredUsage::Both,
     };
     // A credential the client holds is used again when it is still good for the usage and no
-    // particular name is asked for (config §6.1 "existing credentials").
+    // particular name is asked for (config §6.1 "existing credentials"); it goes back as the
+    // client sent it, as the reference's does, so the interposer (which compares the handle
+    // bytes) does not write its ccache again.
     if arguments.desired_name.is_none()
         && let Some(input) = &arguments.input_cred_handle
         && let Ok(credential) = open_cred(input, service)
         && still_good(&credential, usage, service.resolved.service.min_lifetime)
     {
-        return describe_cred(&credential, service);
+        return Ok(input.clone());
     }
     let name = match &environment.name {
         DesiredName::Default => None,

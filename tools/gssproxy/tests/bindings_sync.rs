@@ -484,6 +484,28 @@ fn add_cred_session(program: &Path) -> Vec<String> {
         };
         summary.push(format!("{case}: {} -> {output}", status_line(&result.status)));
     }
+    // Without the flag, a credential that still serves comes back as it was sent (the
+    // interposer rewrites its ccache when the handle bytes change).
+    let reused: ResAcquireCred = rpc(
+        &mut client,
+        10,
+        6,
+        &ArgAcquireCred {
+            input_cred_handle: Some(initiator.clone()),
+            desired_mechs: vec![KRB5_OID.to_vec()],
+            cred_usage: 1,
+            ..ArgAcquireCred::default()
+        },
+    );
+    summary.push(format!(
+        "an initiator handle without the flag, initiate: {} -> {}",
+        status_line(&reused.status),
+        if reused.output_cred_handle.as_ref() == Some(&initiator) {
+            "the input as sent"
+        } else {
+            "another credential"
+        }
+    ));
     summary
 }
 
@@ -498,6 +520,7 @@ fn assert_add_cred(summary: &[String]) {
             format!("an initiator handle, accept: {complete} -> the input as sent"),
             format!("an initiator handle, both: {complete} -> the input as sent"),
             format!("a handle that does not open, initiate: {complete} -> the input as sent"),
+            format!("an initiator handle without the flag, initiate: {complete} -> the input as sent"),
         ]
     );
 }
