@@ -7,8 +7,12 @@
 
 mod support;
 
+use std::ffi::OsString;
 use std::fs;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use kup_gssx::gssx::{
     ArgAcceptSecContext, CallCtx, Cb, Cred, GssxOption, KRB5_OID, Name, ResAcceptSecContext, Xdr,
@@ -16,7 +20,7 @@ use kup_gssx::gssx::{
 use kup_gssx::interposer::{ArgAcquireCred, ArgInitSecContext, ResAcquireCred, ResInitSecContext};
 use kup_gssx::rpc::{AcceptStat, ReplyBody, ReplyHeader};
 use kup_gssx::xdr::{Decoder, Encoder, Limits, MAX_RECORD_DEFAULT};
-use kup_testkit::krb5::Realm;
+use kup_testkit::krb5::{Realm, run_bounded};
 use kup_testkit::reference::{self, Tool, UnderTest};
 use support::*;
 
@@ -533,4 +537,137 @@ fn adding_to_an_input_handle_is_answered_as_the_reference_answers_it() {
 #[test]
 fn adding_to_an_input_handle_as_debians_gssproxy() {
     assert_eq!(add_cred_session(&ours()), add_cred_session(&theirs()));
+}
+
+// ---- the interposer keeps the synced credential ---------------------------------------------
+
+const MESSAGE: &str = "kup ccache sync test message";
+const PROGRAM_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A plain `gss-server -once` (the service keytab), then `gss-client` as alice through the
+/// interposer (`GSS_USE_PROXY=yes`, `REMOTE_ONLY`) and the daemon at `socket`, with the FILE
+/// ccache `client.ccache` of its own (where the interposer keeps its credential) and no keytab;
+/// whether both succeeded.
+fn gss_client_through(fixture: &Fixture, socket: &Path) -> bool {
+    let file = |path: PathBuf| {
+        let mut value = OsString::from("FILE:");
+        value.push(path);
+        value
+    };
+    let mut server_env = fixture.realm.env();
+    server_env.retain(|(key, _)| key != "KRB5_KTNAME");
+    server_env.push(("KRB5_KTNAME".into(), file(fixture.dir.0.join("service.keytab"))));
+    let mut client_env = fixture.realm.env();
+    client_env.retain(|(key, _)| {
+        !matches!(
+            key.to_str(),
+            Some("KRB5_KTNAME" | "KRB5CCNAME" | "KRB5_CLIENT_KTNAME")
+        )
+    });
+    client_env.push(("KRB5_KTNAME".into(), file(fixture.dir.0.join("no-such.keytab"))));
+    client_env.push((
+        "KRB5_CLIENT_KTNAME".into(),
+        file(fixture.dir.0.join("no-such.keytab")),
+    ));
+    client_env.push(("KRB5CCNAME".into(), file(fixture.dir.0.join("client.ccache"))));
+    client_env.push(("GSS_USE_PROXY".into(), "yes".into()));
+    client_env.push(("GSSPROXY_BEHAVIOR".into(), "REMOTE_ONLY".into()));
+    client_env.push(("GSSPROXY_SOCKET".into(), socket.into()));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port");
+    let mut server = Command::new("gss-server")
+        .args(["-once", "-port", &port.to_string(), "gsstest@localhost"])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .envs(server_env)
+        .current_dir(&fixture.dir.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gss-server started (package krb5-gss-samples)");
+    let deadline = Instant::now() + PROGRAM_TIMEOUT;
+    let client_ok = loop {
+        let mut client = Command::new("gss-client");
+        client
+            .args([
+                "-port",
+                &port.to_string(),
+                "localhost",
+                "gsstest@localhost",
+                MESSAGE,
+            ])
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .envs(client_env.iter().cloned())
+            .current_dir(&fixture.dir.0);
+        let out = run_bounded(&mut client, None, PROGRAM_TIMEOUT).expect("gss-client ran");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The server may not listen yet: connecting is retried, nothing else.
+        let server_gone = matches!(server.try_wait(), Ok(Some(_)));
+        if out.status.success() || !text.contains("connect") || server_gone || Instant::now() > deadline {
+            break out.status.success();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let server_ok = loop {
+        if let Ok(Some(status)) = server.try_wait() {
+            break status.success();
+        }
+        if Instant::now() > deadline {
+            let _ = server.kill();
+            let _ = server.wait();
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    client_ok && server_ok
+}
+
+/// Ticket requests for the service in the KDC's log so far.
+fn service_ticket_requests(realm: &Realm) -> usize {
+    realm
+        .kdc_log()
+        .lines()
+        .filter(|line| line.contains("TGS_REQ") && line.contains("for gsstest/localhost@"))
+        .count()
+}
+
+/// Two `gss-client` runs through `program`'s daemon (a client-keytab service, sync `allowed`
+/// or not); the service ticket requests the KDC saw after each.
+fn two_interposer_runs(program: &Path, allowed: bool) -> (usize, usize) {
+    let fixture = Fixture::start();
+    let config = if allowed {
+        format!("{CLIENT_KEYTAB_CONFIG}{ALLOW_SYNC}")
+    } else {
+        CLIENT_KEYTAB_CONFIG.to_owned()
+    };
+    let daemon = fixture.daemon(program, &config);
+    assert!(
+        gss_client_through(&fixture, &daemon.socket),
+        "first gss-client run"
+    );
+    let first = service_ticket_requests(&fixture.realm);
+    assert!(
+        gss_client_through(&fixture, &daemon.socket),
+        "second gss-client run"
+    );
+    (first, service_ticket_requests(&fixture.realm))
+}
+
+#[test]
+fn gss_client_keeps_the_synced_service_ticket_in_its_ccache() {
+    // With the sync the interposer stores the credential holding the service ticket in its
+    // ccache, and the next run uses that ticket: no second request. Without it, the stored
+    // credential holds only the TGT and each run asks the KDC again.
+    let program = under_test();
+    assert_eq!(two_interposer_runs(&program, true), (1, 1));
+    assert_eq!(two_interposer_runs(&program, false), (1, 2));
 }
