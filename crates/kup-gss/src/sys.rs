@@ -205,6 +205,11 @@ unsafe extern "C" {
         lname: *mut c_char,
     ) -> krb5_error_code;
     pub(crate) fn krb5_free_principal(context: krb5_context, val: krb5_principal);
+    pub(crate) fn krb5_copy_principal(
+        context: krb5_context,
+        inprinc: *const krb5_principal_data,
+        outprinc: *mut krb5_principal,
+    ) -> krb5_error_code;
     pub(crate) fn krb5_free_string(context: krb5_context, val: *mut c_char);
     pub(crate) fn krb5_principal_compare(
         context: krb5_context,
@@ -272,6 +277,16 @@ unsafe extern "C" {
     ) -> krb5_error_code;
     pub(crate) fn krb5_kt_default(context: krb5_context, id: *mut krb5_keytab) -> krb5_error_code;
     pub(crate) fn krb5_kt_close(context: krb5_context, keytab: krb5_keytab) -> krb5_error_code;
+    pub(crate) fn krb5_kt_add_entry(
+        context: krb5_context,
+        id: krb5_keytab,
+        entry: *mut krb5_keytab_entry,
+    ) -> krb5_error_code;
+    pub(crate) fn krb5_kt_remove_entry(
+        context: krb5_context,
+        id: krb5_keytab,
+        entry: *mut krb5_keytab_entry,
+    ) -> krb5_error_code;
 
     pub(crate) fn krb5_get_init_creds_keytab(
         context: krb5_context,
