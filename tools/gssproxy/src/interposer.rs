@@ -7,6 +7,20 @@
 //! `ACCEPT_SEC_CONTEXT` is `crate::accept` (which opens the caller's credential handle and
 //! returns a delegated one).
 //!
+//! Impersonation (config §6.2, the reference's behaviour in gssproxy 0.9.1): an `impersonate`
+//! service acquiring initiator credentials (`initiate` or `both`, after `cred_usage`) takes
+//! its own credential from its store (usage both, no name), and unless that already is the
+//! name wanted, gets the user's (the target uid's `getpwuid` name) by `S4U2Self`, runs one
+//! context from the user to itself and hands out the credential its acceptor makes of the
+//! forwardable evidence ticket (no forwardable ticket: `GSS_S_NO_CRED`); that credential
+//! initiates to other services by `S4U2Proxy`, as far as the KDC allows. A client's explicit
+//! `gss_acquire_cred_impersonate_name` (`acquire_type` = `impersonate_name`, with its own
+//! credential as impersonator) is `S4U2Self` when the service is `allow_protocol_transition` or
+//! `trusted`; otherwise the reference acquires the name from the daemon's default environment,
+//! and so do we. `INIT_SEC_CONTEXT` with a credential carrying `S4U2Self` evidence is refused
+//! (`GSS_S_UNAUTHORIZED`) unless the service is `trusted`, `impersonate` or
+//! `allow_constrained_delegation`, or the target is the impersonator itself.
+//!
 //! Every failure is the result's status (RPC `SUCCESS`), never a dropped connection. Runs on a
 //! worker thread: every call may block (keytab, KDC, NSS).
 
@@ -38,6 +52,13 @@ const NT_EXPORT_NAME: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x06, 0x04];
 pub const LOCALNAME: &[u8] = b"localname\0";
 /// Longest name accepted from a client (a principal is far shorter).
 const MAX_NAME: usize = 4096;
+/// The `acquire_type\0` option of `ACQUIRE_CRED` (read only with an input credential) and its
+/// one value, `impersonate_name\0` (the interposer's `gss_acquire_cred_impersonate_name`).
+const ACQUIRE_TYPE: &[u8] = b"acquire_type\0";
+const IMPERSONATE_NAME: &[u8] = b"impersonate_name\0";
+/// `GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG`: the flags of the context an impersonating
+/// service runs from the user to itself.
+const SELF_CONTEXT_FLAGS: u32 = 0x04 | 0x08;
 /// `gssx_cred_usage` values.
 const USAGE_INITIATE: u32 = 1;
 const USAGE_ACCEPT: u32 = 2;
@@ -165,6 +186,15 @@ fn acquire(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> Re
         USAGE_BOTH => PolicyUsage::Both,
         _ => return Err(failure(errno::EINVAL)),
     };
+    if let Some(input) = &arguments.input_cred_handle
+        && let Some(kind) = find_option(&arguments.options, ACQUIRE_TYPE)
+    {
+        let impersonator = open_cred(input, service)?;
+        if kind != IMPERSONATE_NAME {
+            return Err(failure(errno::EINVAL));
+        }
+        return impersonate_name(arguments, service, &impersonator, usage);
+    }
     let requested = match &arguments.desired_name {
         Some(name) => Some(RequestedName {
             kind: match name.name_type.as_slice() {
@@ -230,11 +260,115 @@ fn acquire(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> Re
     } else {
         None
     };
-    let credential = Credential::acquire(name.as_ref(), usage, &store, Some(Mech::Krb5))?;
+    let impersonating = service.resolved.service.impersonate
+        && matches!(environment.usage, PolicyUsage::Initiate | PolicyUsage::Both);
+    let credential = if impersonating {
+        impersonate(name.as_ref(), usage, &store)?
+    } else {
+        Credential::acquire(name.as_ref(), usage, &store, Some(Mech::Krb5))?
+    };
     let cred = describe_cred(&credential, service);
     drop(credential);
     drop(private);
     cred
+}
+
+/// An `impersonate` service's acquire: its own credential from `store` (usage both, no name);
+/// when that is `name` already, `name`'s credential from the store (as asked); else `S4U2Self`
+/// for `name`, a context from the user to the service itself, and the credential the
+/// acceptor makes of the evidence ticket (none when the ticket is not forwardable:
+/// `GSS_S_NO_CRED`).
+fn impersonate(
+    name: Option<&Name>,
+    usage: CredUsage,
+    store: &[(String, String)],
+) -> Result<Credential, GssStatus> {
+    let impersonator = Credential::acquire(None, CredUsage::Both, store, Some(Mech::Krb5))?;
+    let own_name = impersonator.inquire(Mech::Krb5)?.name;
+    if let Some(name) = name
+        && own_name.same_as(name)?
+        && let Ok(credential) = Credential::acquire(Some(name), usage, store, Some(Mech::Krb5))
+    {
+        return Ok(credential);
+    }
+    let user = impersonator.impersonate(name, CredUsage::Initiate, Mech::Krb5)?;
+    let mut initiator = SecurityContext::with_request_flags(Mech::Krb5, SELF_CONTEXT_FLAGS);
+    let (token, complete) = initiator.init_step_with(Some(&user), &own_name, &[])?;
+    if !complete {
+        // The reference stops at any status but complete, this one included.
+        return Err(GssStatus {
+            major: gss::GSS_S_CONTINUE_NEEDED,
+            minor: 0,
+            message: String::new(),
+        });
+    }
+    let mut acceptor = SecurityContext::new(Mech::Krb5);
+    acceptor.accept_step(&impersonator, &token)?;
+    acceptor.take_delegated().ok_or(GssStatus {
+        major: gss::GSS_S_NO_CRED,
+        minor: 0,
+        message: String::new(),
+    })
+}
+
+/// `ACQUIRE_CRED` with `acquire_type` = `impersonate_name`: `S4U2Self` with the client's
+/// credential as impersonator for the name it asks (initiate only) when the service allows
+/// protocol transition (or is trusted); otherwise, as the reference, an ordinary acquire of
+/// that name from the daemon's default environment (no store, no `cred_usage` narrowing).
+fn impersonate_name(
+    arguments: &ArgAcquireCred,
+    service: &ServiceConfig,
+    impersonator: &Credential,
+    usage: PolicyUsage,
+) -> Result<Cred, GssStatus> {
+    let name = arguments.desired_name.as_ref().map(import_name).transpose()?;
+    let policy = &service.resolved.service;
+    let credential = if policy.allow_protocol_transition || policy.trusted {
+        impersonator.impersonate(name.as_ref(), CredUsage::Initiate, Mech::Krb5)?
+    } else {
+        let usage = match usage {
+            PolicyUsage::Initiate => CredUsage::Initiate,
+            PolicyUsage::Accept => CredUsage::Accept,
+            PolicyUsage::Both => CredUsage::Both,
+        };
+        Credential::acquire(name.as_ref(), usage, &[], Some(Mech::Krb5))?
+    };
+    describe_cred(&credential, service)
+}
+
+/// Whether `credential` may initiate to `target` through `service` (the reference's
+/// `gp_cred_allowed`): always on a `trusted`, `impersonate` or `allow_constrained_delegation`
+/// service; elsewhere a credential holding `S4U2Self` evidence only to its impersonator
+/// (`GSS_S_UNAUTHORIZED` for any other target).
+fn initiation_allowed(
+    credential: &Credential,
+    target: &Name,
+    service: &ServiceConfig,
+) -> Result<(), GssStatus> {
+    let policy = &service.resolved.service;
+    if policy.trusted || policy.impersonate || policy.allow_constrained_delegation {
+        return Ok(());
+    }
+    let Some(impersonator) = credential.impersonator()? else {
+        return Ok(());
+    };
+    // The reference compares up to the impersonator's first NUL, with the krb5 display form of
+    // the target.
+    let impersonator = impersonator.split(|byte| *byte == 0).next().unwrap_or_default();
+    let quiet = |failure: GssStatus| GssStatus { minor: 0, ..failure };
+    let (display, _) = target
+        .canonicalize(Mech::Krb5)
+        .and_then(|name| name.display_with_type())
+        .map_err(quiet)?;
+    if display == impersonator {
+        Ok(())
+    } else {
+        Err(GssStatus {
+            major: gss::GSS_S_UNAUTHORIZED,
+            minor: 0,
+            message: String::new(),
+        })
+    }
 }
 
 /// The credential allows `usage` and has more than `min_lifetime` seconds left for it.
@@ -303,6 +437,7 @@ fn init(
         };
         open_cred(&acquire(&request, service, peer)?, service)?
     };
+    initiation_allowed(&credential, &target, service)?;
     let mut context = match &arguments.context_handle {
         Some(ctx) if !ctx.exported_context_token.is_empty() => {
             SecurityContext::import(&ctx.exported_context_token, Mech::Krb5)?
