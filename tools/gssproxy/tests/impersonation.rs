@@ -23,6 +23,8 @@
 //!   elsewhere); an explicit `impersonate_name` acquire is not protocol transition there.
 //! - `pt.sock`: `allow_protocol_transition = yes`: the explicit acquire is `S4U2Self`.
 
+#[path = "support/samba_kdc.rs"]
+mod samba_kdc;
 mod support;
 
 use std::ffi::OsString;
@@ -131,82 +133,85 @@ impl Fixture {
     fn socket(&self, name: &str) -> std::path::PathBuf {
         self.dir.0.join(name)
     }
+}
 
-    /// A plain `gss-server -once` for `service` with `keytab`, then MIT's `gss-client` through
-    /// the daemon at `socket` with no ccache of its own; whether both succeeded, and both
-    /// outputs.
-    fn gss_client_through(&self, socket: &Path, service: &str, keytab: &str) -> (bool, String, String) {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map(|address| address.port())
-            .expect("a free port");
-        let mut server_env = environment(&self.realm, &self.dir.0);
-        server_env.retain(|(key, _)| key != "KRB5_KTNAME");
-        let mut keytab_value = OsString::from("FILE:");
-        keytab_value.push(self.dir.0.join(keytab));
-        server_env.push(("KRB5_KTNAME".into(), keytab_value));
-        let server_out = self.dir.0.join("gss-server.out");
-        let mut server = Command::new("gss-server")
-            .args(["-once", "-port", &port.to_string(), service])
+/// A plain `gss-server -once` for `service` with `keytab`, then MIT's `gss-client` through the
+/// daemon at `socket` with no ccache or keytab of its own, both with `env` (a realm's) and in
+/// `dir`; whether both succeeded, and both outputs.
+fn gss_client_through(
+    dir: &Path,
+    env: &[(OsString, OsString)],
+    socket: &Path,
+    service: &str,
+    keytab: &Path,
+) -> (bool, String, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port");
+    let file = |path: &Path| {
+        let mut value = OsString::from("FILE:");
+        value.push(path);
+        value
+    };
+    let mut server_env = env.to_vec();
+    server_env.retain(|(key, _)| key != "KRB5_KTNAME");
+    server_env.push(("KRB5_KTNAME".into(), file(keytab)));
+    let server_out = dir.join("gss-server.out");
+    let mut server = Command::new("gss-server")
+        .args(["-once", "-port", &port.to_string(), service])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .envs(server_env)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&server_out).expect("server output"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gss-server started (package krb5-gss-samples)");
+    let mut client_env = env.to_vec();
+    client_env.retain(|(key, _)| key != "KRB5_KTNAME" && key != "KRB5CCNAME");
+    client_env.push(("KRB5_KTNAME".into(), file(&dir.join("no-such.keytab"))));
+    client_env.push(("KRB5CCNAME".into(), file(&dir.join("no-such.ccache"))));
+    client_env.push(("GSS_USE_PROXY".into(), "yes".into()));
+    client_env.push(("GSSPROXY_BEHAVIOR".into(), "REMOTE_ONLY".into()));
+    client_env.push(("GSSPROXY_SOCKET".into(), socket.into()));
+    let deadline = Instant::now() + PROGRAM_TIMEOUT;
+    let (ok, client) = loop {
+        let mut client = Command::new("gss-client");
+        client
+            .args(["-port", &port.to_string(), "localhost", service, MESSAGE])
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .envs(server_env)
-            .current_dir(&self.dir.0)
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(&server_out).expect("server output"))
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gss-server started (package krb5-gss-samples)");
-        let mut client_env = environment(&self.realm, &self.dir.0);
-        client_env.retain(|(key, _)| key != "KRB5_KTNAME" && key != "KRB5CCNAME");
-        for (key, file) in [
-            ("KRB5_KTNAME", "no-such.keytab"),
-            ("KRB5CCNAME", "no-such.ccache"),
-        ] {
-            let mut value = OsString::from("FILE:");
-            value.push(self.dir.0.join(file));
-            client_env.push((key.into(), value));
+            .envs(client_env.iter().cloned())
+            .current_dir(dir);
+        let out = run_bounded(&mut client, None, PROGRAM_TIMEOUT).expect("gss-client ran");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The server may not listen yet: connecting is retried, nothing else.
+        let server_gone = matches!(server.try_wait(), Ok(Some(_)));
+        if out.status.success() || !text.contains("connect") || server_gone || Instant::now() > deadline {
+            break (out.status.success(), text);
         }
-        client_env.push(("GSS_USE_PROXY".into(), "yes".into()));
-        client_env.push(("GSSPROXY_BEHAVIOR".into(), "REMOTE_ONLY".into()));
-        client_env.push(("GSSPROXY_SOCKET".into(), socket.into()));
-        let deadline = Instant::now() + PROGRAM_TIMEOUT;
-        let (ok, client) = loop {
-            let mut client = Command::new("gss-client");
-            client
-                .args(["-port", &port.to_string(), "localhost", service, MESSAGE])
-                .env_clear()
-                .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-                .envs(client_env.iter().cloned())
-                .current_dir(&self.dir.0);
-            let out = run_bounded(&mut client, None, PROGRAM_TIMEOUT).expect("gss-client ran");
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            // The server may not listen yet: connecting is retried, nothing else.
-            let server_gone = matches!(server.try_wait(), Ok(Some(_)));
-            if out.status.success() || !text.contains("connect") || server_gone || Instant::now() > deadline {
-                break (out.status.success(), text);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let server_deadline = Instant::now() + Duration::from_secs(10);
-        let server_ok = loop {
-            if let Ok(Some(status)) = server.try_wait() {
-                break status.success();
-            }
-            if Instant::now() > server_deadline {
-                let _ = server.kill();
-                let _ = server.wait();
-                break false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let server_text = fs::read_to_string(&server_out).unwrap_or_default();
-        (ok && server_ok, client, server_text)
-    }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let server_deadline = Instant::now() + Duration::from_secs(10);
+    let server_ok = loop {
+        if let Ok(Some(status)) = server.try_wait() {
+            break status.success();
+        }
+        if Instant::now() > server_deadline {
+            let _ = server.kill();
+            let _ = server.wait();
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let server_text = fs::read_to_string(&server_out).unwrap_or_default();
+    (ok && server_ok, client, server_text)
 }
 
 /// One call of `procedure`; its result (RPC `SUCCESS` required).
@@ -408,7 +413,14 @@ fn explicit_cases(fixture: &Fixture) -> Vec<String> {
 fn gss_client_cases(fixture: &Fixture, daemon: &Daemon) -> Vec<String> {
     let mut lines = Vec::new();
     let imp = fixture.socket("gssproxy.sock");
-    let (ok, client, server) = fixture.gss_client_through(&imp, "gsstest@localhost", "service.keytab");
+    let env = environment(&fixture.realm, &fixture.dir.0);
+    let (ok, client, server) = gss_client_through(
+        &fixture.dir.0,
+        &env,
+        &imp,
+        "gsstest@localhost",
+        &fixture.dir.0.join("service.keytab"),
+    );
     let accepted_as_root = server.contains(&format!("Accepted connection: \"root@{REALM}\""))
         && server.contains(&format!("Received message: \"{MESSAGE}\""));
     let mut line = format!("gss-client to gsstest: ok {ok} accepted as root {accepted_as_root}");
@@ -420,7 +432,13 @@ fn gss_client_cases(fixture: &Fixture, daemon: &Daemon) -> Vec<String> {
         );
     }
     lines.push(line);
-    let (ok, _, server) = fixture.gss_client_through(&imp, "host@localhost", "host.keytab");
+    let (ok, _, server) = gss_client_through(
+        &fixture.dir.0,
+        &env,
+        &imp,
+        "host@localhost",
+        &fixture.dir.0.join("host.keytab"),
+    );
     lines.push(format!(
         "gss-client to host: ok {ok} accepted {}",
         server.contains("Accepted connection")
@@ -457,4 +475,115 @@ fn our_daemon_impersonates_users_as_the_reference_does() {
 fn debians_gssproxy_gives_the_same_outcomes() {
     let theirs = reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)");
     assert_eq!(session(&theirs), expected());
+}
+
+// ---- constrained delegation granted: a Samba AD DC's KDC ------------------------------------
+
+const AD_REALM: &str = "KUPIMP.TEST";
+/// The target of `S4U2Proxy` (a service name of the account `svctarget`).
+const AD_TARGET: &str = "host@target.kupimp.test";
+
+/// `svcimp` (trusted to authenticate for delegation, may delegate to `host/target`),
+/// `svcnodeleg` (no delegation rights), `svctarget` (`host/target.kupimp.test`), and `root`.
+const AD_CONFIG: &str = "[gssproxy]\n\n\
+    [service/imp]\n  mechs = krb5\n  socket = @DIR@/gssproxy.sock\n  \
+    cred_store = keytab:@DIR@/svcimp.keytab\n  euid = 1\n  allow_any_uid = yes\n  impersonate = yes\n\n\
+    [service/nodeleg]\n  mechs = krb5\n  socket = @DIR@/nodeleg.sock\n  \
+    cred_store = keytab:@DIR@/svcnodeleg.keytab\n  euid = 1\n  allow_any_uid = yes\n  impersonate = yes\n";
+
+/// Provisions the DC, its accounts, delegation rights and keytabs into `dir`; starts its KDC.
+fn ad_domain(dir: &Path) -> samba_kdc::Dc {
+    let mut dc = samba_kdc::Dc::provision(dir, AD_REALM, "KUPIMP").expect("provisioning the AD DC");
+    for user in ["root", "svcimp", "svcnodeleg", "svctarget"] {
+        dc.add_user(user).expect("account");
+    }
+    for (spn, account) in [
+        ("gsstest/imp.kupimp.test", "svcimp"),
+        ("plain/imp.kupimp.test", "svcnodeleg"),
+        ("host/target.kupimp.test", "svctarget"),
+    ] {
+        dc.samba_tool(&["spn", "add", spn, account])
+            .expect("service name");
+    }
+    dc.samba_tool(&["delegation", "for-any-protocol", "svcimp", "on"])
+        .expect("svcimp trusted to authenticate for delegation");
+    dc.samba_tool(&["delegation", "add-service", "svcimp", "host/target.kupimp.test"])
+        .expect("svcimp may delegate to host/target");
+    for (principal, keytab) in [
+        ("svcimp", "svcimp.keytab"),
+        ("svcnodeleg", "svcnodeleg.keytab"),
+        ("host/target.kupimp.test", "target.keytab"),
+    ] {
+        dc.export_keytab(principal, &dir.join(keytab)).expect("keytab");
+    }
+    dc.start_kdc().expect("the Samba KDC");
+    dc
+}
+
+/// The AD cases through `program`, one line per outcome.
+fn ad_session(program: &Path) -> Vec<String> {
+    let dir = TempDir::new("impersonation-ad");
+    let dc = ad_domain(&dir.0);
+    let conf = dir.0.join("krb5.conf");
+    dc.write_krb5_conf(&conf).expect("krb5.conf");
+    let mut env: Vec<(OsString, OsString)> = vec![("KRB5_CONFIG".into(), conf.into())];
+    for (key, file) in [("KRB5CCNAME", "none.ccache"), ("KRB5_KTNAME", "none.keytab")] {
+        let mut value = OsString::from("FILE:");
+        value.push(dir.0.join(file));
+        env.push((key.into(), value));
+    }
+    let daemon = Daemon::launch(program, &dir.0, AD_CONFIG, &env, &[]);
+    let imp = dir.0.join("gssproxy.sock");
+    let nodeleg = dir.0.join("nodeleg.sock");
+    let mut lines = Vec::new();
+    for (label, socket) in [("imp", &imp), ("nodeleg", &nodeleg)] {
+        let acquired = acquire(socket, &initiate());
+        lines.push(format!("{label} acquire: {}", describe(&acquired)));
+        let cred = acquired.output_cred_handle.unwrap_or_default();
+        lines.push(init_line(
+            &format!("{label} init target"),
+            &init(socket, &cred, AD_TARGET),
+        ));
+        let (ok, client, server) =
+            gss_client_through(&dir.0, &env, socket, AD_TARGET, &dir.0.join("target.keytab"));
+        let accepted_as_root = server.contains(&format!("Accepted connection: \"root@{AD_REALM}\""))
+            && server.contains(&format!("Received message: \"{MESSAGE}\""));
+        let mut line = format!("{label} gss-client to target: ok {ok} accepted as root {accepted_as_root}");
+        if ok != accepted_as_root {
+            let _ = write!(
+                line,
+                "\ngss-client:\n{client}\ngss-server:\n{server}\ndaemon:\n{}",
+                daemon.stderr_text()
+            );
+        }
+        lines.push(line);
+    }
+    drop(daemon);
+    drop(dc);
+    lines
+}
+
+/// What both daemons must answer against the AD DC: `svcimp` reaches the target as root by
+/// `S4U2Proxy`; `svcnodeleg` gets root's evidence (not forwardable) and the KDC refuses to
+/// delegate with it.
+fn ad_expected() -> Vec<String> {
+    vec![
+        format!("imp acquire: major 0x0 cred root@{AD_REALM} usage [1]"),
+        "imp init target: major 0x0 minor 0x0 token true".to_owned(),
+        "imp gss-client to target: ok true accepted as root true".to_owned(),
+        format!("nodeleg acquire: major 0x0 cred root@{AD_REALM} usage [1]"),
+        format!("nodeleg init target: major {FAILURE:#x} minor {BADOPTION:#x} token false"),
+        "nodeleg gss-client to target: ok false accepted as root false".to_owned(),
+    ]
+}
+
+#[test]
+fn our_daemon_delegates_as_users_where_an_ad_kdc_allows_it() {
+    assert_eq!(ad_session(&ours()), ad_expected());
+}
+
+#[test]
+fn debians_gssproxy_delegates_the_same_way() {
+    let theirs = reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)");
+    assert_eq!(ad_session(&theirs), ad_expected());
 }
