@@ -48,6 +48,8 @@ const MESSAGE: &str = "kup impersonation test message";
 const PROGRAM_TIMEOUT: Duration = Duration::from_secs(30);
 /// `GSS_C_NT_HOSTBASED_SERVICE`.
 const NT_HOSTBASED_SERVICE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x04];
+/// `GSS_C_NT_STRING_UID_NAME`.
+const NT_STRING_UID_NAME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x03];
 /// `GSS_KRB5_NT_PRINCIPAL_NAME`.
 const NT_KRB5_PRINCIPAL: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01];
 /// Confidentiality, integrity, sequence, replay: no mutual authentication, one step.
@@ -70,7 +72,9 @@ const CONFIG: &str = "[gssproxy]\n\n\
     [service/other]\n  mechs = krb5\n  socket = @DIR@/other.sock\n  \
     cred_store = keytab:@DIR@/service.keytab\n  euid = 0\n\n\
     [service/pt]\n  mechs = krb5\n  socket = @DIR@/pt.sock\n  \
-    cred_store = keytab:@DIR@/service.keytab\n  euid = 0\n  allow_protocol_transition = yes\n";
+    cred_store = keytab:@DIR@/service.keytab\n  euid = 0\n  allow_protocol_transition = yes\n\n\
+    [service/selfimp]\n  mechs = krb5\n  socket = @DIR@/selfimp.sock\n  \
+    cred_store = keytab:@DIR@/service.keytab\n  euid = 0\n  trusted = yes\n  impersonate = yes\n";
 
 struct Fixture {
     realm: Realm,
@@ -405,6 +409,26 @@ fn explicit_cases(fixture: &Fixture) -> Vec<String> {
         },
     );
     lines.push(format!("pt unknown acquire_type: {}", describe(&unknown_type)));
+    // A trusted impersonate service: a uid named by its own euid (as rpc.gssd asks) is a user
+    // request, hence S4U2Self for that uid's user; no name is a service request, which
+    // still takes the impersonation path and has no name to impersonate.
+    let selfimp = fixture.socket("selfimp.sock");
+    let by_uid = acquire(
+        &selfimp,
+        &ArgAcquireCred {
+            desired_name: Some(Name {
+                display_name: b"0".to_vec(),
+                name_type: NT_STRING_UID_NAME.to_vec(),
+                ..Name::default()
+            }),
+            ..initiate.clone()
+        },
+    );
+    lines.push(format!("selfimp acquire uid 0: {}", describe(&by_uid)));
+    lines.push(format!(
+        "selfimp acquire no name: {}",
+        describe(&acquire(&selfimp, &initiate))
+    ));
     lines
 }
 
@@ -461,6 +485,9 @@ fn expected() -> Vec<String> {
         format!("pt impersonate_name: major 0x0 cred root@{REALM} usage [1]"),
         format!("other impersonate_name: major {NO_CRED:#x} minor {CC_NOTFOUND:#x} no cred"),
         format!("pt unknown acquire_type: major {FAILURE:#x} minor 0x16 no cred"),
+        format!("selfimp acquire uid 0: major 0x0 cred root@{REALM} usage [1]"),
+        // GSS_S_CALL_INACCESSIBLE_READ | GSS_S_BAD_NAME: S4U2Self of GSS_C_NO_NAME.
+        "selfimp acquire no name: major 0x1020000 minor 0x0 no cred".to_owned(),
         "gss-client to gsstest: ok true accepted as root true".to_owned(),
         "gss-client to host: ok false accepted false".to_owned(),
     ]
