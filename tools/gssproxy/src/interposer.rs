@@ -12,10 +12,10 @@
 //! its own credential from its store (usage both, no name), and unless that already is the
 //! name wanted, gets the user's (the target uid's `getpwuid` name) by `S4U2Self`, runs one
 //! context from the user to itself and hands out the credential its acceptor makes of the
-//! forwardable evidence ticket (no forwardable ticket: `GSS_S_NO_CRED`); that credential
+//! evidence ticket (none made: `GSS_S_NO_CRED`); that credential
 //! initiates to other services by `S4U2Proxy`, as far as the KDC allows. A client's explicit
 //! `gss_acquire_cred_impersonate_name` (`acquire_type` = `impersonate_name`, with its own
-//! credential as impersonator) is `S4U2Self` when the service is `allow_protocol_transition` or
+//! credential as impersonator; another `acquire_type` is `SYSTEM_ERR`) is `S4U2Self` when the service is `allow_protocol_transition` or
 //! `trusted`; otherwise the reference acquires the name from the daemon's default environment,
 //! and so do we. `INIT_SEC_CONTEXT` with a credential carrying `S4U2Self` evidence is refused
 //! (`GSS_S_UNAUTHORIZED`) unless the service is `trusted`, `impersonate` or
@@ -36,7 +36,7 @@ use kup_gssx::interposer::{
 };
 use kup_sys::{Uid, errno};
 
-use crate::accept::status;
+use crate::accept::{SystemError, status};
 use crate::config::ServiceConfig;
 use crate::handle;
 
@@ -156,23 +156,55 @@ pub fn open_cred(cred: &Cred, service: &ServiceConfig) -> Result<Credential, Gss
     handle::open(key, &cred.cred_handle_reference)
 }
 
-/// `GSSX_ACQUIRE_CRED` for a caller with uid `peer` through `service`.
-#[must_use]
-pub fn acquire_cred(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> ResAcquireCred {
-    match acquire(arguments, service, peer) {
-        Ok(cred) => ResAcquireCred {
+/// `GSSX_ACQUIRE_CRED` for a caller with uid `peer` through `service`. With an input
+/// credential and an `acquire_type` option, the credential is opened first (its failure is the
+/// status); an `acquire_type` other than `impersonate_name` is then `SYSTEM_ERR`, as the
+/// reference answers it (observed: its `GSS_S_FAILURE`/`EINVAL` status names no mechanism and
+/// cannot be encoded, like an unknown `exported_creds_type`); so is a failure the reference
+/// cannot describe ([`describable`]).
+pub fn acquire_cred(
+    arguments: &ArgAcquireCred,
+    service: &ServiceConfig,
+    peer: Uid,
+) -> Result<ResAcquireCred, SystemError> {
+    let failed = |failure: GssStatus| ResAcquireCred {
+        status: status(failure.major, failure.minor),
+        ..ResAcquireCred::default()
+    };
+    let impersonator = match (
+        &arguments.input_cred_handle,
+        find_option(&arguments.options, ACQUIRE_TYPE),
+    ) {
+        (Some(input), Some(kind)) => {
+            let credential = match open_cred(input, service) {
+                Ok(credential) => credential,
+                Err(failure) => return Ok(failed(failure)),
+            };
+            if kind != IMPERSONATE_NAME {
+                return Err(SystemError);
+            }
+            Some(credential)
+        }
+        _ => None,
+    };
+    match acquire(arguments, service, peer, impersonator.as_ref()) {
+        Ok(cred) => Ok(ResAcquireCred {
             status: status(0, 0),
             output_cred_handle: Some(cred),
             options: Vec::new(),
-        },
-        Err(failure) => ResAcquireCred {
-            status: status(failure.major, failure.minor),
-            ..ResAcquireCred::default()
-        },
+        }),
+        Err(failure) if !describable(failure.major) => Err(SystemError),
+        Err(failure) => Ok(failed(failure)),
     }
 }
 
-fn acquire(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> Result<Cred, GssStatus> {
+/// An acquire; `impersonator`: the client's credential of an `impersonate_name` acquire.
+fn acquire(
+    arguments: &ArgAcquireCred,
+    service: &ServiceConfig,
+    peer: Uid,
+    impersonator: Option<&Credential>,
+) -> Result<Cred, GssStatus> {
     if !arguments.desired_mechs.is_empty() && !arguments.desired_mechs.iter().any(|mech| mech == KRB5_OID) {
         return Err(GssStatus {
             major: gss::GSS_S_BAD_MECH,
@@ -186,14 +218,8 @@ fn acquire(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> Re
         USAGE_BOTH => PolicyUsage::Both,
         _ => return Err(failure(errno::EINVAL)),
     };
-    if let Some(input) = &arguments.input_cred_handle
-        && let Some(kind) = find_option(&arguments.options, ACQUIRE_TYPE)
-    {
-        let impersonator = open_cred(input, service)?;
-        if kind != IMPERSONATE_NAME {
-            return Err(failure(errno::EINVAL));
-        }
-        return impersonate_name(arguments, service, &impersonator, usage);
+    if let Some(impersonator) = impersonator {
+        return impersonate_name(arguments, service, impersonator, usage);
     }
     let requested = match &arguments.desired_name {
         Some(name) => Some(RequestedName {
@@ -399,16 +425,33 @@ fn user_name(uid: u32) -> Option<String> {
 /// (requested | `enforce_flags`) & ~`filter_flags` (config §6.6), one `gss_init_sec_context`
 /// step; the context goes back exported (a partial export, names empty, while
 /// `GSS_S_CONTINUE_NEEDED`). Channel bindings are not passed on (docs/compat/gssproxy.md).
-#[must_use]
+/// A failure whose major status the reference cannot describe is `SYSTEM_ERR`
+/// ([`describable`]).
 pub fn init_sec_context(
     arguments: &ArgInitSecContext,
     service: &ServiceConfig,
     peer: Uid,
-) -> ResInitSecContext {
-    init(arguments, service, peer).unwrap_or_else(|failure| ResInitSecContext {
-        status: status(failure.major, failure.minor),
-        ..ResInitSecContext::default()
-    })
+) -> Result<ResInitSecContext, SystemError> {
+    match init(arguments, service, peer) {
+        Ok(result) => Ok(result),
+        Err(failure) if !describable(failure.major) => Err(SystemError),
+        Err(failure) => Ok(ResInitSecContext {
+            status: status(failure.major, failure.minor),
+            ..ResInitSecContext::default()
+        }),
+    }
+}
+
+/// Whether gssproxy 0.9.1 can put a failure with `major` in a result: it describes a status
+/// with `gss_display_status` and its loop over the messages fails from the second message on
+/// (it takes the length `asprintf` returns for an error), so the call is answered `SYSTEM_ERR`
+/// instead (observed: `GSS_S_CALL_INACCESSIBLE_READ | GSS_S_BAD_NAME` from `ACQUIRE_CRED`).
+/// MIT gives one message for each of: the calling error, the routine error, and every
+/// supplementary bit.
+fn describable(major: u32) -> bool {
+    let calling = u32::from(major >> 24 != 0);
+    let routine = u32::from((major >> 16) & 0xff != 0);
+    calling + routine + (major & 0xffff).count_ones() <= 1
 }
 
 fn init(
@@ -435,7 +478,7 @@ fn init(
             cred_usage: USAGE_INITIATE,
             ..ArgAcquireCred::default()
         };
-        open_cred(&acquire(&request, service, peer)?, service)?
+        open_cred(&acquire(&request, service, peer, None)?, service)?
     };
     initiation_allowed(&credential, &target, service)?;
     let mut context = match &arguments.context_handle {
@@ -695,6 +738,16 @@ pub fn import_and_canon_name(arguments: &ArgImportAndCanonName) -> ResImportAndC
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_of_more_than_one_message_are_not_describable() {
+        assert!(describable(gss::GSS_S_FAILURE));
+        assert!(describable(gss::GSS_S_CONTINUE_NEEDED));
+        assert!(describable(gss::GSS_S_CALL_BAD_STRUCTURE));
+        assert!(!describable(gss::GSS_S_CALL_BAD_STRUCTURE | gss::GSS_S_BAD_NAME));
+        assert!(!describable(gss::GSS_S_FAILURE | gss::GSS_S_CONTINUE_NEEDED));
+        assert!(!describable(0b11));
+    }
 
     #[test]
     fn one_trailing_nul_is_dropped_and_any_other_refused() {
