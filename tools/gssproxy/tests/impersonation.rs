@@ -74,7 +74,10 @@ const CONFIG: &str = "[gssproxy]\n\n\
     [service/pt]\n  mechs = krb5\n  socket = @DIR@/pt.sock\n  \
     cred_store = keytab:@DIR@/service.keytab\n  euid = 0\n  allow_protocol_transition = yes\n\n\
     [service/selfimp]\n  mechs = krb5\n  socket = @DIR@/selfimp.sock\n  \
-    cred_store = keytab:@DIR@/service.keytab\n  euid = 0\n  trusted = yes\n  impersonate = yes\n";
+    cred_store = keytab:@DIR@/service.keytab\n  euid = 0\n  trusted = yes\n  impersonate = yes\n\n\
+    [service/selfprinc]\n  mechs = krb5\n  socket = @DIR@/selfprinc.sock\n  \
+    cred_store = keytab:@DIR@/service.keytab\n  euid = 0\n  trusted = yes\n  impersonate = yes\n  \
+    krb5_principal = gsstest/localhost@KUP.TEST\n";
 
 struct Fixture {
     realm: Realm,
@@ -453,6 +456,12 @@ fn explicit_cases(fixture: &Fixture) -> Vec<String> {
         "selfimp acquire no name: {}",
         describe(acquire(&selfimp, &initiate).as_ref())
     ));
+    // With `krb5_principal`, that is the name of a service request: it is the impersonator's
+    // own, so a plain acquire.
+    lines.push(format!(
+        "selfprinc acquire no name: {}",
+        describe(acquire(&fixture.socket("selfprinc.sock"), &initiate).as_ref())
+    ));
     lines
 }
 
@@ -513,6 +522,7 @@ fn expected() -> Vec<String> {
         // GSS_S_CALL_INACCESSIBLE_READ | GSS_S_BAD_NAME (S4U2Self of GSS_C_NO_NAME), which
         // the reference cannot describe in a status.
         "selfimp acquire no name: SYSTEM_ERR".to_owned(),
+        format!("selfprinc acquire no name: major 0x0 cred gsstest/localhost@{REALM} usage [1]"),
         "gss-client to gsstest: ok true accepted as root true".to_owned(),
         "gss-client to host: ok false accepted false".to_owned(),
     ]
