@@ -443,6 +443,13 @@ impl gss_buffer_desc {
     }
 }
 
+/// `gss_buffer_set_desc` (`gssapi_ext.h`): what `gss_inquire_cred_by_oid` returns.
+#[repr(C)]
+pub(crate) struct gss_buffer_set_desc {
+    pub(crate) count: usize,
+    pub(crate) elements: gss_buffer_t,
+}
+
 /// `gss_key_value_element_desc` (`gssapi_ext.h`).
 #[repr(C)]
 pub(crate) struct gss_key_value_element_desc {
@@ -716,6 +723,33 @@ unsafe extern "C" {
         acceptor_lifetime: *mut OM_uint32,
         cred_usage: *mut c_int,
     ) -> OM_uint32;
+    pub(crate) fn gss_acquire_cred_impersonate_name(
+        minor_status: *mut OM_uint32,
+        impersonator_cred_handle: gss_cred_id_t,
+        desired_name: gss_name_t,
+        time_req: OM_uint32,
+        desired_mechs: *mut gss_OID_set_desc,
+        cred_usage: c_int,
+        output_cred_handle: *mut gss_cred_id_t,
+        actual_mechs: *mut *mut gss_OID_set_desc,
+        time_rec: *mut OM_uint32,
+    ) -> OM_uint32;
+    pub(crate) fn gss_compare_name(
+        minor_status: *mut OM_uint32,
+        name1: gss_name_t,
+        name2: gss_name_t,
+        name_equal: *mut c_int,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_cred_by_oid(
+        minor_status: *mut OM_uint32,
+        cred_handle: gss_cred_id_t,
+        desired_object: gss_OID,
+        data_set: *mut *mut gss_buffer_set_desc,
+    ) -> OM_uint32;
+    pub(crate) fn gss_release_buffer_set(
+        minor_status: *mut OM_uint32,
+        buffer_set: *mut *mut gss_buffer_set_desc,
+    ) -> OM_uint32;
     pub(crate) fn gss_krb5_free_lucid_sec_context(
         minor_status: *mut OM_uint32,
         kctx: *mut c_void,
@@ -754,6 +788,7 @@ int main(void) {
     S(gss_OID_desc) O(gss_OID_desc, elements)
     S(gss_OID_set_desc) O(gss_OID_set_desc, elements)
     S(gss_buffer_desc) O(gss_buffer_desc, value)
+    S(gss_buffer_set_desc) O(gss_buffer_set_desc, elements)
     S(gss_key_value_element_desc) O(gss_key_value_element_desc, value)
     S(gss_key_value_set_desc) O(gss_key_value_set_desc, elements)
     S(gss_krb5_lucid_key_t) O(gss_krb5_lucid_key_t, length) O(gss_krb5_lucid_key_t, data)
@@ -828,6 +863,8 @@ int main(void) {
             offset!(gss_OID_set_desc, elements),
             size!(gss_buffer_desc),
             offset!(gss_buffer_desc, value),
+            size!(gss_buffer_set_desc),
+            offset!(gss_buffer_set_desc, elements),
             size!(gss_key_value_element_desc),
             offset!(gss_key_value_element_desc, value),
             size!(gss_key_value_set_desc),
