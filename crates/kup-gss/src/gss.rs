@@ -40,8 +40,12 @@ pub const GSS_S_DEFECTIVE_TOKEN: u32 = 9 << 16;
 pub const GSS_S_UNAVAILABLE: u32 = 16 << 16;
 /// `GSS_S_FAILURE`.
 pub const GSS_S_FAILURE: u32 = 13 << 16;
+/// `GSS_S_UNAUTHORIZED`.
+pub const GSS_S_UNAUTHORIZED: u32 = 15 << 16;
 /// The calling-error and routine-error bits: a status with any of them set is a failure.
 const GSS_ERROR_MASK: u32 = 0xffff_0000;
+/// `GSS_KRB5_GET_CRED_IMPERSONATOR`, 1.2.840.113554.1.2.2.5.14 (`gssapi_krb5.h`).
+const GET_CRED_IMPERSONATOR: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x05, 0x0e];
 
 /// A failed GSSAPI call: major and minor status and the library's text for both.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,6 +214,17 @@ impl Name {
         let text = take_buffer(&mut output);
         check(major, minor, None)?;
         Ok((text, oid_bytes(name_type)))
+    }
+
+    /// `gss_compare_name`: whether both names denote the same entity.
+    pub fn same_as(&self, other: &Name) -> Result<bool, GssStatus> {
+        let mut equal: std::ffi::c_int = 0;
+        let mut minor = 0;
+        // SAFETY: two live names owned by their `Name`s, only read; `equal` a valid
+        // out-pointer.
+        let major = unsafe { sys::gss_compare_name(&raw mut minor, self.raw, other.raw, &raw mut equal) };
+        check(major, minor, None)?;
+        Ok(equal != 0)
     }
 
     /// The RFC 2743 exported name token (`gss_export_name`; the name must be a mechanism name).
@@ -660,6 +675,75 @@ impl Credential {
         };
         check(major, minor, mech)?;
         Ok(Credential { raw })
+    }
+
+    /// `gss_acquire_cred_impersonate_name` (krb5: `S4U2Self`): credentials for `name` (`None`:
+    /// `GSS_C_NO_NAME`, which the library refuses) obtained with this impersonator credential,
+    /// for `usage`, limited to `mech`, with an indefinite lifetime requested.
+    pub fn impersonate(&self, name: Option<&Name>, usage: CredUsage, mech: Mech) -> Result<Self, GssStatus> {
+        let mut oid = oid_desc(mech.oid());
+        let mut set = sys::gss_OID_set_desc {
+            count: 1,
+            elements: &raw mut oid,
+        };
+        let desired_name = name.map_or(ptr::null_mut(), |name| name.raw);
+        let mut raw = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: `self.raw` a live credential and the desired name a live name (or null),
+        // both only read; a one-element OID set valid for the call; `raw` a valid out-pointer
+        // (owned by the returned Credential); actual mechs and time not wanted (null).
+        let major = unsafe {
+            sys::gss_acquire_cred_impersonate_name(
+                &raw mut minor,
+                self.raw,
+                desired_name,
+                sys::GSS_C_INDEFINITE,
+                &raw mut set,
+                usage.raw(),
+                &raw mut raw,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        let credential = Credential { raw };
+        check(major, minor, Some(mech))?;
+        Ok(credential)
+    }
+
+    /// The principal (as krb5 displays it) whose `S4U2Self` evidence this credential holds
+    /// (`gss_inquire_cred_by_oid` with `GSS_KRB5_GET_CRED_IMPERSONATOR`); `None` for a
+    /// credential that impersonates no one.
+    pub fn impersonator(&self) -> Result<Option<Vec<u8>>, GssStatus> {
+        let mut oid = oid_desc(GET_CRED_IMPERSONATOR);
+        let mut set: *mut sys::gss_buffer_set_desc = ptr::null_mut();
+        let mut minor = 0;
+        // SAFETY: `self.raw` a live credential, only read; the OID valid for the call; `set`
+        // receives a buffer set the library allocates (released below).
+        let major =
+            unsafe { sys::gss_inquire_cred_by_oid(&raw mut minor, self.raw, &raw mut oid, &raw mut set) };
+        let value = if set.is_null() {
+            None
+        } else {
+            // SAFETY: a non-null set the library filled, alive until it is released below.
+            let desc = unsafe { &*set };
+            if desc.count == 0 || desc.elements.is_null() {
+                None
+            } else {
+                // SAFETY: `elements` points at `count` (at least one) buffers; the first is read.
+                let first = unsafe { &*desc.elements };
+                Some(if first.value.is_null() || first.length == 0 {
+                    Vec::new()
+                } else {
+                    // SAFETY: the library's buffer of `length` readable bytes.
+                    unsafe { std::slice::from_raw_parts(first.value.cast::<u8>(), first.length) }.to_vec()
+                })
+            }
+        };
+        let mut release_minor = 0;
+        // SAFETY: the set the library allocated, or null (which it accepts), released once.
+        unsafe { sys::gss_release_buffer_set(&raw mut release_minor, &raw mut set) };
+        check(major, minor, Some(Mech::Krb5))?;
+        Ok(value)
     }
 
     /// `gss_export_cred`: a token another process (or a later call) can import; it may hold

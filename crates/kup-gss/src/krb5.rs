@@ -612,52 +612,15 @@ impl Context {
     /// A keytab that cannot be read is an error.
     pub fn first_permitted_key(&self, keytab: &Keytab<'_>) -> Result<Option<SessionKey>, Krb5Error> {
         let permitted = self.permitted_enctypes()?;
-        let mut cursor: *mut std::ffi::c_void = ptr::null_mut();
-        // SAFETY: live context and keytab of this context; valid cursor out-pointer (ended below).
-        let code = unsafe { sys::krb5_kt_start_seq_get(self.raw, keytab.raw, &raw mut cursor) };
-        self.check(code)?;
         let mut found = None;
-        let mut failure = None;
-        loop {
-            let mut entry = sys::krb5_keytab_entry {
-                magic: 0,
-                principal: ptr::null_mut(),
-                timestamp: 0,
-                vno: 0,
-                key: sys::krb5_keyblock {
-                    magic: 0,
-                    enctype: 0,
-                    length: 0,
-                    contents: ptr::null_mut(),
-                },
-            };
-            // SAFETY: live context, keytab and cursor from krb5_kt_start_seq_get; `entry` a
-            // valid out-structure whose contents the library allocates (freed below).
-            let code =
-                unsafe { sys::krb5_kt_next_entry(self.raw, keytab.raw, &raw mut entry, &raw mut cursor) };
-            if code == sys::KRB5_KT_END {
-                break;
-            }
-            if code != 0 {
-                failure = Some(self.error(code));
-                break;
-            }
+        keytab.for_each_entry(|entry| {
             if permitted.contains(&entry.key.enctype) {
                 found = Some(SessionKey::new(entry.key.enctype, keyblock_bytes(&entry.key)));
+                return Ok(ControlFlow::Break(()));
             }
-            // SAFETY: contents filled by krb5_kt_next_entry on this context; freed once (the
-            // library zeroes the key).
-            unsafe { sys::krb5_free_keytab_entry_contents(self.raw, &raw mut entry) };
-            if found.is_some() {
-                break;
-            }
-        }
-        // SAFETY: the cursor from krb5_kt_start_seq_get on this keytab; ended once.
-        unsafe { sys::krb5_kt_end_seq_get(self.raw, keytab.raw, &raw mut cursor) };
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(found),
-        }
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(found)
     }
 
     /// `krb5_get_permitted_enctypes`.
@@ -814,6 +777,192 @@ fn c_uint_len(length: usize) -> Result<u32, Krb5Error> {
 pub struct Keytab<'c> {
     context: &'c Context,
     raw: sys::krb5_keytab,
+}
+
+impl Keytab<'_> {
+    /// Calls `each` with every entry (`krb5_kt_start_seq_get` … `krb5_kt_end_seq_get`); each
+    /// entry's contents are freed (key zeroed) after its call.
+    fn for_each_entry(
+        &self,
+        mut each: impl FnMut(&mut sys::krb5_keytab_entry) -> Result<ControlFlow<()>, Krb5Error>,
+    ) -> Result<(), Krb5Error> {
+        let context = self.context;
+        let mut cursor: *mut std::ffi::c_void = ptr::null_mut();
+        // SAFETY: live context and keytab of this context; valid cursor out-pointer (ended below).
+        let code = unsafe { sys::krb5_kt_start_seq_get(context.raw, self.raw, &raw mut cursor) };
+        context.check(code)?;
+        let mut result = Ok(());
+        loop {
+            let mut entry = empty_keytab_entry();
+            // SAFETY: live context, keytab and cursor from krb5_kt_start_seq_get; `entry` a
+            // valid out-structure whose contents the library allocates (freed below).
+            let code =
+                unsafe { sys::krb5_kt_next_entry(context.raw, self.raw, &raw mut entry, &raw mut cursor) };
+            if code == sys::KRB5_KT_END {
+                break;
+            }
+            if code != 0 {
+                result = Err(context.error(code));
+                break;
+            }
+            let outcome = each(&mut entry);
+            // SAFETY: contents filled by krb5_kt_next_entry on this context; freed once (the
+            // library zeroes the key).
+            unsafe { sys::krb5_free_keytab_entry_contents(context.raw, &raw mut entry) };
+            match outcome {
+                Ok(ControlFlow::Continue(())) => {}
+                Ok(ControlFlow::Break(())) => break,
+                Err(error) => {
+                    result = Err(error);
+                    break;
+                }
+            }
+        }
+        // SAFETY: the cursor from krb5_kt_start_seq_get on this keytab; ended once.
+        unsafe { sys::krb5_kt_end_seq_get(context.raw, self.raw, &raw mut cursor) };
+        result
+    }
+
+    /// Adds every entry of `from` to this keytab (`krb5_kt_add_entry`): how a `MEMORY:` keytab
+    /// gets a file keytab's keys, read once. Returns how many entries were copied.
+    pub fn add_entries_of(&self, from: &Keytab<'_>) -> Result<usize, Krb5Error> {
+        let mut copied = 0usize;
+        from.for_each_entry(|entry| {
+            // SAFETY: live context and keytab; `entry` is a complete entry the library filled
+            // (the keytab copies what it keeps).
+            let code = unsafe { sys::krb5_kt_add_entry(self.context.raw, self.raw, entry) };
+            self.context.check(code)?;
+            copied = copied.saturating_add(1);
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(copied)
+    }
+
+    /// Removes every entry (`krb5_kt_remove_entry`; MIT's `MEMORY:` keytabs outlive their
+    /// handles, so their keys stay in memory until removed). Removal failures are skipped.
+    pub fn remove_all_entries(&self) {
+        let mut entries = Vec::new();
+        let _ = self.for_each_entry(|entry| {
+            entries.push(OwnedEntry::copy_of(self.context, entry));
+            Ok(ControlFlow::Continue(()))
+        });
+        for mut owned in entries.into_iter().flatten() {
+            // SAFETY: live context and keytab; `owned.entry` a complete entry we own.
+            unsafe { sys::krb5_kt_remove_entry(self.context.raw, self.raw, &raw mut owned.entry) };
+        }
+    }
+}
+
+/// A `MEMORY:` keytab holding a copy of another keytab's entries, with its own library
+/// context and an open handle for its whole life (MIT may destroy a `MEMORY:` keytab when its
+/// last handle closes, and otherwise keeps it for the life of the process): every entry is
+/// removed (keys zeroed by the library) and the handle closed on drop.
+pub struct MemoryKeytab {
+    raw: sys::krb5_keytab,
+    name: String,
+    // Dropped after `raw` is closed (see Drop).
+    context: Context,
+}
+
+impl MemoryKeytab {
+    /// `MEMORY:<residual>` with every entry of the keytab named `source`. An empty or
+    /// unreadable source is an error.
+    pub fn copy_of(source: &str, residual: &str) -> Result<Self, Krb5Error> {
+        let context = Context::new()?;
+        let name = format!("MEMORY:{residual}");
+        let copy = context.resolve_keytab(&name)?;
+        let copied = {
+            let source = context.resolve_keytab(source)?;
+            copy.add_entries_of(&source)
+        };
+        let raw = copy.raw;
+        std::mem::forget(copy);
+        let keytab = Self { raw, name, context };
+        match copied {
+            Ok(0) => Err(Krb5Error {
+                code: sys::KRB5_KT_END,
+                message: "the keytab has no entries".to_owned(),
+            }),
+            Ok(_) => Ok(keytab),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The keytab's name (`MEMORY:…`), for a credential store.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for MemoryKeytab {
+    fn drop(&mut self) {
+        // A view that does not close the handle (closed once below).
+        let view = std::mem::ManuallyDrop::new(Keytab {
+            context: &self.context,
+            raw: self.raw,
+        });
+        view.remove_all_entries();
+        // SAFETY: live context; `raw` is this context's handle, closed once.
+        unsafe { sys::krb5_kt_close(self.context.raw, self.raw) };
+    }
+}
+
+impl fmt::Debug for MemoryKeytab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MemoryKeytab({})", self.name)
+    }
+}
+
+/// An empty `krb5_keytab_entry` for the library to fill.
+fn empty_keytab_entry() -> sys::krb5_keytab_entry {
+    sys::krb5_keytab_entry {
+        magic: 0,
+        principal: ptr::null_mut(),
+        timestamp: 0,
+        vno: 0,
+        key: sys::krb5_keyblock {
+            magic: 0,
+            enctype: 0,
+            length: 0,
+            contents: ptr::null_mut(),
+        },
+    }
+}
+
+/// A keytab entry identity (principal, vno, enctype) we own, for `krb5_kt_remove_entry`; the
+/// key itself is not copied.
+struct OwnedEntry<'c> {
+    context: &'c Context,
+    entry: sys::krb5_keytab_entry,
+}
+
+impl<'c> OwnedEntry<'c> {
+    fn copy_of(context: &'c Context, entry: &sys::krb5_keytab_entry) -> Option<Self> {
+        let mut principal = ptr::null_mut();
+        // SAFETY: live context; the entry's principal is live during the iteration callback;
+        // valid out-pointer (freed in Drop).
+        let code = unsafe { sys::krb5_copy_principal(context.raw, entry.principal, &raw mut principal) };
+        (code == 0).then(|| Self {
+            context,
+            entry: sys::krb5_keytab_entry {
+                principal,
+                vno: entry.vno,
+                key: sys::krb5_keyblock {
+                    enctype: entry.key.enctype,
+                    ..empty_keytab_entry().key
+                },
+                ..empty_keytab_entry()
+            },
+        })
+    }
+}
+
+impl Drop for OwnedEntry<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the principal was copied by the library for this context; freed once.
+        unsafe { sys::krb5_free_principal(self.context.raw, self.entry.principal) };
+    }
 }
 
 impl Drop for Keytab<'_> {

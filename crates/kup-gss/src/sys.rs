@@ -204,6 +204,11 @@ unsafe extern "C" {
         lname: *mut c_char,
     ) -> krb5_error_code;
     pub(crate) fn krb5_free_principal(context: krb5_context, val: krb5_principal);
+    pub(crate) fn krb5_copy_principal(
+        context: krb5_context,
+        inprinc: *const krb5_principal_data,
+        outprinc: *mut krb5_principal,
+    ) -> krb5_error_code;
     pub(crate) fn krb5_free_string(context: krb5_context, val: *mut c_char);
     pub(crate) fn krb5_principal_compare(
         context: krb5_context,
@@ -271,6 +276,16 @@ unsafe extern "C" {
     ) -> krb5_error_code;
     pub(crate) fn krb5_kt_default(context: krb5_context, id: *mut krb5_keytab) -> krb5_error_code;
     pub(crate) fn krb5_kt_close(context: krb5_context, keytab: krb5_keytab) -> krb5_error_code;
+    pub(crate) fn krb5_kt_add_entry(
+        context: krb5_context,
+        id: krb5_keytab,
+        entry: *mut krb5_keytab_entry,
+    ) -> krb5_error_code;
+    pub(crate) fn krb5_kt_remove_entry(
+        context: krb5_context,
+        id: krb5_keytab,
+        entry: *mut krb5_keytab_entry,
+    ) -> krb5_error_code;
 
     pub(crate) fn krb5_get_init_creds_keytab(
         context: krb5_context,
@@ -435,6 +450,13 @@ pub(crate) struct gss_channel_bindings_struct {
     pub(crate) acceptor_addrtype: OM_uint32,
     pub(crate) acceptor_address: gss_buffer_desc,
     pub(crate) application_data: gss_buffer_desc,
+}
+
+/// `gss_buffer_set_desc` (`gssapi_ext.h`): what `gss_inquire_cred_by_oid` returns.
+#[repr(C)]
+pub(crate) struct gss_buffer_set_desc {
+    pub(crate) count: usize,
+    pub(crate) elements: gss_buffer_t,
 }
 
 /// `gss_key_value_element_desc` (`gssapi_ext.h`).
@@ -721,6 +743,33 @@ unsafe extern "C" {
         acceptor_lifetime: *mut OM_uint32,
         cred_usage: *mut c_int,
     ) -> OM_uint32;
+    pub(crate) fn gss_acquire_cred_impersonate_name(
+        minor_status: *mut OM_uint32,
+        impersonator_cred_handle: gss_cred_id_t,
+        desired_name: gss_name_t,
+        time_req: OM_uint32,
+        desired_mechs: *mut gss_OID_set_desc,
+        cred_usage: c_int,
+        output_cred_handle: *mut gss_cred_id_t,
+        actual_mechs: *mut *mut gss_OID_set_desc,
+        time_rec: *mut OM_uint32,
+    ) -> OM_uint32;
+    pub(crate) fn gss_compare_name(
+        minor_status: *mut OM_uint32,
+        name1: gss_name_t,
+        name2: gss_name_t,
+        name_equal: *mut c_int,
+    ) -> OM_uint32;
+    pub(crate) fn gss_inquire_cred_by_oid(
+        minor_status: *mut OM_uint32,
+        cred_handle: gss_cred_id_t,
+        desired_object: gss_OID,
+        data_set: *mut *mut gss_buffer_set_desc,
+    ) -> OM_uint32;
+    pub(crate) fn gss_release_buffer_set(
+        minor_status: *mut OM_uint32,
+        buffer_set: *mut *mut gss_buffer_set_desc,
+    ) -> OM_uint32;
     pub(crate) fn gss_krb5_free_lucid_sec_context(
         minor_status: *mut OM_uint32,
         kctx: *mut c_void,
@@ -759,6 +808,7 @@ int main(void) {
     S(gss_OID_desc) O(gss_OID_desc, elements)
     S(gss_OID_set_desc) O(gss_OID_set_desc, elements)
     S(gss_buffer_desc) O(gss_buffer_desc, value)
+    S(gss_buffer_set_desc) O(gss_buffer_set_desc, elements)
     S(gss_key_value_element_desc) O(gss_key_value_element_desc, value)
     S(gss_key_value_set_desc) O(gss_key_value_set_desc, elements)
     S(gss_krb5_lucid_key_t) O(gss_krb5_lucid_key_t, length) O(gss_krb5_lucid_key_t, data)
@@ -833,6 +883,8 @@ int main(void) {
             offset!(gss_OID_set_desc, elements),
             size!(gss_buffer_desc),
             offset!(gss_buffer_desc, value),
+            size!(gss_buffer_set_desc),
+            offset!(gss_buffer_set_desc, elements),
             size!(gss_key_value_element_desc),
             offset!(gss_key_value_element_desc, value),
             size!(gss_key_value_set_desc),

@@ -314,6 +314,31 @@ impl Realm {
         self.add(&format!("addprinc -pw {password} {name}"), name)
     }
 
+    /// Sets (`+flag`) or clears (`-flag`) a principal attribute with `modprinc`, e.g.
+    /// `+ok_to_auth_as_delegate` (the KDC's `S4U2Self` evidence tickets for that service become
+    /// forwardable, so `S4U2Proxy` can use them).
+    pub fn set_principal_attribute(&self, name: &str, attribute: &str) -> io::Result<()> {
+        validate_word("principal name", name)?;
+        let flag = attribute
+            .strip_prefix('+')
+            .or_else(|| attribute.strip_prefix('-'))
+            .unwrap_or_default();
+        if flag.is_empty() || !flag.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a principal attribute is +name or -name (lower case and '_')",
+            ));
+        }
+        let full = self.principal(name);
+        // kadmin.local -q exits 0 even when the command fails: success is the "modified" line.
+        let out = self.kadmin(&format!("modprinc {attribute} {name}"))?;
+        if out.status.success() && contains(&out.stdout, &format!("Principal \"{full}\" modified.")) {
+            Ok(())
+        } else {
+            Err(self.failure(&format!("kadmin.local modprinc {attribute} {name}"), &out))
+        }
+    }
+
     fn add(&self, query: &str, name: &str) -> io::Result<String> {
         let full = self.principal(name);
         // kadmin.local -q exits 0 even when the command fails: success is the "created" line.

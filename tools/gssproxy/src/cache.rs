@@ -62,6 +62,54 @@ struct Entry {
     stamp: Stamp,
     generation: u64,
     credential: Rc<Credential>,
+    /// The in-memory copy of the keytab the credential was acquired from (emptied on drop,
+    /// after the credential: fields drop in order).
+    _memory: Option<MemoryKeytab>,
+}
+
+/// A `MEMORY:` keytab holding a copy of a file keytab's entries, read once: MIT reads (opens,
+/// locks, parses) a file keytab at every accept; a copy made when the credential is acquired,
+/// used while the file is unchanged (its stamp is checked before every use), saves that. The
+/// copy's keys are removed when its entry goes.
+struct MemoryKeytab(kup_gss::krb5::MemoryKeytab);
+
+impl MemoryKeytab {
+    /// A copy of the file keytab at `file`; `None` if it cannot be read or is empty (the
+    /// caller then acquires from the file itself, as the reference does).
+    fn copy(file: &Path) -> Option<Self> {
+        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+        let source = format!("FILE:{}", file.to_str()?);
+        let residual = format!(
+            "kup-gssproxy-{}-{}",
+            std::process::id(),
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        );
+        kup_gss::krb5::MemoryKeytab::copy_of(&source, &residual)
+            .ok()
+            .map(Self)
+    }
+
+    fn path(&self) -> &Path {
+        Path::new(self.0.name())
+    }
+}
+
+/// Runs `f` with the worker's krb5 library context (made anew after a reload); `None` when
+/// the library cannot make one or the thread is ending.
+fn with_krb5<T>(f: impl FnOnce(&kup_gss::krb5::Context) -> Option<T>) -> Option<T> {
+    let generation = GENERATION.load(Ordering::SeqCst);
+    KRB5.try_with(|slot| {
+        let mut slot = slot.try_borrow_mut().ok()?;
+        if slot.as_ref().is_none_or(|(made, _)| *made != generation) {
+            *slot = kup_gss::krb5::Context::new()
+                .ok()
+                .map(|context| (generation, context));
+        }
+        let (_, context) = slot.as_ref()?;
+        f(context)
+    })
+    .ok()
+    .flatten()
 }
 
 thread_local! {
@@ -82,14 +130,7 @@ thread_local! {
 /// profile library does (it re-reads a changed file) and is made anew after a reload.
 #[must_use]
 pub fn local_name(display: &[u8]) -> Option<Vec<u8>> {
-    let generation = GENERATION.load(Ordering::SeqCst);
-    KRB5.with_borrow_mut(|slot| {
-        if slot.as_ref().is_none_or(|(made, _)| *made != generation) {
-            *slot = kup_gss::krb5::Context::new()
-                .ok()
-                .map(|context| (generation, context));
-        }
-        let (_, context) = slot.as_ref()?;
+    with_krb5(|context| {
         let principal = context.parse_name_bytes(display).ok()?;
         principal.local_name().ok().filter(|name| !name.is_empty())
     })
@@ -172,11 +213,12 @@ fn file_keytab(keytab: &Path) -> Option<&Path> {
 
 /// The acceptor credential for `keytab` and `principal` (krb5 only), kept or acquired.
 pub fn acceptor(keytab: Option<&Path>, principal: Option<&str>) -> Result<Rc<Credential>, GssStatus> {
-    let acquire = || {
+    let acquire_from = |keytab: Option<&Path>| {
         ACQUIRED.fetch_add(1, Ordering::Relaxed);
         let name = principal.map(Name::principal).transpose()?;
         Credential::acceptor(keytab, name.as_ref(), Some(Mech::Krb5))
     };
+    let acquire = || acquire_from(keytab);
     let Some(file) = keytab.and_then(file_keytab) else {
         return acquire().map(Rc::new);
     };
@@ -198,9 +240,24 @@ pub fn acceptor(keytab: Option<&Path>, principal: Option<&str>) -> Result<Rc<Cre
             }
             entries.remove(index);
         }
-        let credential = Rc::new(acquire()?);
-        // The file may have changed while it was read: keep the credential only if it did not.
-        if Stamp::of(file) == Some(stamp) {
+        // Acquired from an in-memory copy of the file, kept while the file is unchanged.
+        let memory = MemoryKeytab::copy(file);
+        let credential = match &memory {
+            Some(memory) => match acquire_from(Some(memory.path())) {
+                Ok(credential) => Rc::new(credential),
+                Err(_) => Rc::new(acquire()?),
+            },
+            None => Rc::new(acquire()?),
+        };
+        // The file may have changed while it was read: keep the credential only if it did not
+        // (a copy of a changing file is not used at all).
+        if Stamp::of(file) != Some(stamp) {
+            return match memory {
+                Some(_) => acquire().map(Rc::new),
+                None => Ok(credential),
+            };
+        }
+        {
             if entries.len() >= MAX_ENTRIES {
                 entries.remove(0);
             }
@@ -210,6 +267,7 @@ pub fn acceptor(keytab: Option<&Path>, principal: Option<&str>) -> Result<Rc<Cre
                 stamp,
                 generation,
                 credential: Rc::clone(&credential),
+                _memory: memory,
             });
         }
         Ok(credential)
@@ -284,6 +342,26 @@ mod tests {
         std::fs::remove_file(&keytab).expect("remove");
         assert!(acceptor(Some(&keytab), principal).is_err());
         assert_eq!(kept(), 0);
+    }
+
+    /// The in-memory copy serves without the file, and its keys are gone once dropped.
+    #[test]
+    fn a_memory_copy_serves_without_its_file_and_is_emptied_on_drop() {
+        let realm = Realm::start("KUP.TEST").expect("realm");
+        realm.add_principal("nfs/localhost").expect("principal");
+        let keytab = realm.dir().join("memory-test.keytab");
+        realm
+            .write_keytab(&["nfs/localhost@KUP.TEST"], &keytab)
+            .expect("keytab");
+        let copy = MemoryKeytab::copy(&keytab).expect("copied");
+        std::fs::remove_file(&keytab).expect("remove");
+        let name = Name::principal("nfs/localhost@KUP.TEST").expect("name");
+        let acquire = |path: &Path| Credential::acceptor(Some(path), Some(&name), Some(Mech::Krb5));
+        assert!(acquire(copy.path()).is_ok(), "served from memory");
+        let path = copy.path().to_owned();
+        drop(copy);
+        assert!(acquire(&path).is_err(), "emptied");
+        assert!(MemoryKeytab::copy(&keytab).is_none(), "no file, no copy");
     }
 
     #[test]

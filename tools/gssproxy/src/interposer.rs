@@ -7,6 +7,20 @@
 //! `ACCEPT_SEC_CONTEXT` is `crate::accept` (which opens the caller's credential handle and
 //! returns a delegated one).
 //!
+//! Impersonation (config §6.2, the reference's behaviour in gssproxy 0.9.1): an `impersonate`
+//! service acquiring initiator credentials (`initiate` or `both`, after `cred_usage`) takes
+//! its own credential from its store (usage both, no name), and unless that already is the
+//! name wanted, gets the user's (the target uid's `getpwuid` name) by `S4U2Self`, runs one
+//! context from the user to itself and hands out the credential its acceptor makes of the
+//! evidence ticket (none made: `GSS_S_NO_CRED`); that credential
+//! initiates to other services by `S4U2Proxy`, as far as the KDC allows. A client's explicit
+//! `gss_acquire_cred_impersonate_name` (`acquire_type` = `impersonate_name`, with its own
+//! credential as impersonator; another `acquire_type` is `SYSTEM_ERR`) is `S4U2Self` when the service is `allow_protocol_transition` or
+//! `trusted`; otherwise the reference acquires the name from the daemon's default environment,
+//! and so do we. `INIT_SEC_CONTEXT` with a credential carrying `S4U2Self` evidence is refused
+//! (`GSS_S_UNAUTHORIZED`) unless the service is `trusted`, `impersonate` or
+//! `allow_constrained_delegation`, or the target is the impersonator itself.
+//!
 //! Every failure is the result's status (RPC `SUCCESS`), never a dropped connection. Runs on a
 //! worker thread: every call may block (keytab, KDC, NSS).
 
@@ -22,7 +36,7 @@ use kup_gssx::interposer::{
 };
 use kup_sys::{Uid, errno};
 
-use crate::accept::status;
+use crate::accept::{SystemError, status};
 use crate::config::ServiceConfig;
 use crate::handle;
 
@@ -38,6 +52,13 @@ const NT_EXPORT_NAME: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x06, 0x04];
 pub const LOCALNAME: &[u8] = b"localname\0";
 /// Longest name accepted from a client (a principal is far shorter).
 const MAX_NAME: usize = 4096;
+/// The `acquire_type\0` option of `ACQUIRE_CRED` (read only with an input credential) and its
+/// one value, `impersonate_name\0` (the interposer's `gss_acquire_cred_impersonate_name`).
+const ACQUIRE_TYPE: &[u8] = b"acquire_type\0";
+const IMPERSONATE_NAME: &[u8] = b"impersonate_name\0";
+/// `GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG`: the flags of the context an impersonating
+/// service runs from the user to itself.
+const SELF_CONTEXT_FLAGS: u32 = 0x04 | 0x08;
 /// `gssx_cred_usage` values.
 const USAGE_INITIATE: u32 = 1;
 const USAGE_ACCEPT: u32 = 2;
@@ -135,26 +156,58 @@ pub fn open_cred(cred: &Cred, service: &ServiceConfig) -> Result<Credential, Gss
     handle::open(key, &cred.cred_handle_reference)
 }
 
-/// `GSSX_ACQUIRE_CRED` for a caller with uid `peer` through `service`.
-#[must_use]
-pub fn acquire_cred(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> ResAcquireCred {
-    if arguments.add_cred_to_input_handle {
+/// `GSSX_ACQUIRE_CRED` for a caller with uid `peer` through `service`. With an input
+/// credential and an `acquire_type` option, the credential is opened first (its failure is the
+/// status); an `acquire_type` other than `impersonate_name` is then `SYSTEM_ERR`, as the
+/// reference answers it (observed: its `GSS_S_FAILURE`/`EINVAL` status names no mechanism and
+/// cannot be encoded, like an unknown `exported_creds_type`); so is a failure the reference
+/// cannot describe ([`describable`]).
+pub fn acquire_cred(
+    arguments: &ArgAcquireCred,
+    service: &ServiceConfig,
+    peer: Uid,
+) -> Result<ResAcquireCred, SystemError> {
+    let failed = |failure: GssStatus| ResAcquireCred {
+        status: status(failure.major, failure.minor),
+        ..ResAcquireCred::default()
+    };
+    let impersonator = match (
+        &arguments.input_cred_handle,
+        find_option(&arguments.options, ACQUIRE_TYPE),
+    ) {
+        (Some(input), Some(kind)) => {
+            let credential = match open_cred(input, service) {
+                Ok(credential) => credential,
+                Err(failure) => return Ok(failed(failure)),
+            };
+            if kind != IMPERSONATE_NAME {
+                return Err(SystemError);
+            }
+            Some(credential)
+        }
+        _ => None,
+    };
+    if arguments.add_cred_to_input_handle && impersonator.is_none() {
         return acquire_added(arguments, service, peer);
     }
-    match acquire(arguments, service, peer) {
-        Ok(cred) => ResAcquireCred {
+    match acquire(arguments, service, peer, impersonator.as_ref()) {
+        Ok(cred) => Ok(ResAcquireCred {
             status: status(0, 0),
             output_cred_handle: Some(cred),
             options: Vec::new(),
-        },
-        Err(failure) => ResAcquireCred {
-            status: status(failure.major, failure.minor),
-            ..ResAcquireCred::default()
-        },
+        }),
+        Err(failure) if !describable(failure.major) => Err(SystemError),
+        Err(failure) => Ok(failed(failure)),
     }
 }
 
-fn acquire(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> Result<Cred, GssStatus> {
+/// An acquire; `impersonator`: the client's credential of an `impersonate_name` acquire.
+fn acquire(
+    arguments: &ArgAcquireCred,
+    service: &ServiceConfig,
+    peer: Uid,
+    impersonator: Option<&Credential>,
+) -> Result<Cred, GssStatus> {
     if !arguments.desired_mechs.is_empty() && !arguments.desired_mechs.iter().any(|mech| mech == KRB5_OID) {
         return Err(GssStatus {
             major: gss::GSS_S_BAD_MECH,
@@ -168,6 +221,9 @@ fn acquire(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> Re
         USAGE_BOTH => PolicyUsage::Both,
         _ => return Err(failure(errno::EINVAL)),
     };
+    if let Some(impersonator) = impersonator {
+        return impersonate_name(arguments, service, impersonator, usage);
+    }
     let requested = match &arguments.desired_name {
         Some(name) => Some(RequestedName {
             kind: match name.name_type.as_slice() {
@@ -235,11 +291,115 @@ fn acquire(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> Re
     } else {
         None
     };
-    let credential = Credential::acquire(name.as_ref(), usage, &store, Some(Mech::Krb5))?;
+    let impersonating = service.resolved.service.impersonate
+        && matches!(environment.usage, PolicyUsage::Initiate | PolicyUsage::Both);
+    let credential = if impersonating {
+        impersonate(name.as_ref(), usage, &store)?
+    } else {
+        Credential::acquire(name.as_ref(), usage, &store, Some(Mech::Krb5))?
+    };
     let cred = describe_cred(&credential, service);
     drop(credential);
     drop(private);
     cred
+}
+
+/// An `impersonate` service's acquire: its own credential from `store` (usage both, no name);
+/// when that is `name` already, `name`'s credential from the store (as asked); else `S4U2Self`
+/// for `name`, a context from the user to the service itself, and the credential the
+/// acceptor makes of the evidence ticket (none when the ticket is not forwardable:
+/// `GSS_S_NO_CRED`).
+fn impersonate(
+    name: Option<&Name>,
+    usage: CredUsage,
+    store: &[(String, String)],
+) -> Result<Credential, GssStatus> {
+    let impersonator = Credential::acquire(None, CredUsage::Both, store, Some(Mech::Krb5))?;
+    let own_name = impersonator.inquire(Mech::Krb5)?.name;
+    if let Some(name) = name
+        && own_name.same_as(name)?
+        && let Ok(credential) = Credential::acquire(Some(name), usage, store, Some(Mech::Krb5))
+    {
+        return Ok(credential);
+    }
+    let user = impersonator.impersonate(name, CredUsage::Initiate, Mech::Krb5)?;
+    let mut initiator = SecurityContext::with_request_flags(Mech::Krb5, SELF_CONTEXT_FLAGS);
+    let (token, complete) = initiator.init_step_with(Some(&user), &own_name, &[])?;
+    if !complete {
+        // The reference stops at any status but complete, this one included.
+        return Err(GssStatus {
+            major: gss::GSS_S_CONTINUE_NEEDED,
+            minor: 0,
+            message: String::new(),
+        });
+    }
+    let mut acceptor = SecurityContext::new(Mech::Krb5);
+    acceptor.accept_step(&impersonator, &token)?;
+    acceptor.take_delegated().ok_or(GssStatus {
+        major: gss::GSS_S_NO_CRED,
+        minor: 0,
+        message: String::new(),
+    })
+}
+
+/// `ACQUIRE_CRED` with `acquire_type` = `impersonate_name`: `S4U2Self` with the client's
+/// credential as impersonator for the name it asks (initiate only) when the service allows
+/// protocol transition (or is trusted); otherwise, as the reference, an ordinary acquire of
+/// that name from the daemon's default environment (no store, no `cred_usage` narrowing).
+fn impersonate_name(
+    arguments: &ArgAcquireCred,
+    service: &ServiceConfig,
+    impersonator: &Credential,
+    usage: PolicyUsage,
+) -> Result<Cred, GssStatus> {
+    let name = arguments.desired_name.as_ref().map(import_name).transpose()?;
+    let policy = &service.resolved.service;
+    let credential = if policy.allow_protocol_transition || policy.trusted {
+        impersonator.impersonate(name.as_ref(), CredUsage::Initiate, Mech::Krb5)?
+    } else {
+        let usage = match usage {
+            PolicyUsage::Initiate => CredUsage::Initiate,
+            PolicyUsage::Accept => CredUsage::Accept,
+            PolicyUsage::Both => CredUsage::Both,
+        };
+        Credential::acquire(name.as_ref(), usage, &[], Some(Mech::Krb5))?
+    };
+    describe_cred(&credential, service)
+}
+
+/// Whether `credential` may initiate to `target` through `service` (the reference's
+/// `gp_cred_allowed`): always on a `trusted`, `impersonate` or `allow_constrained_delegation`
+/// service; elsewhere a credential holding `S4U2Self` evidence only to its impersonator
+/// (`GSS_S_UNAUTHORIZED` for any other target).
+fn initiation_allowed(
+    credential: &Credential,
+    target: &Name,
+    service: &ServiceConfig,
+) -> Result<(), GssStatus> {
+    let policy = &service.resolved.service;
+    if policy.trusted || policy.impersonate || policy.allow_constrained_delegation {
+        return Ok(());
+    }
+    let Some(impersonator) = credential.impersonator()? else {
+        return Ok(());
+    };
+    // The reference compares up to the impersonator's first NUL, with the krb5 display form of
+    // the target.
+    let impersonator = impersonator.split(|byte| *byte == 0).next().unwrap_or_default();
+    let quiet = |failure: GssStatus| GssStatus { minor: 0, ..failure };
+    let (display, _) = target
+        .canonicalize(Mech::Krb5)
+        .and_then(|name| name.display_with_type())
+        .map_err(quiet)?;
+    if display == impersonator {
+        Ok(())
+    } else {
+        Err(GssStatus {
+            major: gss::GSS_S_UNAUTHORIZED,
+            minor: 0,
+            message: String::new(),
+        })
+    }
 }
 
 /// The credential allows `usage` and has more than `min_lifetime` seconds left for it.
@@ -271,17 +431,33 @@ fn user_name(uid: u32) -> Option<String> {
 /// step; the context goes back exported (a partial export, names empty, while
 /// `GSS_S_CONTINUE_NEEDED`). The call's channel bindings and `time_req` go to MIT, and a
 /// credential that gained tickets goes back in a `sync_creds\0` option when the client asked
-/// (`crate::sync`).
-#[must_use]
+/// (`crate::sync`). A failure whose major status the reference cannot describe is `SYSTEM_ERR`
+/// ([`describable`]).
 pub fn init_sec_context(
     arguments: &ArgInitSecContext,
     service: &ServiceConfig,
     peer: Uid,
-) -> ResInitSecContext {
-    init(arguments, service, peer).unwrap_or_else(|failure| ResInitSecContext {
-        status: status(failure.major, failure.minor),
-        ..ResInitSecContext::default()
-    })
+) -> Result<ResInitSecContext, SystemError> {
+    match init(arguments, service, peer) {
+        Ok(result) => Ok(result),
+        Err(failure) if !describable(failure.major) => Err(SystemError),
+        Err(failure) => Ok(ResInitSecContext {
+            status: status(failure.major, failure.minor),
+            ..ResInitSecContext::default()
+        }),
+    }
+}
+
+/// Whether gssproxy 0.9.1 can put a failure with `major` in a result: it describes a status
+/// with `gss_display_status` and its loop over the messages fails from the second message on
+/// (it takes the length `asprintf` returns for an error), so the call is answered `SYSTEM_ERR`
+/// instead (observed: `GSS_S_CALL_INACCESSIBLE_READ | GSS_S_BAD_NAME` from `ACQUIRE_CRED`).
+/// MIT gives one message for each of: the calling error, the routine error, and every
+/// supplementary bit.
+fn describable(major: u32) -> bool {
+    let calling = u32::from(major >> 24 != 0);
+    let routine = u32::from((major >> 16) & 0xff != 0);
+    calling + routine + (major & 0xffff).count_ones() <= 1
 }
 
 fn init(
@@ -312,8 +488,9 @@ fn init(
             cred_usage: USAGE_INITIATE,
             ..ArgAcquireCred::default()
         };
-        open_cred(&acquire(&request, service, peer)?, service)?
+        open_cred(&acquire(&request, service, peer, None)?, service)?
     };
+    initiation_allowed(&credential, &target, service)?;
     let mut context = match &arguments.context_handle {
         Some(ctx) if !ctx.exported_context_token.is_empty() => {
             SecurityContext::import(&ctx.exported_context_token, Mech::Krb5)?
@@ -592,10 +769,17 @@ const GSS_S_CRED_UNAVAIL: u32 = gss::GSS_S_FAILURE;
 ///   expired) a credential is acquired as without the flag, and thrown away: the result is
 ///   the client's own `gssx_cred` as it came (none when it sent none), status complete;
 /// - a credential for another name: `GSS_S_CRED_UNAVAIL`.
-fn acquire_added(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid) -> ResAcquireCred {
-    let krb5_status = |major: u32, minor: u32| Status {
-        mech: KRB5_OID.to_vec(),
-        ..status(major, minor)
+fn acquire_added(
+    arguments: &ArgAcquireCred,
+    service: &ServiceConfig,
+    peer: Uid,
+) -> Result<ResAcquireCred, SystemError> {
+    let failed = |major: u32, minor: u32, mech: &[u8]| ResAcquireCred {
+        status: Status {
+            mech: mech.to_vec(),
+            ..status(major, minor)
+        },
+        ..ResAcquireCred::default()
     };
     let input = arguments
         .input_cred_handle
@@ -604,25 +788,12 @@ fn acquire_added(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid)
     if let Some(credential) = &input {
         if !arguments.desired_mechs.is_empty() && !arguments.desired_mechs.iter().any(|mech| mech == KRB5_OID)
         {
-            return ResAcquireCred {
-                status: status(gss::GSS_S_BAD_MECH, 0),
-                ..ResAcquireCred::default()
-            };
+            return Ok(failed(gss::GSS_S_BAD_MECH, 0, &[]));
         }
         match serves(credential, arguments, service) {
-            Ok(()) => {
-                return ResAcquireCred {
-                    status: krb5_status(gss::GSS_S_NO_CRED, 0),
-                    ..ResAcquireCred::default()
-                };
-            }
+            Ok(()) => return Ok(failed(gss::GSS_S_NO_CRED, 0, KRB5_OID)),
             Err(Unserved::Unusable) => {}
-            Err(Unserved::OtherName(minor)) => {
-                return ResAcquireCred {
-                    status: krb5_status(GSS_S_CRED_UNAVAIL, minor),
-                    ..ResAcquireCred::default()
-                };
-            }
+            Err(Unserved::OtherName(minor)) => return Ok(failed(GSS_S_CRED_UNAVAIL, minor, KRB5_OID)),
         }
     }
     let fresh = ArgAcquireCred {
@@ -630,16 +801,14 @@ fn acquire_added(arguments: &ArgAcquireCred, service: &ServiceConfig, peer: Uid)
         add_cred_to_input_handle: false,
         ..arguments.clone()
     };
-    match acquire(&fresh, service, peer) {
-        Ok(_) => ResAcquireCred {
+    match acquire(&fresh, service, peer, None) {
+        Ok(_) => Ok(ResAcquireCred {
             status: status(0, 0),
             output_cred_handle: arguments.input_cred_handle.clone(),
             options: Vec::new(),
-        },
-        Err(failure) => ResAcquireCred {
-            status: status(failure.major, failure.minor),
-            ..ResAcquireCred::default()
-        },
+        }),
+        Err(failure) if !describable(failure.major) => Err(SystemError),
+        Err(failure) => Ok(failed(failure.major, failure.minor, &[])),
     }
 }
 
@@ -661,8 +830,7 @@ fn serves(
         return Err(Unserved::OtherName(0));
     };
     if let Some(wanted) = &arguments.desired_name {
-        let same = import_name(wanted)
-            .and_then(|name| Ok(name.canonicalize(Mech::Krb5)?.display()? == info.name.display()?));
+        let same = import_name(wanted).and_then(|name| name.same_as(&info.name));
         match same {
             Ok(true) => {}
             Ok(false) => return Err(Unserved::OtherName(0)),
@@ -689,6 +857,16 @@ fn serves(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_of_more_than_one_message_are_not_describable() {
+        assert!(describable(gss::GSS_S_FAILURE));
+        assert!(describable(gss::GSS_S_CONTINUE_NEEDED));
+        assert!(describable(gss::GSS_S_CALL_BAD_STRUCTURE));
+        assert!(!describable(gss::GSS_S_CALL_BAD_STRUCTURE | gss::GSS_S_BAD_NAME));
+        assert!(!describable(gss::GSS_S_FAILURE | gss::GSS_S_CONTINUE_NEEDED));
+        assert!(!describable(0b11));
+    }
 
     #[test]
     fn one_trailing_nul_is_dropped_and_any_other_refused() {

@@ -80,13 +80,13 @@ fn result(
             accept::accept_sec_context(arguments, service)?.encode(encoder);
         }
         Arguments::AcquireCred(arguments) => {
-            interposer::acquire_cred(arguments, service, peer).encode(encoder);
+            interposer::acquire_cred(arguments, service, peer)?.encode(encoder);
         }
         Arguments::ImportAndCanonName(arguments) => {
             interposer::import_and_canon_name(arguments).encode(encoder);
         }
         Arguments::InitSecContext(arguments) => {
-            interposer::init_sec_context(arguments, service, peer).encode(encoder);
+            interposer::init_sec_context(arguments, service, peer)?.encode(encoder);
         }
         Arguments::GetMic(arguments) => interposer::get_mic(arguments).encode(encoder),
         Arguments::Verify(arguments) => interposer::verify_mic(arguments).encode(encoder),
