@@ -774,6 +774,56 @@ impl Credential {
         Ok(Credential { raw })
     }
 
+    /// `gss_store_cred_into`: this credential's `mech` element for `usage` written into the
+    /// credential store `store` (for krb5, a `ccache` entry: its tickets copied there),
+    /// replacing what is there (`overwrite_cred`), not as the default credential.
+    pub fn store_into(
+        &self,
+        usage: CredUsage,
+        mech: Mech,
+        store: &[(String, String)],
+    ) -> Result<(), GssStatus> {
+        let mut strings = Vec::with_capacity(store.len());
+        for (key, value) in store {
+            let pair = CString::new(key.as_str()).and_then(|key| Ok((key, CString::new(value.as_str())?)));
+            strings.push(pair.map_err(|_| GssStatus {
+                major: GSS_S_FAILURE,
+                minor: 0,
+                message: "a credential store entry contains a NUL byte".to_owned(),
+            })?);
+        }
+        let mut elements: Vec<sys::gss_key_value_element_desc> = strings
+            .iter()
+            .map(|(key, value)| sys::gss_key_value_element_desc {
+                key: key.as_ptr(),
+                value: value.as_ptr(),
+            })
+            .collect();
+        let store = sys::gss_key_value_set_desc {
+            count: u32::try_from(elements.len()).unwrap_or(0),
+            elements: elements.as_mut_ptr(),
+        };
+        let mut oid = oid_desc(mech.oid());
+        let mut minor = 0;
+        // SAFETY: `raw` is a live credential owned by self, only read; the OID valid for the
+        // call; `store` and the strings it points at outlive the call and are only read; the
+        // stored-elements and stored-usage outputs are not wanted (null).
+        let major = unsafe {
+            sys::gss_store_cred_into(
+                &raw mut minor,
+                self.raw,
+                usage.raw(),
+                &raw mut oid,
+                1,
+                0,
+                &raw const store,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        check(major, minor, Some(mech))
+    }
+
     /// `gss_inquire_cred_by_mech` for `mech`: the element's name, lifetimes and usage.
     pub fn inquire(&self, mech: Mech) -> Result<CredInfo, GssStatus> {
         let mut oid = oid_desc(mech.oid());
@@ -925,6 +975,44 @@ pub fn accept_sec_context(cred: &Credential, token: &[u8], mech: Mech) -> Result
     })
 }
 
+/// Channel bindings (RFC 2744 §3.11): the address types as the library takes them (32 bits),
+/// the addresses and the application data as bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChannelBindings {
+    /// `initiator_addrtype` (`GSS_C_AF_*`).
+    pub initiator_addrtype: u32,
+    /// `initiator_address`.
+    pub initiator_address: Vec<u8>,
+    /// `acceptor_addrtype`.
+    pub acceptor_addrtype: u32,
+    /// `acceptor_address`.
+    pub acceptor_address: Vec<u8>,
+    /// `application_data`.
+    pub application_data: Vec<u8>,
+}
+
+impl ChannelBindings {
+    /// The library's struct, its buffers pointing into `self` (valid while `self` is, only
+    /// read by the library).
+    fn raw(&self) -> sys::gss_channel_bindings_struct {
+        let buffer = |bytes: &[u8]| sys::gss_buffer_desc {
+            length: bytes.len(),
+            value: if bytes.is_empty() {
+                ptr::null_mut()
+            } else {
+                bytes.as_ptr().cast::<c_void>().cast_mut()
+            },
+        };
+        sys::gss_channel_bindings_struct {
+            initiator_addrtype: self.initiator_addrtype,
+            initiator_address: buffer(&self.initiator_address),
+            acceptor_addrtype: self.acceptor_addrtype,
+            acceptor_address: buffer(&self.acceptor_address),
+            application_data: buffer(&self.application_data),
+        }
+    }
+}
+
 impl SecurityContext {
     /// A context not yet started (`GSS_C_NO_CONTEXT`) for `mech`; the first
     /// [`SecurityContext::init_step`] or [`SecurityContext::accept_step`] creates it.
@@ -968,6 +1056,22 @@ impl SecurityContext {
         target: &Name,
         input: &[u8],
     ) -> Result<(Vec<u8>, bool), GssStatus> {
+        self.init_step_bound(cred, target, input, 0, None)
+    }
+
+    /// [`SecurityContext::init_step_with`] asking for a context lifetime of `time_req`
+    /// seconds (0: the library's default) and with the channel bindings `bindings` (none
+    /// when `None`), as `gss_init_sec_context` takes them.
+    pub fn init_step_bound(
+        &mut self,
+        cred: Option<&Credential>,
+        target: &Name,
+        input: &[u8],
+        time_req: u32,
+        bindings: Option<&ChannelBindings>,
+    ) -> Result<(Vec<u8>, bool), GssStatus> {
+        let mut raw_bindings = bindings.map(ChannelBindings::raw);
+        let bindings_ptr = raw_bindings.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
         let cred_raw = cred.map_or(ptr::null_mut(), |cred| cred.raw);
         let mut mech_oid = oid_desc(self.mech.oid());
         let mut input = sys::gss_buffer_desc {
@@ -983,8 +1087,9 @@ impl SecurityContext {
         let mut minor = 0;
         let (mut flags, mut lifetime) = (0, 0);
         // SAFETY: a live credential borrowed for the call, or null (the default); the context
-        // handle is null or one the library made (owned by self); a live target name; an OID valid for the call; no
-        // bindings; an input token of `length` readable bytes the library only reads, or
+        // handle is null or one the library made (owned by self); a live target name; an OID valid for the call;
+        // bindings valid for the call whose buffers point into `bindings` (only read), or
+        // null; an input token of `length` readable bytes the library only reads, or
         // none; the actual mech is not wanted (null); `output` an empty buffer the library
         // fills; `flags` and `lifetime` valid out-pointers.
         let major = unsafe {
@@ -995,8 +1100,8 @@ impl SecurityContext {
                 target.raw,
                 &raw mut mech_oid,
                 self.request_flags,
-                0,
-                ptr::null_mut(),
+                time_req,
+                bindings_ptr,
                 input_ptr,
                 ptr::null_mut(),
                 &raw mut output,
@@ -1014,6 +1119,19 @@ impl SecurityContext {
     /// One `gss_accept_sec_context` call on the peer's token `input` with acceptor
     /// credentials `cred`. Returns the token to send back and whether the context is complete.
     pub fn accept_step(&mut self, cred: &Credential, input: &[u8]) -> Result<(Vec<u8>, bool), GssStatus> {
+        self.accept_step_bound(cred, input, None)
+    }
+
+    /// [`SecurityContext::accept_step`] with the channel bindings `bindings` (none when
+    /// `None`): MIT refuses an initiator's different bindings (`GSS_S_BAD_BINDINGS`).
+    pub fn accept_step_bound(
+        &mut self,
+        cred: &Credential,
+        input: &[u8],
+        bindings: Option<&ChannelBindings>,
+    ) -> Result<(Vec<u8>, bool), GssStatus> {
+        let mut raw_bindings = bindings.map(ChannelBindings::raw);
+        let bindings_ptr = raw_bindings.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
         let mut input = sys::gss_buffer_desc {
             length: input.len(),
             value: input.as_ptr().cast::<c_void>().cast_mut(),
@@ -1025,8 +1143,9 @@ impl SecurityContext {
         let mut minor = 0;
         let (mut flags, mut lifetime) = (0, 0);
         // SAFETY: the context handle is null or one the library made (owned by self); a live
-        // credential; an input buffer of `length` readable bytes the library only reads; no
-        // bindings; `source.raw` receives a name the library allocates (owned by `source`,
+        // credential; an input buffer of `length` readable bytes the library only reads;
+        // bindings valid for the call whose buffers point into `bindings` (only read), or
+        // null; `source.raw` receives a name the library allocates (owned by `source`,
         // released on drop, null if none); `actual_mech` receives a pointer to a library-owned
         // OID (read below, never freed); other unwanted outputs null; `output` an empty buffer
         // the library fills; `flags` and `lifetime` valid out-pointers; `delegated.raw`
@@ -1038,7 +1157,7 @@ impl SecurityContext {
                 &raw mut self.raw,
                 cred.raw,
                 &raw mut input,
-                ptr::null_mut(),
+                bindings_ptr,
                 &raw mut source.raw,
                 &raw mut actual_mech,
                 &raw mut output,

@@ -42,7 +42,6 @@ opaque!(
     gss_name_struct,
     gss_cred_id_struct,
     gss_ctx_id_struct,
-    gss_channel_bindings_struct,
 );
 
 pub(crate) type krb5_context = *mut _krb5_context;
@@ -443,6 +442,16 @@ impl gss_buffer_desc {
     }
 }
 
+/// `struct gss_channel_bindings_struct` (RFC 2744 §3.11).
+#[repr(C)]
+pub(crate) struct gss_channel_bindings_struct {
+    pub(crate) initiator_addrtype: OM_uint32,
+    pub(crate) initiator_address: gss_buffer_desc,
+    pub(crate) acceptor_addrtype: OM_uint32,
+    pub(crate) acceptor_address: gss_buffer_desc,
+    pub(crate) application_data: gss_buffer_desc,
+}
+
 /// `gss_buffer_set_desc` (`gssapi_ext.h`): what `gss_inquire_cred_by_oid` returns.
 #[repr(C)]
 pub(crate) struct gss_buffer_set_desc {
@@ -578,6 +587,17 @@ unsafe extern "C" {
         output_cred_handle: *mut gss_cred_id_t,
         actual_mechs: *mut *mut gss_OID_set_desc,
         time_rec: *mut OM_uint32,
+    ) -> OM_uint32;
+    pub(crate) fn gss_store_cred_into(
+        minor_status: *mut OM_uint32,
+        input_cred_handle: gss_cred_id_t,
+        input_usage: c_int,
+        desired_mech: gss_OID,
+        overwrite_cred: OM_uint32,
+        default_cred: OM_uint32,
+        cred_store: *const gss_key_value_set_desc,
+        elements_stored: *mut *mut gss_OID_set_desc,
+        cred_usage_stored: *mut c_int,
     ) -> OM_uint32;
     pub(crate) fn gss_release_cred(
         minor_status: *mut OM_uint32,

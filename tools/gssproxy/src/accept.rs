@@ -133,8 +133,15 @@ fn accept(
         Some(cred) => Rc::new(crate::interposer::open_cred(cred, service)?),
         None => crate::cache::acceptor(service.keytab(), service.krb5_principal.as_deref())?,
     };
+    let sync = crate::sync::wanted(service, &arguments.options);
+    let tickets_before = match &arguments.cred_handle {
+        Some(_) => crate::sync::ticket_count(sync, &credential),
+        None => 0,
+    };
+    let bindings = arguments.input_cb.as_ref().map(crate::sync::channel_bindings);
     let mut context = SecurityContext::new(Mech::Krb5);
-    let (output_token, complete) = context.accept_step(&credential, &arguments.input_token)?;
+    let (output_token, complete) =
+        context.accept_step_bound(&credential, &arguments.input_token, bindings.as_ref())?;
     if !complete {
         // krb5 completes in one step; a mechanism that wants more is not served.
         return Err(failure(errno::ENOTSUP));
@@ -180,6 +187,13 @@ fn accept(
             value: creds.encode().map_err(|_| failure(errno::ENOSPC))?,
         });
     }
+    let tickets_after = crate::sync::ticket_count(sync, &credential);
+    options.extend(crate::sync::option(
+        tickets_before,
+        tickets_after,
+        &credential,
+        service,
+    ));
     Ok(ResAcceptSecContext {
         status: status(0, 0),
         context_handle: Some(Ctx {

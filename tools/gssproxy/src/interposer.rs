@@ -187,6 +187,9 @@ pub fn acquire_cred(
         }
         _ => None,
     };
+    if arguments.add_cred_to_input_handle && impersonator.is_none() {
+        return acquire_added(arguments, service, peer);
+    }
     match acquire(arguments, service, peer, impersonator.as_ref()) {
         Ok(cred) => Ok(ResAcquireCred {
             status: status(0, 0),
@@ -248,13 +251,15 @@ fn acquire(
         PolicyUsage::Both => CredUsage::Both,
     };
     // A credential the client holds is used again when it is still good for the usage and no
-    // particular name is asked for (config §6.1 "existing credentials").
+    // particular name is asked for (config §6.1 "existing credentials"); it goes back as the
+    // client sent it, as the reference's does, so the interposer (which compares the handle
+    // bytes) does not write its ccache again.
     if arguments.desired_name.is_none()
         && let Some(input) = &arguments.input_cred_handle
         && let Ok(credential) = open_cred(input, service)
         && still_good(&credential, usage, service.resolved.service.min_lifetime)
     {
-        return describe_cred(&credential, service);
+        return Ok(input.clone());
     }
     let name = match &environment.name {
         DesiredName::Default => None,
@@ -424,8 +429,9 @@ fn user_name(uid: u32) -> Option<String> {
 /// give it), the context continued from its export token when the call carries one, flags =
 /// (requested | `enforce_flags`) & ~`filter_flags` (config §6.6), one `gss_init_sec_context`
 /// step; the context goes back exported (a partial export, names empty, while
-/// `GSS_S_CONTINUE_NEEDED`). Channel bindings are not passed on (docs/compat/gssproxy.md).
-/// A failure whose major status the reference cannot describe is `SYSTEM_ERR`
+/// `GSS_S_CONTINUE_NEEDED`). The call's channel bindings and `time_req` go to MIT, and a
+/// credential that gained tickets goes back in a `sync_creds\0` option when the client asked
+/// (`crate::sync`). A failure whose major status the reference cannot describe is `SYSTEM_ERR`
 /// ([`describable`]).
 pub fn init_sec_context(
     arguments: &ArgInitSecContext,
@@ -471,8 +477,12 @@ fn init(
         minor: 0,
         message: String::new(),
     })?)?;
+    let sync = crate::sync::wanted(service, &arguments.options);
+    let mut tickets_before = 0;
     let credential = if let Some(cred) = &arguments.cred_handle {
-        open_cred(cred, service)?
+        let credential = open_cred(cred, service)?;
+        tickets_before = crate::sync::ticket_count(sync, &credential);
+        credential
     } else {
         let request = ArgAcquireCred {
             cred_usage: USAGE_INITIATE,
@@ -496,18 +506,29 @@ fn init(
         policy.filter_flags,
     ));
     let input = arguments.input_token.as_deref().unwrap_or_default();
-    let (token, complete) = context.init_step_with(Some(&credential), &target, input)?;
+    let bindings = arguments.input_cb.as_ref().map(crate::sync::channel_bindings);
+    let (token, complete) = context.init_step_bound(
+        Some(&credential),
+        &target,
+        input,
+        crate::sync::time_req(arguments.time_req),
+        bindings.as_ref(),
+    )?;
     let mut result_status = if complete {
         status(0, 0)
     } else {
         status(gss::GSS_S_CONTINUE_NEEDED, 0)
     };
     result_status.mech = KRB5_OID.to_vec();
+    let context_handle = Some(export_context(&mut context, complete)?);
+    let tickets_after = crate::sync::ticket_count(sync, &credential);
     Ok(ResInitSecContext {
         status: result_status,
-        context_handle: Some(export_context(&mut context, complete)?),
+        context_handle,
         output_token: (!token.is_empty()).then_some(token),
-        options: Vec::new(),
+        options: crate::sync::option(tickets_before, tickets_after, &credential, service)
+            .into_iter()
+            .collect(),
     })
 }
 
@@ -733,6 +754,104 @@ pub fn import_and_canon_name(arguments: &ArgImportAndCanonName) -> ResImportAndC
         status: status(failure.major, failure.minor),
         ..ResImportAndCanonName::default()
     })
+}
+
+/// `GSS_S_CRED_UNAVAIL`, which MIT's `gssapi.h` defines as `GSS_S_FAILURE`.
+const GSS_S_CRED_UNAVAIL: u32 = gss::GSS_S_FAILURE;
+
+/// `GSSX_ACQUIRE_CRED` with `add_cred_to_input_handle`, answered as gssproxy 0.9.1 answers it
+/// (`gp_acquire_cred`, `gp_add_krb5_creds`): krb5 is its only mechanism and it cannot add to
+/// an existing credential, so
+/// - a client credential that still serves the request (krb5, the name asked for if any, the
+///   usage, more than `min_lifetime` left) is not added to: `GSS_S_NO_CRED` (minor 0, the
+///   status naming krb5), no credential;
+/// - otherwise (no handle, a handle that does not open, a credential for another usage or
+///   expired) a credential is acquired as without the flag, and thrown away: the result is
+///   the client's own `gssx_cred` as it came (none when it sent none), status complete;
+/// - a credential for another name: `GSS_S_CRED_UNAVAIL`.
+fn acquire_added(
+    arguments: &ArgAcquireCred,
+    service: &ServiceConfig,
+    peer: Uid,
+) -> Result<ResAcquireCred, SystemError> {
+    let failed = |major: u32, minor: u32, mech: &[u8]| ResAcquireCred {
+        status: Status {
+            mech: mech.to_vec(),
+            ..status(major, minor)
+        },
+        ..ResAcquireCred::default()
+    };
+    let input = arguments
+        .input_cred_handle
+        .as_ref()
+        .and_then(|cred| open_cred(cred, service).ok());
+    if let Some(credential) = &input {
+        if !arguments.desired_mechs.is_empty() && !arguments.desired_mechs.iter().any(|mech| mech == KRB5_OID)
+        {
+            return Ok(failed(gss::GSS_S_BAD_MECH, 0, &[]));
+        }
+        match serves(credential, arguments, service) {
+            Ok(()) => return Ok(failed(gss::GSS_S_NO_CRED, 0, KRB5_OID)),
+            Err(Unserved::Unusable) => {}
+            Err(Unserved::OtherName(minor)) => return Ok(failed(GSS_S_CRED_UNAVAIL, minor, KRB5_OID)),
+        }
+    }
+    let fresh = ArgAcquireCred {
+        input_cred_handle: None,
+        add_cred_to_input_handle: false,
+        ..arguments.clone()
+    };
+    match acquire(&fresh, service, peer, None) {
+        Ok(_) => Ok(ResAcquireCred {
+            status: status(0, 0),
+            output_cred_handle: arguments.input_cred_handle.clone(),
+            options: Vec::new(),
+        }),
+        Err(failure) if !describable(failure.major) => Err(SystemError),
+        Err(failure) => Ok(failed(failure.major, failure.minor, &[])),
+    }
+}
+
+/// Why a client's credential does not serve an acquire request.
+enum Unserved {
+    /// Another usage, expired, or less than `min_lifetime` left: acquire afresh.
+    Unusable,
+    /// Another name (the minor status of the comparison).
+    OtherName(u32),
+}
+
+/// Whether `credential` serves the request as the reference checks it (`gp_check_cred`).
+fn serves(
+    credential: &Credential,
+    arguments: &ArgAcquireCred,
+    service: &ServiceConfig,
+) -> Result<(), Unserved> {
+    let Ok(info) = credential.inquire(Mech::Krb5) else {
+        return Err(Unserved::OtherName(0));
+    };
+    if let Some(wanted) = &arguments.desired_name {
+        let same = import_name(wanted).and_then(|name| name.same_as(&info.name));
+        match same {
+            Ok(true) => {}
+            Ok(false) => return Err(Unserved::OtherName(0)),
+            Err(failure) => return Err(Unserved::OtherName(failure.minor)),
+        }
+    }
+    let usable = match arguments.cred_usage {
+        USAGE_ACCEPT => info.usage != CredUsage::Initiate,
+        USAGE_INITIATE => info.usage != CredUsage::Accept,
+        _ => info.usage == CredUsage::Both,
+    };
+    let lifetime = if info.usage == CredUsage::Accept {
+        info.acceptor_lifetime
+    } else {
+        info.initiator_lifetime
+    };
+    let min_lifetime = service.resolved.service.min_lifetime;
+    if !usable || lifetime == 0 || (min_lifetime != 0 && lifetime < min_lifetime) {
+        return Err(Unserved::Unusable);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod interposer;
 pub mod log;
 pub mod procedures;
 pub mod server;
+pub mod sync;
 
 use std::ffi::OsString;
 use std::io::{Read as _, Write as _};
