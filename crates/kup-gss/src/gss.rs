@@ -379,6 +379,47 @@ impl Credential {
     }
 }
 
+/// A credential store (`gss_key_value_set_desc`) over owned C strings, for the calls that take
+/// one; the set [`CredStore::set`] returns points into this value and is valid while it lives.
+struct CredStore {
+    _strings: Vec<(CString, CString)>,
+    elements: Vec<sys::gss_key_value_element_desc>,
+}
+
+impl CredStore {
+    /// `store`'s key/value pairs in order; a key or value with a NUL byte is refused.
+    fn new(store: &[(String, String)]) -> Result<Self, GssStatus> {
+        let mut strings = Vec::with_capacity(store.len());
+        for (key, value) in store {
+            let pair = CString::new(key.as_str()).and_then(|key| Ok((key, CString::new(value.as_str())?)));
+            strings.push(pair.map_err(|_| GssStatus {
+                major: GSS_S_FAILURE,
+                minor: 0,
+                message: "a credential store entry contains a NUL byte".to_owned(),
+            })?);
+        }
+        let elements = strings
+            .iter()
+            .map(|(key, value)| sys::gss_key_value_element_desc {
+                key: key.as_ptr(),
+                value: value.as_ptr(),
+            })
+            .collect();
+        Ok(Self {
+            _strings: strings,
+            elements,
+        })
+    }
+
+    /// The set to pass (the strings stay where they are when `self` moves: they are on the heap).
+    fn set(&mut self) -> sys::gss_key_value_set_desc {
+        sys::gss_key_value_set_desc {
+            count: u32::try_from(self.elements.len()).unwrap_or(0),
+            elements: self.elements.as_mut_ptr(),
+        }
+    }
+}
+
 /// What `gss_inquire_context` says about a context.
 #[derive(Debug)]
 pub struct ContextInfo {
@@ -627,26 +668,8 @@ impl Credential {
         store: &[(String, String)],
         mech: Option<Mech>,
     ) -> Result<Self, GssStatus> {
-        let mut strings = Vec::with_capacity(store.len());
-        for (key, value) in store {
-            let pair = CString::new(key.as_str()).and_then(|key| Ok((key, CString::new(value.as_str())?)));
-            strings.push(pair.map_err(|_| GssStatus {
-                major: GSS_S_FAILURE,
-                minor: 0,
-                message: "a credential store entry contains a NUL byte".to_owned(),
-            })?);
-        }
-        let mut elements: Vec<sys::gss_key_value_element_desc> = strings
-            .iter()
-            .map(|(key, value)| sys::gss_key_value_element_desc {
-                key: key.as_ptr(),
-                value: value.as_ptr(),
-            })
-            .collect();
-        let store = sys::gss_key_value_set_desc {
-            count: u32::try_from(elements.len()).unwrap_or(0),
-            elements: elements.as_mut_ptr(),
-        };
+        let mut owned = CredStore::new(store)?;
+        let store = owned.set();
         let desired_name = name.map_or(ptr::null_mut(), |name| name.raw);
         let mut oid = mech.map(|m| oid_desc(m.oid()));
         let mut set = oid.as_mut().map(|oid| sys::gss_OID_set_desc {
@@ -783,26 +806,8 @@ impl Credential {
         mech: Mech,
         store: &[(String, String)],
     ) -> Result<(), GssStatus> {
-        let mut strings = Vec::with_capacity(store.len());
-        for (key, value) in store {
-            let pair = CString::new(key.as_str()).and_then(|key| Ok((key, CString::new(value.as_str())?)));
-            strings.push(pair.map_err(|_| GssStatus {
-                major: GSS_S_FAILURE,
-                minor: 0,
-                message: "a credential store entry contains a NUL byte".to_owned(),
-            })?);
-        }
-        let mut elements: Vec<sys::gss_key_value_element_desc> = strings
-            .iter()
-            .map(|(key, value)| sys::gss_key_value_element_desc {
-                key: key.as_ptr(),
-                value: value.as_ptr(),
-            })
-            .collect();
-        let store = sys::gss_key_value_set_desc {
-            count: u32::try_from(elements.len()).unwrap_or(0),
-            elements: elements.as_mut_ptr(),
-        };
+        let mut owned = CredStore::new(store)?;
+        let store = owned.set();
         let mut oid = oid_desc(mech.oid());
         let mut minor = 0;
         // SAFETY: `raw` is a live credential owned by self, only read; the OID valid for the
