@@ -86,7 +86,10 @@ pub fn procedures(data: &[u8]) {
         return;
     };
     let config = services();
-    let Some(service) = config.services.get(usize::from(selector) % config.services.len().max(1)) else {
+    let Some(service) = config
+        .services
+        .get(usize::from(selector) % config.services.len().max(1))
+    else {
         return;
     };
     let answer = gssproxy::procedures::answer(record, service, kup_sys::Uid::new(0));

@@ -12,7 +12,7 @@ use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kup_gssx::gssx::{
     ArgAcceptSecContext, CallCtx, Cb, Cred, GssxOption, KRB5_OID, Name, ResAcceptSecContext, Xdr,
@@ -20,7 +20,7 @@ use kup_gssx::gssx::{
 use kup_gssx::interposer::{ArgAcquireCred, ArgInitSecContext, ResAcquireCred, ResInitSecContext};
 use kup_gssx::rpc::{AcceptStat, ReplyBody, ReplyHeader};
 use kup_gssx::xdr::{Decoder, Encoder, Limits, MAX_RECORD_DEFAULT};
-use kup_testkit::krb5::{Realm, run_bounded};
+use kup_testkit::krb5::Realm;
 use kup_testkit::reference::{self, Tool, UnderTest};
 use support::*;
 
@@ -588,47 +588,16 @@ fn gss_client_through(fixture: &Fixture, socket: &Path) -> bool {
         .stderr(Stdio::null())
         .spawn()
         .expect("gss-server started (package krb5-gss-samples)");
-    let deadline = Instant::now() + PROGRAM_TIMEOUT;
-    let client_ok = loop {
-        let mut client = Command::new("gss-client");
-        client
-            .args([
-                "-port",
-                &port.to_string(),
-                "localhost",
-                "gsstest@localhost",
-                MESSAGE,
-            ])
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .envs(client_env.iter().cloned())
-            .current_dir(&fixture.dir.0);
-        let out = run_bounded(&mut client, None, PROGRAM_TIMEOUT).expect("gss-client ran");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // The server may not listen yet: connecting is retried, nothing else.
-        let server_gone = matches!(server.try_wait(), Ok(Some(_)));
-        if out.status.success() || !text.contains("connect") || server_gone || Instant::now() > deadline {
-            break out.status.success();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let server_ok = loop {
-        if let Ok(Some(status)) = server.try_wait() {
-            break status.success();
-        }
-        if Instant::now() > deadline {
-            let _ = server.kill();
-            let _ = server.wait();
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    client_ok && server_ok
+    run_gss_client(
+        &mut server,
+        port,
+        "gsstest@localhost",
+        MESSAGE,
+        &client_env,
+        &fixture.dir.0,
+        PROGRAM_TIMEOUT,
+    )
+    .0
 }
 
 /// Ticket requests for the service in the KDC's log so far.

@@ -33,13 +33,13 @@ use std::fs;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kup_gssx::gssx::{Cred, GssxOption, KRB5_OID, Name, Xdr};
 use kup_gssx::interposer::{ArgAcquireCred, ArgInitSecContext, ResAcquireCred, ResInitSecContext};
 use kup_gssx::rpc::{AcceptStat, ReplyBody, ReplyHeader};
 use kup_gssx::xdr::{Decoder, Encoder, Limits, MAX_RECORD_DEFAULT};
-use kup_testkit::krb5::{Realm, run_bounded};
+use kup_testkit::krb5::Realm;
 use kup_testkit::reference::{self, Tool};
 use support::*;
 
@@ -183,42 +183,17 @@ fn gss_client_through(
     client_env.push(("GSS_USE_PROXY".into(), "yes".into()));
     client_env.push(("GSSPROXY_BEHAVIOR".into(), "REMOTE_ONLY".into()));
     client_env.push(("GSSPROXY_SOCKET".into(), socket.into()));
-    let deadline = Instant::now() + PROGRAM_TIMEOUT;
-    let (ok, client) = loop {
-        let mut client = Command::new("gss-client");
-        client
-            .args(["-port", &port.to_string(), "localhost", service, MESSAGE])
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .envs(client_env.iter().cloned())
-            .current_dir(dir);
-        let out = run_bounded(&mut client, None, PROGRAM_TIMEOUT).expect("gss-client ran");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // The server may not listen yet: connecting is retried, nothing else.
-        let server_gone = matches!(server.try_wait(), Ok(Some(_)));
-        if out.status.success() || !text.contains("connect") || server_gone || Instant::now() > deadline {
-            break (out.status.success(), text);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let server_deadline = Instant::now() + Duration::from_secs(10);
-    let server_ok = loop {
-        if let Ok(Some(status)) = server.try_wait() {
-            break status.success();
-        }
-        if Instant::now() > server_deadline {
-            let _ = server.kill();
-            let _ = server.wait();
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (ok, client) = run_gss_client(
+        &mut server,
+        port,
+        service,
+        MESSAGE,
+        &client_env,
+        dir,
+        PROGRAM_TIMEOUT,
+    );
     let server_text = fs::read_to_string(&server_out).unwrap_or_default();
-    (ok && server_ok, client, server_text)
+    (ok, client, server_text)
 }
 
 /// One call of `procedure`; its result (RPC `SUCCESS` required).

@@ -22,8 +22,8 @@ use std::ffi::OsString;
 use std::fs;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use kup_gssx::gssx::{ArgAcceptSecContext, CallCtx, Cred, Ctx, KRB5_OID, Name, ResAcceptSecContext, Xdr};
 use kup_gssx::interposer::{
@@ -149,37 +149,17 @@ impl Fixture {
             ))
             .spawn()
             .expect("gss-server started (package krb5-gss-samples)");
-        let deadline = Instant::now() + PROGRAM_TIMEOUT;
-        let (ok, client) = loop {
-            let mut client = Command::new("gss-client");
-            client
-                .args([
-                    "-port",
-                    &port.to_string(),
-                    "localhost",
-                    "gsstest@localhost",
-                    MESSAGE,
-                ])
-                .env_clear()
-                .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-                .envs(client_env.iter().cloned())
-                .current_dir(&self.dir.0);
-            let out = run_bounded(&mut client, None, PROGRAM_TIMEOUT).expect("gss-client ran");
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            // The server may not listen yet: connecting is retried, nothing else.
-            let server_gone = matches!(server.try_wait(), Ok(Some(_)));
-            if out.status.success() || !text.contains("connect") || server_gone || Instant::now() > deadline {
-                break (out.status.success(), text);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let server_status = wait_bounded(&mut server, Duration::from_secs(10));
+        let (ok, client) = run_gss_client(
+            &mut server,
+            port,
+            "gsstest@localhost",
+            MESSAGE,
+            client_env,
+            &self.dir.0,
+            PROGRAM_TIMEOUT,
+        );
         let server_text = fs::read_to_string(&server_out).unwrap_or_default();
-        (ok && server_status == Some(true), client, server_text)
+        (ok, client, server_text)
     }
 }
 
@@ -474,22 +454,6 @@ fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .expect("a free port")
-}
-
-/// Whether `child` exited successfully within `timeout` (`None`: killed).
-fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<bool> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status.success());
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// What gss-server says once it accepted alice and unwrapped the message.

@@ -331,3 +331,58 @@ pub fn hex(bytes: &[u8]) -> String {
         text
     })
 }
+
+/// Runs MIT's `gss-client -port PORT localhost TARGET MESSAGE` in `dir` with exactly `env`
+/// (plus PATH) against `server` (a `gss-server -once` already started), retrying while the
+/// server does not listen yet (a connect failure and nothing else, within `timeout`), then
+/// waits up to 10 s for the server to end. Returns whether both succeeded and the client's
+/// output (stdout then stderr).
+pub fn run_gss_client(
+    server: &mut Child,
+    port: u16,
+    target: &str,
+    message: &str,
+    env: &[(OsString, OsString)],
+    dir: &Path,
+    timeout: Duration,
+) -> (bool, String) {
+    let deadline = Instant::now() + timeout;
+    let (client_ok, text) = loop {
+        let mut client = Command::new("gss-client");
+        client
+            .args(["-port", &port.to_string(), "localhost", target, message])
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .envs(env.iter().cloned())
+            .current_dir(dir);
+        let out = kup_testkit::krb5::run_bounded(&mut client, None, timeout).expect("gss-client ran");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let server_gone = matches!(server.try_wait(), Ok(Some(_)));
+        if out.status.success() || !text.contains("connect") || server_gone || Instant::now() > deadline {
+            break (out.status.success(), text);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let server_ok = wait_bounded(server, Duration::from_secs(10)) == Some(true);
+    (client_ok && server_ok, text)
+}
+
+/// Waits up to `timeout` for `child`: its success, or `None` (then it is killed and reaped).
+pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<bool> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status.success());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
