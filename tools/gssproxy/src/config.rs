@@ -40,6 +40,8 @@ pub struct DaemonConfig {
     pub debug_level: u32,
     /// `[gssproxy] worker threads`.
     pub worker_threads: usize,
+    /// `[gssproxy] run_as_user`: the user the daemon becomes once started (applied once).
+    pub run_as_user: Option<String>,
     /// The default socket (`-s`, else [`DEFAULT_SOCKET`]).
     pub default_socket: PathBuf,
     /// The services, in configuration order (matching walks them in this order).
@@ -252,6 +254,7 @@ pub fn read(sources: &Sources) -> Result<DaemonConfig, ConfigError> {
         worker_threads: usize::try_from(global.worker_threads)
             .unwrap_or(DEFAULT_WORKERS)
             .clamp(1, MAX_WORKERS),
+        run_as_user: global.run_as_user.clone(),
         default_socket: sources
             .socket
             .clone()

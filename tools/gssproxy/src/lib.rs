@@ -6,7 +6,8 @@
 //! unless `-i` (the parent exits 0 once the child is ready, 1 if it died first), `chdir /`,
 //! `umask 0177`, `GSS_USE_PROXY=NO`, `openlog`, the sockets ([`server::bind`]; failure → exit 1),
 //! the kernel handshake (`1` into `/proc/net/rpc/use-gss-proxy` when a service has
-//! `kernel_nfsd`; a missing file is only a debug note), readiness, the workers and the loop
+//! `kernel_nfsd`; a missing file is only a debug note), readiness, `run_as_user` (the drop is
+//! `kup_priv`'s [`kup_priv::DaemonRoot`]; any failure → exit 1), the workers and the loop
 //! ([`server`]). SIGTERM/SIGINT/SIGQUIT end it with status 0; socket files stay, as the
 //! reference leaves them (the next start unlinks them).
 
@@ -143,6 +144,22 @@ fn serve(options: &Options, config: &DaemonConfig, ready: Option<std::io::PipeWr
     };
     let kernel_switched = config.services.iter().any(|service| service.kernel_nfsd)
         && kernel_handshake(Path::new(USE_GSS_PROXY));
+    if let Some(mut ready) = ready {
+        let _ = ready.write_all(&[1]);
+    }
+    // After readiness and before any worker thread exists, as the reference (config §3.2).
+    if let Some(name) = &config.run_as_user {
+        match kup_priv::DaemonRoot::new().run_as_user(name) {
+            Ok(user) => log::debug(
+                1,
+                &format!("Running as user {name} (uid {}, gid {})", user.uid(), user.gid()),
+            ),
+            Err(error) => {
+                log::error(&format!("Failed to drop privileges to {name}: {error}"));
+                return 1;
+            }
+        }
+    }
     let server = match server::Server::new(config, sources(options), listeners, signals, kernel_switched) {
         Ok(server) => server,
         Err(error) => {
@@ -150,9 +167,6 @@ fn serve(options: &Options, config: &DaemonConfig, ready: Option<std::io::PipeWr
             return 1;
         }
     };
-    if let Some(mut ready) = ready {
-        let _ = ready.write_all(&[1]);
-    }
     log::debug(1, "Initialization complete.");
     match server.run() {
         Ok(()) => 0,
