@@ -47,6 +47,7 @@ fn services() -> &'static DaemonConfig {
             config_file: Some(config),
             config_dir: None,
             socket: Some(dir.join("default.sock")),
+            ..Sources::default()
         })
         .expect("the fixture configuration reads");
         for service in &mut config.services {
@@ -86,7 +87,10 @@ pub fn procedures(data: &[u8]) {
         return;
     };
     let config = services();
-    let Some(service) = config.services.get(usize::from(selector) % config.services.len().max(1)) else {
+    let Some(service) = config
+        .services
+        .get(usize::from(selector) % config.services.len().max(1))
+    else {
         return;
     };
     let answer = gssproxy::procedures::answer(record, service, kup_sys::Uid::new(0));

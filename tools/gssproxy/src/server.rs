@@ -297,6 +297,10 @@ impl Server {
     /// succeeded. Existing connections are matched against the new services from their next
     /// request on.
     fn reload(&mut self) -> io::Result<()> {
+        if self.sources.user_proxy {
+            // The reference ignores SIGHUP in user-proxy mode: there is no file to re-read.
+            return Ok(());
+        }
         log::debug(1, "Received SIGHUP; re-reading config.");
         let config = match config::read(&self.sources) {
             Ok(config) => config,
