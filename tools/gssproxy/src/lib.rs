@@ -17,6 +17,7 @@ pub mod accept;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod extract;
 pub mod handle;
 pub mod interposer;
 pub mod log;
@@ -56,9 +57,9 @@ pub fn main(argv: &[OsString]) -> u8 {
     if options.debug_level > 0 {
         log::debug(1, &format!("Debug Level changed to {}", options.debug_level));
     }
-    if options.extract_ccache.is_some() {
-        log::error("--extract-ccache is not implemented by this gssproxy");
-        return 1;
+    // After the debug level and before any configuration is read, as the reference.
+    if let Some(source) = &options.extract_ccache {
+        return extract::run(source, options.into_ccache.as_deref());
     }
     let config = if options.userproxy {
         match user_proxy_config(&options) {
