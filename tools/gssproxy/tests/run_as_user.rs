@@ -235,3 +235,67 @@ fn an_unknown_user_ends_the_daemon_after_start_up() {
         }
     }
 }
+
+/// `ACQUIRE_CRED` for an acceptor (no name, krb5) on `socket`: major status, handle or not.
+fn acquire_acceptor(socket: &Path) -> (u64, bool) {
+    use kup_gssx::gssx::{KRB5_OID, Xdr as _};
+    use kup_gssx::interposer::{ArgAcquireCred, ResAcquireCred};
+    use kup_gssx::rpc::ReplyHeader;
+    use kup_gssx::xdr::{Decoder, Encoder, Limits, MAX_RECORD_DEFAULT};
+    let mut encoder = Encoder::new(MAX_RECORD_DEFAULT);
+    ArgAcquireCred {
+        desired_mechs: vec![KRB5_OID.to_vec()],
+        cred_usage: 2,
+        ..ArgAcquireCred::default()
+    }
+    .encode(&mut encoder);
+    let mut client = Client::connect(socket).expect("connect");
+    let reply = client
+        .call(&call_body(5, 6, &encoder.finish().unwrap()))
+        .expect("call")
+        .expect("ACQUIRE_CRED answered");
+    let mut decoder = Decoder::new(&reply, Limits::DEFAULT);
+    ReplyHeader::decode(&mut decoder).expect("reply header");
+    let result = ResAcquireCred::decode(&mut decoder).expect("result");
+    (result.status.major_status, result.output_cred_handle.is_some())
+}
+
+#[test]
+fn after_the_drop_a_keytab_the_user_can_read_still_serves_and_a_root_only_one_does_not() {
+    let (_, program) = under_test();
+    let realm = kup_testkit::krb5::Realm::start("KUP.TEST").expect("starting the realm");
+    realm.add_principal("nfs/localhost").expect("service principal");
+    let dir = TempDir::new("runas-keytab");
+    let keytab = dir.0.join("service.keytab");
+    realm
+        .write_keytab(&[&realm.principal("nfs/localhost")], &keytab)
+        .expect("keytab");
+    let mode = |mode: u32| {
+        let mut permissions = std::fs::metadata(&keytab).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, mode);
+        std::fs::set_permissions(&keytab, permissions).unwrap();
+    };
+    let config = config("nobody", "").replace("missing.keytab", "service.keytab");
+    // The realm's own directory is root's alone (mode 0700): give nobody a readable krb5.conf.
+    let mut env = realm.env();
+    for (key, value) in &mut env {
+        if key == "KRB5_CONFIG" {
+            let copy = dir.0.join("krb5.conf");
+            std::fs::copy(&*value, &copy).expect("krb5.conf");
+            *value = copy.into();
+        } else if key == "KRB5RCACHEDIR" {
+            *value = dir.0.clone().into();
+        }
+    }
+    for (keytab_mode, served) in [(0o644, true), (0o600, false)] {
+        mode(keytab_mode);
+        let daemon = Daemon::launch(&program, &dir.0, &config, &env, &[]);
+        wait_for_drop(&daemon);
+        let (major, handle) = acquire_acceptor(&daemon.socket);
+        assert_eq!(
+            (major == 0, handle),
+            (served, served),
+            "keytab mode {keytab_mode:o}: major {major:#x}"
+        );
+    }
+}
