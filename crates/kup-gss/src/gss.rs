@@ -806,6 +806,27 @@ impl Credential {
         mech: Mech,
         store: &[(String, String)],
     ) -> Result<(), GssStatus> {
+        self.store(usage, mech, store, false)
+    }
+
+    /// As [`Credential::store_into`], but as the default credential (`default_cred`; with an
+    /// empty `store`, the library's default ccache), as `gssproxy --extract-ccache` stores.
+    pub fn store_as_default_into(
+        &self,
+        usage: CredUsage,
+        mech: Mech,
+        store: &[(String, String)],
+    ) -> Result<(), GssStatus> {
+        self.store(usage, mech, store, true)
+    }
+
+    fn store(
+        &self,
+        usage: CredUsage,
+        mech: Mech,
+        store: &[(String, String)],
+        default: bool,
+    ) -> Result<(), GssStatus> {
         let mut owned = CredStore::new(store)?;
         let store = owned.set();
         let mut oid = oid_desc(mech.oid());
@@ -820,7 +841,7 @@ impl Credential {
                 usage.raw(),
                 &raw mut oid,
                 1,
-                0,
+                u32::from(default),
                 &raw const store,
                 ptr::null_mut(),
                 ptr::null_mut(),

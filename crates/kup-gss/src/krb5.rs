@@ -471,6 +471,43 @@ impl<'c> Ccache<'c> {
         &self,
         mut visit: impl FnMut(&CredentialInfo) -> ControlFlow<()>,
     ) -> Result<(), Krb5Error> {
+        self.for_each_raw(|creds| {
+            let info = CredentialInfo {
+                server: unparse(self.context, creds.server)?,
+                server_realm: realm_of(creds.server),
+                end_time: creds.times.endtime,
+            };
+            Ok(visit(&info))
+        })
+    }
+
+    /// The ticket bytes of the first credential whose service principal unparses to `server`
+    /// (the gssproxy interposer keeps its encrypted credential as the "ticket" of such an
+    /// entry); `None` when the cache has none.
+    pub fn ticket_for(&self, server: &str) -> Result<Option<Vec<u8>>, Krb5Error> {
+        let mut found = None;
+        self.for_each_raw(|creds| {
+            if unparse(self.context, creds.server)? != server {
+                return Ok(ControlFlow::Continue(()));
+            }
+            let length = usize::try_from(creds.ticket.length).unwrap_or(0);
+            let bytes = if length == 0 || creds.ticket.data.is_null() {
+                Vec::new()
+            } else {
+                // SAFETY: the library filled `ticket` with `length` readable bytes at `data`,
+                // alive until the credential's contents are freed after this closure returns.
+                unsafe { std::slice::from_raw_parts(creds.ticket.data.cast::<u8>(), length) }.to_vec()
+            };
+            found = Some(bytes);
+            Ok(ControlFlow::Break(()))
+        })?;
+        Ok(found)
+    }
+
+    fn for_each_raw(
+        &self,
+        mut visit: impl FnMut(&sys::krb5_creds) -> Result<ControlFlow<()>, Krb5Error>,
+    ) -> Result<(), Krb5Error> {
         let mut cursor: sys::krb5_cc_cursor = ptr::null_mut();
         // SAFETY: live context and ccache; valid out-pointer for the cursor (ended below).
         let code = unsafe { sys::krb5_cc_start_seq_get(self.context.raw, self.raw, &raw mut cursor) };
@@ -494,16 +531,10 @@ impl<'c> Ccache<'c> {
                     Err(self.context.error(code))
                 };
             }
-            let info = match unparse(self.context, creds.creds.server) {
-                Ok(server) => CredentialInfo {
-                    server,
-                    server_realm: realm_of(creds.creds.server),
-                    end_time: creds.creds.times.endtime,
-                },
+            match visit(&creds.creds) {
+                Ok(ControlFlow::Continue(())) => {}
+                Ok(ControlFlow::Break(())) => break Ok(()),
                 Err(error) => break Err(error),
-            };
-            if visit(&info).is_break() {
-                break Ok(());
             }
         };
         // SAFETY: live context and ccache; `cursor` came from start_seq_get and is ended once.

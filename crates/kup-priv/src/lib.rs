@@ -1,4 +1,7 @@
-//! `kup-priv`: cifs.upcall's privilege separation. The credential work (passwd lookup, the
+//! `kup-priv`: cifs.upcall's privilege separation, and the gssproxy daemon's `run_as_user`
+//! ([`DaemonRoot`] → [`ServiceUser`], module `daemon`).
+//!
+//! cifs.upcall's privilege separation. The credential work (passwd lookup, the
 //! requester's environment, ccache/keytab/krb5.conf, Kerberos) runs in a forked child that has
 //! entered the requester's namespaces and become the user; the helper process itself never
 //! leaves the initial namespaces and never changes identity, so it keeps the request-key
@@ -69,11 +72,13 @@
 #![forbid(unsafe_code)]
 
 mod child;
+mod daemon;
 mod environ;
 mod id_map;
 mod identity;
 
 pub use child::{ChildError, MAX_RESULT, WorkError, run_in_child};
+pub use daemon::{DaemonRoot, DropError, ServiceUser};
 pub use environ::{FIRST_READ, MAX_READ, read_environ};
 pub use identity::{Error, LOOKUP_GID, NAMESPACE_ORDER, Namespaces, Request, User};
 pub use kup_spnego::SecretBytes;

@@ -3,7 +3,7 @@
 //!
 //! Ids are interpreted by the kernel in the caller's current user namespace. glibc's wrappers
 //! apply a set*id call to every thread of the process; kup calls them only in single-threaded
-//! forked children.
+//! processes (cifs.upcall's forked children, the gssproxy daemon before its workers start).
 
 use std::io;
 
@@ -24,6 +24,14 @@ pub struct GroupIds {
 pub fn clear_groups() -> io::Result<()> {
     // SAFETY: with a count of 0 the kernel reads nothing through the (null) list pointer.
     let ret = unsafe { libc::setgroups(0, std::ptr::null()) };
+    check(ret)
+}
+
+/// `setgroups(2)`: the supplementary groups become exactly `groups`.
+pub fn set_groups(groups: &[Gid]) -> io::Result<()> {
+    let list: Vec<libc::gid_t> = groups.iter().map(|gid| gid.get()).collect();
+    // SAFETY: `list` holds `list.len()` gids the kernel only reads.
+    let ret = unsafe { libc::setgroups(list.len(), list.as_ptr()) };
     check(ret)
 }
 

@@ -47,6 +47,7 @@ fn services() -> &'static DaemonConfig {
             config_file: Some(config),
             config_dir: None,
             socket: Some(dir.join("default.sock")),
+            ..Sources::default()
         })
         .expect("the fixture configuration reads");
         for service in &mut config.services {

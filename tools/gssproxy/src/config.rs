@@ -40,6 +40,8 @@ pub struct DaemonConfig {
     pub debug_level: u32,
     /// `[gssproxy] worker threads`.
     pub worker_threads: usize,
+    /// `[gssproxy] run_as_user`: the user the daemon becomes once started (applied once).
+    pub run_as_user: Option<String>,
     /// The default socket (`-s`, else [`DEFAULT_SOCKET`]).
     pub default_socket: PathBuf,
     /// The services, in configuration order (matching walks them in this order).
@@ -185,6 +187,8 @@ pub struct Sources {
     pub config_dir: Option<PathBuf>,
     /// `-s`.
     pub socket: Option<PathBuf>,
+    /// `-u`: no file is read, and SIGHUP is ignored.
+    pub user_proxy: bool,
 }
 
 /// Reads the configuration named by `sources` (see the module text).
@@ -252,6 +256,7 @@ pub fn read(sources: &Sources) -> Result<DaemonConfig, ConfigError> {
         worker_threads: usize::try_from(global.worker_threads)
             .unwrap_or(DEFAULT_WORKERS)
             .clamp(1, MAX_WORKERS),
+        run_as_user: global.run_as_user.clone(),
         default_socket: sources
             .socket
             .clone()
@@ -259,6 +264,33 @@ pub fn read(sources: &Sources) -> Result<DaemonConfig, ConfigError> {
         services,
         resolved,
     })
+}
+
+/// User-proxy mode (`-u`, config §1.6): no file; the one `user-proxy` service for `euid` (the
+/// daemon's own) on `socket`, which is also the default socket; two workers; the command
+/// line's debug level; no `run_as_user`.
+#[must_use]
+pub fn user_proxy(euid: Uid, socket: &Path, debug_level: u32) -> DaemonConfig {
+    let resolved = Resolved::user_proxy(euid.get(), socket.to_path_buf());
+    let services = resolved
+        .services
+        .iter()
+        .map(|entry| {
+            let mut service = ServiceConfig::from_resolved(entry.clone());
+            service.load_handle_key();
+            service
+        })
+        .collect();
+    DaemonConfig {
+        debug_level,
+        worker_threads: usize::try_from(resolved.global.worker_threads)
+            .unwrap_or(DEFAULT_WORKERS)
+            .clamp(1, MAX_WORKERS),
+        run_as_user: None,
+        default_socket: socket.to_path_buf(),
+        services,
+        resolved,
+    }
 }
 
 /// A file's bytes, at most one more than `kup_gpconf::MAX_FILE_BYTES` (so an over-long file
@@ -316,6 +348,7 @@ mod tests {
             config_file: Some(main),
             config_dir: None,
             socket: None,
+            ..Sources::default()
         });
         let _ = fs::remove_dir_all(&dir);
         result

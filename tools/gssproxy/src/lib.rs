@@ -6,7 +6,8 @@
 //! unless `-i` (the parent exits 0 once the child is ready, 1 if it died first), `chdir /`,
 //! `umask 0177`, `GSS_USE_PROXY=NO`, `openlog`, the sockets ([`server::bind`]; failure → exit 1),
 //! the kernel handshake (`1` into `/proc/net/rpc/use-gss-proxy` when a service has
-//! `kernel_nfsd`; a missing file is only a debug note), readiness, the workers and the loop
+//! `kernel_nfsd`; a missing file is only a debug note), readiness, `run_as_user` (the drop is
+//! `kup_priv`'s [`kup_priv::DaemonRoot`]; any failure → exit 1), the workers and the loop
 //! ([`server`]). SIGTERM/SIGINT/SIGQUIT end it with status 0; socket files stay, as the
 //! reference leaves them (the next start unlinks them).
 
@@ -16,6 +17,7 @@ pub mod accept;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod extract;
 pub mod handle;
 pub mod interposer;
 pub mod log;
@@ -55,18 +57,29 @@ pub fn main(argv: &[OsString]) -> u8 {
     if options.debug_level > 0 {
         log::debug(1, &format!("Debug Level changed to {}", options.debug_level));
     }
-    if options.userproxy || options.extract_ccache.is_some() {
-        log::error("userproxy mode and --extract-ccache are not implemented by this gssproxy");
-        return 1;
+    // After the debug level and before any configuration is read, as the reference.
+    if let Some(source) = &options.extract_ccache {
+        return extract::run(source, options.into_ccache.as_deref());
     }
-    let config = match config::read(&sources(&options)) {
-        Ok(config) => config,
-        Err(error) => {
-            log::error(&error.0);
-            return 1;
+    let config = if options.userproxy {
+        match user_proxy_config(&options) {
+            Ok(config) => config,
+            Err(error) => {
+                log::error(&error);
+                return 1;
+            }
+        }
+    } else {
+        match config::read(&sources(&options)) {
+            Ok(config) => config,
+            Err(error) => {
+                log::error(&error.0);
+                return 1;
+            }
         }
     };
-    // The reference applies the configuration's level over the command line's (config §1.2).
+    // The reference applies the configuration's level over the command line's (config §1.2);
+    // user-proxy mode has no configuration and keeps the command line's.
     kup_runtime::daemon_log::set_debug_level(config.debug_level);
     if options.interactive {
         serve(&options, &config, None)
@@ -81,7 +94,35 @@ fn sources(options: &Options) -> Sources {
         config_file: options.config_file.clone(),
         config_dir: options.config_dir.clone(),
         socket: options.socket.clone(),
+        user_proxy: options.userproxy,
     }
+}
+
+/// User-proxy mode's configuration (config §1.6): the socket is `-s`, else
+/// `$XDG_RUNTIME_DIR/gssproxy/default.sock`, whose directory is created mode 0700 when missing
+/// (an existing one is left as it is; a missing `XDG_RUNTIME_DIR` or parent is an error, exit 1);
+/// the service serves the daemon's own effective uid.
+fn user_proxy_config(options: &Options) -> Result<DaemonConfig, String> {
+    let socket = if let Some(socket) = &options.socket {
+        socket.clone()
+    } else {
+        let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+            .filter(|value| !value.is_empty())
+            .ok_or("XDG_RUNTIME_DIR is not set: no user-proxy socket")?;
+        let dir = Path::new(&runtime).join("gssproxy");
+        let mut builder = std::fs::DirBuilder::new();
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(&dir) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(format!("Failed to create {}: {error}", dir.display())),
+        }
+        dir.join("default.sock")
+    };
+    let euid = kup_sys::process::user_ids()
+        .map_err(|error| format!("getresuid failed: {error}"))?
+        .effective;
+    Ok(config::user_proxy(euid, &socket, options.debug_level))
 }
 
 /// Forks; the child serves and signals readiness through a pipe; the parent exits 0 on that
@@ -124,11 +165,16 @@ fn serve(options: &Options, config: &DaemonConfig, ready: Option<std::io::PipeWr
     if let Err(error) = kup_sys::process::replace_environment(&pairs) {
         log::debug(1, &format!("cannot set GSS_USE_PROXY=NO: {error}"));
     }
-    let _ = std::env::set_current_dir("/");
-    let _ = kup_sys::process::set_umask(0o177);
-    log::open();
+    // User-proxy mode (`-u`) runs in the user's session: no chdir, umask, openlog or pid file.
+    if !options.userproxy {
+        let _ = std::env::set_current_dir("/");
+        let _ = kup_sys::process::set_umask(0o177);
+        log::open();
+    }
     let _ = kup_sys::socket::raise_open_files_limit(OPEN_FILES_WANTED);
-    if let Some(ready) = &ready {
+    if let Some(ready) = &ready
+        && !options.userproxy
+    {
         write_pid_file(ready);
     }
     let listeners = match server::bind(config) {
@@ -143,6 +189,22 @@ fn serve(options: &Options, config: &DaemonConfig, ready: Option<std::io::PipeWr
     };
     let kernel_switched = config.services.iter().any(|service| service.kernel_nfsd)
         && kernel_handshake(Path::new(USE_GSS_PROXY));
+    if let Some(mut ready) = ready {
+        let _ = ready.write_all(&[1]);
+    }
+    // After readiness and before any worker thread exists, as the reference (config §3.2).
+    if let Some(name) = &config.run_as_user {
+        match kup_priv::DaemonRoot::new().run_as_user(name) {
+            Ok(user) => log::debug(
+                1,
+                &format!("Running as user {name} (uid {}, gid {})", user.uid(), user.gid()),
+            ),
+            Err(error) => {
+                log::error(&format!("Failed to drop privileges to {name}: {error}"));
+                return 1;
+            }
+        }
+    }
     let server = match server::Server::new(config, sources(options), listeners, signals, kernel_switched) {
         Ok(server) => server,
         Err(error) => {
@@ -150,9 +212,6 @@ fn serve(options: &Options, config: &DaemonConfig, ready: Option<std::io::PipeWr
             return 1;
         }
     };
-    if let Some(mut ready) = ready {
-        let _ = ready.write_all(&[1]);
-    }
     log::debug(1, "Initialization complete.");
     match server.run() {
         Ok(()) => 0,

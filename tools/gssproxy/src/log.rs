@@ -19,3 +19,13 @@ pub fn error(message: &str) {
 pub fn debug(level: u32, message: &str) {
     daemon_log::debug(level, message);
 }
+
+/// An error's text as `strerror` gives it (`Permission denied`), without Rust's `(os error N)`.
+#[must_use]
+pub fn os_error_text(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" (os error ") {
+        Some(end) => text[..end].to_owned(),
+        None => text,
+    }
+}

@@ -175,6 +175,9 @@ pub struct Server {
     done: Receiver<Done>,
     signals: SignalFd,
     buffer: Vec<u8>,
+    /// The daemon does not run as root (`run_as_user`, or `-u` by a user): other users'
+    /// `/proc/<pid>/exe` is unreadable, which is logged per connection as the reference does.
+    unprivileged: bool,
 }
 
 impl Server {
@@ -231,6 +234,7 @@ impl Server {
             done,
             signals,
             buffer: vec![0; READ_CHUNK],
+            unprivileged: kup_sys::process::user_ids().map_or(true, |ids| ids.effective != Uid::ROOT),
         })
     }
 
@@ -293,6 +297,10 @@ impl Server {
     /// succeeded. Existing connections are matched against the new services from their next
     /// request on.
     fn reload(&mut self) -> io::Result<()> {
+        if self.sources.user_proxy {
+            // The reference ignores SIGHUP in user-proxy mode: there is no file to re-read.
+            return Ok(());
+        }
         log::debug(1, "Received SIGHUP; re-reading config.");
         let config = match config::read(&self.sources) {
             Ok(config) => config,
@@ -371,6 +379,9 @@ impl Server {
         let Ok(peer) = peer_credentials(stream.as_fd()) else {
             return;
         };
+        if self.unprivileged {
+            note_unreadable_program(peer.pid.get());
+        }
         // No label (no security module, or not UTF-8): `selinux_context` services never match.
         let label = peer_security_label(stream.as_fd())
             .ok()
@@ -619,6 +630,22 @@ impl Server {
 }
 
 /// A worker: takes jobs until the loop drops the queue's sender.
+/// The reference resolves every caller's program at accept; unprivileged, that fails for other
+/// users' processes and it logs so (`LOG_ERR`), the caller then having no program (services with
+/// `program =` do not match it: `DaemonConfig::match_peer` meets the same refusal). A process
+/// that is gone (`ENOENT`) is taken for a kernel thread, without a message.
+fn note_unreadable_program(pid: i32) {
+    if let Err(error) = std::fs::read_link(format!("/proc/{pid}/exe"))
+        && error.kind() != io::ErrorKind::NotFound
+    {
+        log::error(&format!(
+            "Unexpected failure in realpath: {} ({})",
+            error.raw_os_error().unwrap_or(0),
+            log::os_error_text(&error)
+        ));
+    }
+}
+
 fn work(queue: &Mutex<Receiver<Job>>, done: &Sender<Done>, waker: &Waker) {
     loop {
         let job = {

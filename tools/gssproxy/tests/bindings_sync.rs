@@ -20,7 +20,7 @@ use kup_gssx::gssx::{
 use kup_gssx::interposer::{ArgAcquireCred, ArgInitSecContext, ResAcquireCred, ResInitSecContext};
 use kup_gssx::rpc::{AcceptStat, ReplyBody, ReplyHeader};
 use kup_gssx::xdr::{Decoder, Encoder, Limits, MAX_RECORD_DEFAULT};
-use kup_testkit::krb5::Realm;
+use kup_testkit::krb5::{Realm, run_bounded};
 use kup_testkit::reference::{self, Tool, UnderTest};
 use support::*;
 
@@ -639,4 +639,113 @@ fn gss_client_keeps_the_synced_service_ticket_in_its_ccache() {
     let program = under_test();
     assert_eq!(two_interposer_runs(&program, true), (1, 1));
     assert_eq!(two_interposer_runs(&program, false), (1, 2));
+}
+
+// ---- --extract-ccache: the synced credential made plain again -------------------------------
+
+/// `program --extract-ccache FILE:<source> --into-ccache FILE:<dir>/<out>` with `keytab` as the
+/// default keytab; a summary line: status, stderr, and the output ccache's principal and
+/// services (or `none`).
+fn extract_line(fixture: &Fixture, program: &Path, source: &Path, keytab: &str, out: &str) -> String {
+    let mut env = fixture.realm.env();
+    env.retain(|(key, _)| !matches!(key.to_str(), Some("KRB5_KTNAME" | "KRB5CCNAME")));
+    env.push((
+        "KRB5_KTNAME".into(),
+        format!("FILE:{}", fixture.dir.0.join(keytab).display()).into(),
+    ));
+    env.push((
+        "KRB5CCNAME".into(),
+        format!("FILE:{}", fixture.dir.0.join("default.ccache").display()).into(),
+    ));
+    let destination = fixture.dir.0.join(out);
+    let mut command = Command::new(program);
+    command
+        .arg("--extract-ccache")
+        .arg(format!("FILE:{}", source.display()))
+        .arg("--into-ccache")
+        .arg(format!("FILE:{}", destination.display()))
+        .env_clear()
+        .envs(env);
+    let output = run_bounded(&mut command, None, PROGRAM_TIMEOUT).expect("extract ran");
+    let plain = if destination.exists() {
+        let context = kup_gss::krb5::Context::new().unwrap();
+        let ccache = context
+            .resolve_ccache(&format!("FILE:{}", destination.display()))
+            .unwrap();
+        let principal = ccache.principal().unwrap().unparse().unwrap();
+        let mut services = Vec::new();
+        ccache
+            .for_each_credential(|info| {
+                services.push(info.server.clone());
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+        services.retain(|service| !service.contains("X-CACHECONF"));
+        services.sort();
+        format!("{principal} {}", services.join(" "))
+    } else {
+        "none".to_owned()
+    };
+    format!(
+        "{:?} {:?} {plain}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A ccache the interposer wrote through a sync (`program`'s daemon), then extraction by
+/// `extractor`: right key, another key, a ccache without the entry, no ccache.
+fn extract_session(program: &Path, extractor: &Path) -> Vec<String> {
+    let fixture = Fixture::start();
+    let daemon = fixture.daemon(program, &format!("{CLIENT_KEYTAB_CONFIG}{ALLOW_SYNC}"));
+    assert!(gss_client_through(&fixture, &daemon.socket), "gss-client run");
+    drop(daemon);
+    let synced = fixture.dir.0.join("client.ccache");
+    let plain = fixture
+        .realm
+        .kinit_password(&fixture.realm.principal(USER), PASSWORD)
+        .expect("kinit alice");
+    vec![
+        extract_line(&fixture, extractor, &synced, "service.keytab", "right.ccache"),
+        extract_line(&fixture, extractor, &synced, "no-such.keytab", "wrong.ccache"),
+        extract_line(&fixture, extractor, &plain, "service.keytab", "plain.ccache"),
+        extract_line(
+            &fixture,
+            extractor,
+            &fixture.dir.0.join("missing"),
+            "service.keytab",
+            "missing.ccache",
+        ),
+    ]
+}
+
+fn assert_extract(summary: &[String]) {
+    assert_eq!(
+        summary,
+        [
+            // The service ticket as the client cached it: under the referral (empty) realm.
+            "Some(0) \"decrypted\\n\" alice@KUP.TEST gsstest/localhost@ krbtgt/KUP.TEST@KUP.TEST",
+            // KRB5KRB_AP_ERR_BAD_INTEGRITY's low byte: a random key cannot decrypt.
+            "Some(31) \"\" none",
+            // KRB5_CC_NOTFOUND's low byte.
+            "Some(141) \"\" none",
+            // KRB5_FCC_NOFILE's low byte.
+            "Some(195) \"\" none",
+        ],
+        "{summary:#?}"
+    );
+}
+
+#[test]
+fn extract_ccache_makes_the_synced_credential_a_plain_ccache() {
+    let program = under_test();
+    assert_extract(&extract_session(&program, &program));
+}
+
+#[test]
+fn extract_ccache_is_debians_on_the_same_ccaches() {
+    // Each extractor on a ccache the other daemon synced: the formats are the same.
+    let summary = extract_session(&ours(), &theirs());
+    assert_extract(&summary);
+    assert_eq!(extract_session(&theirs(), &ours()), summary);
 }
