@@ -10,6 +10,9 @@
 #   GP_BISECT  group counts, e.g. "4096 32768": before many, a user in each count writes too
 #              (user pN, uid 3000 + its index; exploration, default none)
 #   GP_DEBUG   a debug_level for the daemon's [gssproxy] section (default none, as Debian ships)
+#   GP_MANAGE_GIDS  rpc.mountd's manage-gids: n (default) or y (Debian's default). With y, nfsd
+#              replaces the groups of every request, RPCSEC_GSS included, with mountd's answer
+#              for the uid, which stops at about 4,678 groups (docs/compat/gssproxy-guest.md)
 #
 # On the guest's loopback: an MIT KDC (realm KUP.TEST), the daemon with Debian's
 # 24-nfs-server.conf (kernel_nfsd = yes) started before nfsd, nfsd exporting /srv/export with
@@ -22,6 +25,7 @@ set -u
 GSSPROXY=${GSSPROXY:-/usr/sbin/gssproxy}
 GP_SIDE=${GP_SIDE:-theirs}
 GP_BIG=${GP_BIG:-1}
+GP_MANAGE_GIDS=${GP_MANAGE_GIDS:-n}
 REALM=KUP.TEST
 SRV=guest.kup.test
 EXP=/srv/export
@@ -205,7 +209,17 @@ echo "$EXP *(rw,sec=krb5:krb5i:krb5p,no_root_squash,fsid=0,no_subtree_check)" > 
 kup_rules "create id_resolver * * /usr/sbin/nfsidmap -t 600 %k %d"
 rpcbind -w || rec setup.rpcbind_failed 1
 rpc.idmapd -f -v -p /run/rpc_pipefs > idmapd.log 2>&1 &
-rpc.mountd -N 2 -N 3 || rec setup.rpc.mountd_failed 1
+# Debian's nfs.conf has manage-gids=y in [mountd]: nfsd then asks mountd (the auth.unix.gid
+# cache) for the groups of every request's uid and uses its list instead of the daemon's. Drop
+# the file's setting and add ours, so that ours is the only one.
+sed -i '/^[[:space:]]*manage-gids[[:space:]]*=/d' /etc/nfs.conf
+printf '[mountd]\nmanage-gids=%s\n' "$GP_MANAGE_GIDS" >> /etc/nfs.conf
+rec mountd.manage_gids "$(nfsconf --get mountd manage-gids)"
+# In the foreground, so its errors (e.g. "auth_unix_gid: error writing reply") land in mountd.log.
+rpc.mountd -F -N 2 -N 3 > mountd.log 2>&1 &
+mountd_pid=$!
+for i in $(seq 1 50); do rpcinfo -p 2>/dev/null | grep -q mountd && break; sleep 0.1; done
+kill -0 "$mountd_pid" 2>/dev/null || rec setup.rpc.mountd_failed 1
 exportfs -ra || rec setup.exportfs_failed 1
 # The shortest grace and lease nfsd accepts: creating files waits for the grace period's end.
 echo 10 > /proc/fs/nfsd/nfsv4gracetime
@@ -414,10 +428,11 @@ if [ -e $EXP/by-many ]; then
     rec s3.many_closed_owner "$(owner $EXP/closed/by-many)"
 fi
 rec s3.daemon_alive "$(kill -0 "$gp_pid" 2>/dev/null && echo 1 || echo 0)"
+rec s3.mountd_gid_write_errors "$(grep -c 'auth_unix_gid: error writing reply' mountd.log)"
 mountpoint -q /mnt/k5 && timeout 20 umount -f /mnt/k5
 
 step "done"
-kill "$gssd_pid" 2> /dev/null
+kill "$gssd_pid" "$mountd_pid" 2> /dev/null
 gp_stop end
 rpc.nfsd 0
 cp /proc/net/rpc/use-gss-proxy use-gss-proxy.end 2> /dev/null

@@ -34,6 +34,10 @@ pub struct Group {
 const START_BUFFER: usize = 1024;
 /// Entries needing more than this are treated as an error (a group with a million members).
 const MAX_BUFFER: usize = 16 << 20;
+/// Room for the kernel's `NGROUPS_MAX` groups and one more: glibc's `getgrouplist` walks every
+/// NSS source in full even when the buffer is too small (it only reports the count), so a second
+/// call would walk them all again. The zeroed buffer costs no page it does not write.
+const START_GROUPS: usize = 65_537;
 
 /// `getpwnam_r`. A name with a NUL byte cannot exist and gives `Ok(None)`.
 pub fn user_by_name(name: &[u8]) -> io::Result<Option<Passwd>> {
@@ -128,7 +132,7 @@ pub fn group_by_gid(gid: Gid) -> io::Result<Option<Group>> {
 pub fn group_list(user: &[u8], primary: Gid) -> io::Result<Vec<Gid>> {
     let user =
         CString::new(user).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in user name"))?;
-    let mut groups: Vec<libc::gid_t> = vec![0; 64];
+    let mut groups: Vec<libc::gid_t> = vec![0; START_GROUPS];
     loop {
         let mut count =
             libc::c_int::try_from(groups.len()).map_err(|_| io::Error::other("group list too long"))?;

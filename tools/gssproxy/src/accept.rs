@@ -8,7 +8,11 @@
 //! exported form, and the `linux_creds_v1` option mapped from the initiator: `gss_localname`
 //! (krb5's `auth_to_local`), `getpwnam`, `getgrouplist` (primary gid included); uid = gid = -1
 //! with no groups when krb5 has no local name (`ENOENT`) or the user does not exist. A GSS
-//! failure is reported in the result's status only (no context, no token, no options).
+//! failure is reported in the result's status only (no context, no token, no options). A failed
+//! user or group lookup (the user in more than `NGROUPS_MAX` groups, an NSS error) fails the RPC
+//! instead (`SYSTEM_ERR`), as the reference's does: it reports such a failure with a bare errno
+//! as the minor code under the krb5 mechanism, which MIT cannot display, and a status it cannot
+//! display fails its whole reply (observed, `tests/many_groups.rs`).
 //!
 //! Runs on a worker thread: every call here may block (keytab, replay cache, NSS). The acceptor
 //! credential is the worker's kept one while the keytab and the configuration are unchanged
@@ -40,13 +44,14 @@ pub fn accept_sec_context(
     service: &ServiceConfig,
 ) -> Result<ResAcceptSecContext, SystemError> {
     let export = export_options(arguments)?;
-    Ok(match accept(arguments, service, export) {
-        Ok(result) => result,
-        Err(failure) => ResAcceptSecContext {
+    match accept(arguments, service, export) {
+        Ok(result) => Ok(result),
+        Err(Refusal::Status(failure)) => Ok(ResAcceptSecContext {
             status: status(failure.major, failure.minor),
             ..ResAcceptSecContext::default()
-        },
-    })
+        }),
+        Err(Refusal::System) => Err(SystemError),
+    }
 }
 
 /// A status as gssproxy fills it: the krb5 mechanism on success only (observed: a failure's
@@ -103,6 +108,21 @@ fn export_options(arguments: &ArgAcceptSecContext) -> Result<Export, SystemError
     Ok(Export { lucid, creds })
 }
 
+/// How a call that is not answered with a context fails.
+#[derive(Debug)]
+enum Refusal {
+    /// In the result's status.
+    Status(GssStatus),
+    /// At the RPC level ([`SystemError`]).
+    System,
+}
+
+impl From<GssStatus> for Refusal {
+    fn from(status: GssStatus) -> Self {
+        Self::Status(status)
+    }
+}
+
 /// `strerror(code)`.
 fn strerror(code: u32) -> String {
     let text = std::io::Error::from_raw_os_error(i32::try_from(code).unwrap_or(i32::MAX)).to_string();
@@ -124,7 +144,7 @@ fn accept(
     arguments: &ArgAcceptSecContext,
     service: &ServiceConfig,
     export: Export,
-) -> Result<ResAcceptSecContext, GssStatus> {
+) -> Result<ResAcceptSecContext, Refusal> {
     let lucid = export.lucid.ok_or_else(|| failure(errno::EINVAL))?;
     // The interposer's call carries the credential it acquired through us (its handle is
     // opened with the service's key); the kernel's carries none: the service's own, kept by
@@ -144,7 +164,7 @@ fn accept(
         context.accept_step_bound(&credential, &arguments.input_token, bindings.as_ref())?;
     if !complete {
         // krb5 completes in one step; a mechanism that wants more is not served.
-        return Err(failure(errno::ENOTSUP));
+        return Err(failure(errno::ENOTSUP).into());
     }
     let source = context.source_name().ok_or_else(|| failure(errno::EINVAL))?;
     let source_display = context.initiator_display();
@@ -184,7 +204,7 @@ fn accept(
     if let Some(creds) = creds {
         options.push(GssxOption {
             option: LINUX_CREDS_V1.to_vec(),
-            value: creds.encode().map_err(|_| failure(errno::ENOSPC))?,
+            value: creds.encode().map_err(|_| Refusal::System)?,
         });
     }
     let tickets_after = crate::sync::ticket_count(sync, &credential);
@@ -283,23 +303,23 @@ fn lucid_bytes(lucid: &gss::LucidContext) -> Result<Vec<u8>, GssStatus> {
 
 /// The initiator's local uid, gid and groups, or the unmapped value. `display` (the name as
 /// displayed) lets the worker's long-lived krb5 context map it ([`crate::cache::local_name`]);
-/// `gss_localname` answers whatever that does not.
-fn linux_creds(source: &Name, display: Option<&[u8]>) -> Result<LinuxCreds, GssStatus> {
+/// `gss_localname` answers whatever that does not. krb5's mapping failure is a status; a lookup
+/// that fails, or a group list longer than `NGROUPS_MAX`, fails the RPC.
+fn linux_creds(source: &Name, display: Option<&[u8]>) -> Result<LinuxCreds, Refusal> {
     let mapped = display.and_then(crate::cache::local_name);
     let local = match mapped.map_or_else(|| source.localname(), Ok) {
         Ok(local) => local,
         Err(status) if status.minor == errno::ENOENT.unsigned_abs() => return Ok(LinuxCreds::unmapped()),
-        Err(status) => return Err(status),
+        Err(status) => return Err(Refusal::Status(status)),
     };
     let user = match kup_sys::passwd::user_by_name(&local) {
         Ok(Some(user)) => user,
         Ok(None) => return Ok(LinuxCreds::unmapped()),
-        Err(error) => return Err(failure(error.raw_os_error().unwrap_or(errno::EIO))),
+        Err(_) => return Err(Refusal::System),
     };
-    let groups = kup_sys::passwd::group_list(&user.name, user.gid)
-        .map_err(|error| failure(error.raw_os_error().unwrap_or(errno::EIO)))?;
+    let groups = kup_sys::passwd::group_list(&user.name, user.gid).map_err(|_| Refusal::System)?;
     if groups.len() > NGROUPS_MAX {
-        return Err(failure(errno::ENOSPC));
+        return Err(Refusal::System);
     }
     Ok(LinuxCreds {
         uid: user.uid.get(),

@@ -101,6 +101,20 @@ impl Daemon {
         env: &[(OsString, OsString)],
         extra: &[&str],
     ) -> Self {
+        Self::launch_wrapped(&[], program, dir, config, env, extra)
+    }
+
+    /// [`Daemon::launch`] with `program` and its arguments run by `wrapper` (a command and its
+    /// arguments that ends by exec'ing the rest of its command line, e.g. `unshare ... sh -c
+    /// '...; exec "$0" "$@"'`), so the child is the daemon itself once the wrapper has run.
+    pub fn launch_wrapped(
+        wrapper: &[OsString],
+        program: &Path,
+        dir: &Path,
+        config: &str,
+        env: &[(OsString, OsString)],
+        extra: &[&str],
+    ) -> Self {
         let config_path = dir.join("gssproxy.conf");
         fs::write(&config_path, config.replace("@DIR@", &dir.display().to_string())).expect("config");
         let socket = dir.join("gssproxy.sock");
@@ -112,7 +126,15 @@ impl Daemon {
             (false, Ok(before)) => PidFile::Restore(before),
             (false, Err(_)) => PidFile::Remove,
         };
-        let child = Command::new(program)
+        let mut command = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut command = Command::new(first);
+                command.args(rest).arg(program);
+                command
+            }
+            None => Command::new(program),
+        };
+        let child = command
             .arg("-i")
             .arg("-c")
             .arg(&config_path)
