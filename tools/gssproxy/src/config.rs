@@ -242,15 +242,7 @@ pub fn read(sources: &Sources) -> Result<DaemonConfig, ConfigError> {
                 .map(|user| user.uid.get())
         })
         .map_err(|error| ConfigError(error.to_string()))?;
-    let services = resolved
-        .services
-        .iter()
-        .map(|entry| {
-            let mut service = ServiceConfig::from_resolved(entry.clone());
-            service.load_handle_key();
-            service
-        })
-        .collect();
+    let services = service_configs(&resolved);
     Ok(DaemonConfig {
         debug_level: u32::try_from(global.debug_level).unwrap_or(0),
         worker_threads: usize::try_from(global.worker_threads)
@@ -266,13 +258,9 @@ pub fn read(sources: &Sources) -> Result<DaemonConfig, ConfigError> {
     })
 }
 
-/// User-proxy mode (`-u`, config §1.6): no file; the one `user-proxy` service for `euid` (the
-/// daemon's own) on `socket`, which is also the default socket; two workers; the command
-/// line's debug level; no `run_as_user`.
-#[must_use]
-pub fn user_proxy(euid: Uid, socket: &Path, debug_level: u32) -> DaemonConfig {
-    let resolved = Resolved::user_proxy(euid.get(), socket.to_path_buf());
-    let services = resolved
+/// The daemon's view of every resolved service, each with this load's handle key.
+fn service_configs(resolved: &Resolved) -> Vec<ServiceConfig> {
+    resolved
         .services
         .iter()
         .map(|entry| {
@@ -280,7 +268,16 @@ pub fn user_proxy(euid: Uid, socket: &Path, debug_level: u32) -> DaemonConfig {
             service.load_handle_key();
             service
         })
-        .collect();
+        .collect()
+}
+
+/// User-proxy mode (`-u`, config §1.6): no file; the one `user-proxy` service for `euid` (the
+/// daemon's own) on `socket`, which is also the default socket; two workers; the command
+/// line's debug level; no `run_as_user`.
+#[must_use]
+pub fn user_proxy(euid: Uid, socket: &Path, debug_level: u32) -> DaemonConfig {
+    let resolved = Resolved::user_proxy(euid.get(), socket.to_path_buf());
+    let services = service_configs(&resolved);
     DaemonConfig {
         debug_level,
         worker_threads: usize::try_from(resolved.global.worker_threads)

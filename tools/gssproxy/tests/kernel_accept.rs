@@ -24,7 +24,7 @@ use kup_gss::gss::{
 };
 use kup_gssx::gssx::{CallCtx, KRB5_OID, LINUX_CREDS_V1, ResAcceptSecContext};
 use kup_gssx::lucid::{LinuxCreds, LucidContext};
-use kup_testkit::krb5::{Realm, run_bounded};
+use kup_testkit::krb5::Realm;
 use kup_testkit::reference::{self, Tool};
 use support::*;
 
@@ -37,7 +37,6 @@ const UNMAPPED_USER: &str = "kupnosuchuser";
 const PASSWORD: &str = "kup-gssproxy-pw-1";
 const CHILD: &str = "KUP_GSSPROXY_CHILD";
 const CHILD_TIMEOUT: Duration = Duration::from_mins(1);
-const SUMMARY: &str = "SUMMARY ";
 
 const CONFIG: &str = "[gssproxy]\n\n[service/nfs-server]\n  mechs = krb5\n  socket = @DIR@/gssproxy.sock\n  \
                       cred_store = keytab:@DIR@/nfs.keytab\n  krb5_principal = nfs/localhost@KUP.TEST\n  trusted = yes\n  \
@@ -82,25 +81,11 @@ impl Fixture {
 }
 
 fn run_child(test: &str, env: &[(OsString, OsString)]) -> Vec<String> {
-    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    let mut command = child_command(test);
     command
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env(CHILD, test)
         .envs(env.iter().map(|(key, value)| (key, value)));
-    let out = run_bounded(&mut command, None, CHILD_TIMEOUT).expect("child ran");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "client half of {test} failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .filter_map(|line| line.strip_prefix(SUMMARY).map(str::to_owned))
-        .collect()
+    child_summary(&mut command, test, CHILD_TIMEOUT)
 }
 
 fn is_child(test: &str) -> bool {

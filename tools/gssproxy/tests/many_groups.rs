@@ -23,7 +23,6 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kup_gss::gss::{
@@ -32,7 +31,7 @@ use kup_gss::gss::{
 };
 use kup_gssx::gssx::{KRB5_OID, LINUX_CREDS_V1, ResAcceptSecContext};
 use kup_gssx::lucid::{LinuxCreds, NGROUPS_MAX};
-use kup_testkit::krb5::{Realm, run_bounded};
+use kup_testkit::krb5::Realm;
 use kup_testkit::reference::{self, Tool, UnderTest};
 use support::*;
 
@@ -41,7 +40,6 @@ const SERVICE: &str = "nfs/localhost@KUP.TEST";
 const PASSWORD: &str = "kup-gssproxy-pw-1";
 const CHILD: &str = "KUP_GSSPROXY_CHILD";
 const CHILD_TIMEOUT: Duration = Duration::from_mins(1);
-const SUMMARY: &str = "SUMMARY ";
 
 /// In exactly `NGROUPS_MAX` groups: its primary group and 65,535 generated ones.
 const FULL: Account = Account {
@@ -255,25 +253,11 @@ fn cpu_time(pid: u32) -> Duration {
 }
 
 fn run_child(test: &str, env: &[(OsString, OsString)]) -> Vec<String> {
-    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    let mut command = child_command(test);
     command
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env(CHILD, test)
         .envs(env.iter().map(|(key, value)| (key, value)));
-    let out = run_bounded(&mut command, None, CHILD_TIMEOUT).expect("child ran");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "client half of {test} failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .filter_map(|line| line.strip_prefix(SUMMARY).map(str::to_owned))
-        .collect()
+    child_summary(&mut command, test, CHILD_TIMEOUT)
 }
 
 fn is_child(test: &str) -> bool {

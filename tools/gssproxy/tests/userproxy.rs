@@ -23,7 +23,6 @@ use kup_testkit::reference::{self, Tool, UnderTest};
 use support::*;
 
 const CHILD: &str = "KUP_USERPROXY_SOCKET";
-const SUMMARY: &str = "SUMMARY ";
 
 fn nobody() -> kup_sys::passwd::Passwd {
     kup_sys::passwd::user_by_name(b"nobody")
@@ -115,25 +114,9 @@ impl Drop for UserProxy {
 /// Runs [`client_half`] as nobody against `socket`; its summary lines.
 fn client_as_nobody(socket: &Path) -> Vec<String> {
     let user = nobody();
-    let mut command = Command::new(std::env::current_exe().expect("test binary"));
-    command
-        .args(["client_half", "--exact", "--nocapture", "--test-threads=1"])
-        .env_clear()
-        .env(CHILD, socket)
-        .uid(user.uid.get())
-        .gid(user.gid.get());
-    let out = run_bounded(&mut command, None, Duration::from_mins(1)).expect("child ran");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "client half failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .filter_map(|line| line.strip_prefix(SUMMARY).map(str::to_owned))
-        .collect()
+    let mut command = child_command("client_half");
+    command.env(CHILD, socket).uid(user.uid.get()).gid(user.gid.get());
+    child_summary(&mut command, "client_half", Duration::from_mins(1))
 }
 
 fn indicate_mechs(socket: &Path) -> Option<Vec<u8>> {

@@ -408,3 +408,35 @@ pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<bool> {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The prefix of the lines a client half prints for its parent ([`child_summary`]).
+pub const SUMMARY: &str = "SUMMARY ";
+
+/// This test binary re-executed as `test` (`--exact`, one thread, output shown), with a clean
+/// environment (PATH only); the caller adds the rest (the variable that makes it a client half,
+/// the realm's environment, a uid).
+pub fn child_command(test: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    command
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    command
+}
+
+/// Runs a client half (bounded by `timeout`), requires it to pass, and returns the lines it
+/// printed after [`SUMMARY`].
+pub fn child_summary(command: &mut Command, what: &str, timeout: Duration) -> Vec<String> {
+    let out = kup_testkit::krb5::run_bounded(command, None, timeout).expect("child ran");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "client half of {what} failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix(SUMMARY).map(str::to_owned))
+        .collect()
+}
