@@ -274,6 +274,15 @@ pub fn acceptor(keytab: Option<&Path>, principal: Option<&str>) -> Result<Rc<Cre
     })
 }
 
+/// Drops everything this thread keeps from MIT (credentials, keytab copies, acceptor names, the
+/// krb5 context), while the library is still whole: a worker calls it before it ends, and the
+/// daemon exits only after that (see `server::Stopped`).
+pub fn release_thread() {
+    let _ = ENTRIES.try_with(std::cell::RefCell::take);
+    let _ = TARGETS.try_with(std::cell::RefCell::take);
+    let _ = KRB5.try_with(std::cell::RefCell::take);
+}
+
 /// How many credentials this thread keeps.
 #[must_use]
 pub fn kept() -> usize {
@@ -333,6 +342,13 @@ mod tests {
         assert!(!Rc::ptr_eq(&replaced, &reloaded));
         assert_eq!(acquisitions() - start, 4);
         assert_eq!(kept(), 1);
+
+        // A stopping worker lets go of everything it kept.
+        release_thread();
+        assert_eq!(kept(), 0);
+        let again = acceptor(Some(&keytab), principal).expect("acquired again");
+        assert_eq!(acquisitions() - start, 5);
+        drop(again);
 
         // Another principal is another entry; the bound holds.
         assert!(acceptor(Some(&keytab), Some("nfs/nosuch@KUP.TEST")).is_err());

@@ -26,7 +26,7 @@ use std::io::{self, Read as _, Write as _};
 use std::os::fd::{AsFd as _, AsRawFd as _};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -178,7 +178,25 @@ pub struct Server {
     /// The daemon does not run as root (`run_as_user`, or `-u` by a user): other users'
     /// `/proc/<pid>/exe` is unreadable, which is logged per connection as the reference does.
     unprivileged: bool,
+    /// How many workers have let go of their library state, and how many there are.
+    stopped: Arc<Stopped>,
+    workers: usize,
 }
+
+/// Workers that have stopped: each has dropped what it kept from MIT (credentials, keytab
+/// copies, its krb5 context) on its own thread. The process may exit only after that: MIT's
+/// library finalizers run at exit and destroy its mutexes, and a worker still releasing an
+/// object then fails MIT's mutex assertion and aborts the daemon (seen as exit status 134 on
+/// SIGTERM in the guest run).
+#[derive(Default)]
+struct Stopped {
+    count: Mutex<usize>,
+    changed: Condvar,
+}
+
+/// How long the loop waits, after a termination signal, for the workers to stop (a worker in
+/// the middle of a call finishes it first).
+const STOP_WAIT: Duration = Duration::from_secs(10);
 
 impl Server {
     /// Sets up the loop over `listeners` and starts `config.worker_threads` workers. The
@@ -211,13 +229,22 @@ impl Server {
         let (jobs, job_queue) = mpsc::channel::<Job>();
         let (done_sender, done) = mpsc::channel::<Done>();
         let job_queue = Arc::new(Mutex::new(job_queue));
-        for index in 0..config.worker_threads.max(1) {
+        let stopped = Arc::new(Stopped::default());
+        let workers = config.worker_threads.max(1);
+        for index in 0..workers {
             let queue = Arc::clone(&job_queue);
             let done_sender = done_sender.clone();
             let waker = Arc::clone(&waker);
+            let stopped = Arc::clone(&stopped);
             thread::Builder::new()
                 .name(format!("gssproxy-worker-{index}"))
-                .spawn(move || work(&queue, &done_sender, &waker))?;
+                .spawn(move || {
+                    work(&queue, &done_sender, &waker);
+                    crate::cache::release_thread();
+                    let mut count = stopped.count.lock().unwrap_or_else(PoisonError::into_inner);
+                    *count = count.saturating_add(1);
+                    stopped.changed.notify_all();
+                })?;
         }
         Ok(Self {
             poll,
@@ -235,7 +262,29 @@ impl Server {
             signals,
             buffer: vec![0; READ_CHUNK],
             unprivileged: kup_sys::process::user_ids().map_or(true, |ids| ids.effective != Uid::ROOT),
+            stopped,
+            workers,
         })
+    }
+
+    /// Waits (at most [`STOP_WAIT`]) until every worker has stopped, the job queue being closed.
+    fn wait_for_workers(&self) {
+        let count = self.stopped.count.lock().unwrap_or_else(PoisonError::into_inner);
+        let (count, timeout) = self
+            .stopped
+            .changed
+            .wait_timeout_while(count, STOP_WAIT, |count| *count < self.workers)
+            .unwrap_or_else(PoisonError::into_inner);
+        if timeout.timed_out() {
+            log::debug(
+                1,
+                &format!(
+                    "{} of {} workers still busy at exit",
+                    self.workers - *count,
+                    self.workers
+                ),
+            );
+        }
     }
 
     /// Runs until SIGTERM, SIGINT or SIGQUIT.
@@ -254,6 +303,7 @@ impl Server {
                         if self.signalled()? {
                             log::debug(1, "Exiting after receiving a signal");
                             self.jobs = None;
+                            self.wait_for_workers();
                             return Ok(());
                         }
                     }
