@@ -18,8 +18,7 @@ use kup_gssx::gssx::{
     ArgAcceptSecContext, CallCtx, Cb, Cred, GssxOption, KRB5_OID, Name, ResAcceptSecContext, Xdr,
 };
 use kup_gssx::interposer::{ArgAcquireCred, ArgInitSecContext, ResAcquireCred, ResInitSecContext};
-use kup_gssx::rpc::{AcceptStat, ReplyBody, ReplyHeader};
-use kup_gssx::xdr::{Decoder, Encoder, Limits, MAX_RECORD_DEFAULT};
+use kup_gssx::xdr::{Decoder, Limits};
 use kup_testkit::krb5::{Realm, run_bounded};
 use kup_testkit::reference::{self, Tool, UnderTest};
 use support::*;
@@ -91,25 +90,11 @@ fn theirs() -> PathBuf {
     reference::theirs(Tool::Gssproxy).expect("Debian's gssproxy 0.9.1 (package gssproxy)")
 }
 
-/// One call of `procedure`; its result, which must be RPC `SUCCESS`.
+/// One call; its result, which must be RPC `SUCCESS`.
 fn rpc<R: Xdr>(client: &mut Client, xid: u32, procedure: u32, arguments: &impl Xdr) -> R {
-    let mut encoder = Encoder::new(MAX_RECORD_DEFAULT);
-    arguments.encode(&mut encoder);
-    let body = call_body(xid, procedure, &encoder.finish().expect("arguments fit"));
-    let reply = client
-        .call(&body)
-        .expect("call")
-        .expect("a reply, not a closed connection");
-    let mut decoder = Decoder::new(&reply, Limits::DEFAULT);
-    let header = ReplyHeader::decode(&mut decoder).expect("reply header");
-    assert_eq!(header.xid, xid);
-    match header.body {
-        ReplyBody::Accepted {
-            status: AcceptStat::Success,
-            ..
-        } => R::decode(&mut decoder).expect("result decodes"),
-        other => panic!("procedure {procedure}: {other:?}"),
-    }
+    client
+        .call_procedure(xid, procedure, arguments)
+        .unwrap_or_else(|| panic!("procedure {procedure}: SYSTEM_ERR"))
 }
 
 /// `ACQUIRE_CRED` for alice's initiator (no name); the credential.

@@ -37,8 +37,6 @@ use std::time::Duration;
 
 use kup_gssx::gssx::{Cred, GssxOption, KRB5_OID, Name, Xdr};
 use kup_gssx::interposer::{ArgAcquireCred, ArgInitSecContext, ResAcquireCred, ResInitSecContext};
-use kup_gssx::rpc::{AcceptStat, ReplyBody, ReplyHeader};
-use kup_gssx::xdr::{Decoder, Encoder, Limits, MAX_RECORD_DEFAULT};
 use kup_testkit::krb5::Realm;
 use kup_testkit::reference::{self, Tool};
 use support::*;
@@ -202,29 +200,11 @@ fn rpc<R: Xdr>(socket: &Path, procedure: u32, arguments: &impl Xdr) -> R {
         .unwrap_or_else(|| panic!("procedure {procedure}: SYSTEM_ERR"))
 }
 
-/// One call of `procedure`; its result for RPC `SUCCESS`, `None` for `SYSTEM_ERR`.
+/// One call of `procedure` on a new connection; its result for RPC `SUCCESS`, `None` for
+/// `SYSTEM_ERR`.
 fn rpc_or_system_err<R: Xdr>(socket: &Path, procedure: u32, arguments: &impl Xdr) -> Option<R> {
     let mut client = Client::connect(socket).expect("connect");
-    let mut encoder = Encoder::new(MAX_RECORD_DEFAULT);
-    arguments.encode(&mut encoder);
-    let body = call_body(1, procedure, &encoder.finish().expect("arguments fit"));
-    let reply = client
-        .call(&body)
-        .expect("call")
-        .expect("a reply, not a closed connection");
-    let mut decoder = Decoder::new(&reply, Limits::DEFAULT);
-    let header = ReplyHeader::decode(&mut decoder).expect("reply header");
-    match header.body {
-        ReplyBody::Accepted {
-            status: AcceptStat::Success,
-            ..
-        } => Some(R::decode(&mut decoder).expect("result decodes")),
-        ReplyBody::Accepted {
-            status: AcceptStat::SystemErr,
-            ..
-        } => None,
-        other => panic!("procedure {procedure}: {other:?}"),
-    }
+    client.call_procedure(1, procedure, arguments)
 }
 
 /// `ACQUIRE_CRED`; `None` for `SYSTEM_ERR`.

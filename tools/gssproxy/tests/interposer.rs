@@ -31,8 +31,6 @@ use kup_gssx::interposer::{
     ArgWrapSizeLimit, ResAcquireCred, ResGetMic, ResImportAndCanonName, ResInitSecContext, ResUnwrap,
     ResVerifyMic, ResWrap, ResWrapSizeLimit,
 };
-use kup_gssx::rpc::{AcceptStat, ReplyBody, ReplyHeader};
-use kup_gssx::xdr::{Decoder, Encoder, Limits, MAX_RECORD_DEFAULT};
 use kup_testkit::krb5::{Realm, run_bounded};
 use kup_testkit::reference::{self, Tool};
 use support::*;
@@ -184,27 +182,7 @@ fn rpc_or_system_err<R: Xdr>(
     procedure: u32,
     arguments: &impl Xdr,
 ) -> Option<R> {
-    let mut encoder = Encoder::new(MAX_RECORD_DEFAULT);
-    arguments.encode(&mut encoder);
-    let body = call_body(xid, procedure, &encoder.finish().expect("arguments fit"));
-    let reply = client
-        .call(&body)
-        .expect("call")
-        .expect("a reply, not a closed connection");
-    let mut decoder = Decoder::new(&reply, Limits::DEFAULT);
-    let header = ReplyHeader::decode(&mut decoder).expect("reply header");
-    assert_eq!(header.xid, xid);
-    match header.body {
-        ReplyBody::Accepted {
-            status: AcceptStat::Success,
-            ..
-        } => Some(R::decode(&mut decoder).expect("result decodes")),
-        ReplyBody::Accepted {
-            status: AcceptStat::SystemErr,
-            ..
-        } => None,
-        other => panic!("procedure {procedure}: {other:?}"),
-    }
+    client.call_procedure(xid, procedure, arguments)
 }
 
 /// Runs the per-message procedures through the daemon at `socket` on a context pair both

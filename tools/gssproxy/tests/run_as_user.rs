@@ -32,20 +32,10 @@ fn config(user: &str, extra: &str) -> String {
     )
 }
 
-/// A status line's fields (`Uid:` → the four uids), single-spaced.
-fn status_field(pid: u32, name: &str) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("daemon status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(name))
-        .map(|rest| rest.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 /// Waits until the daemon no longer runs as root (the drop follows readiness).
 fn wait_for_drop(daemon: &Daemon) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while status_field(daemon.pid(), "Uid:").starts_with("0 ") {
+    while proc_status_field(daemon.pid(), "Uid:").starts_with("0 ") {
         assert!(Instant::now() < deadline, "the daemon still runs as root");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -77,11 +67,11 @@ fn the_daemon_runs_as_the_user_with_its_groups_and_no_capability_and_still_serve
         .map(|gid| gid.get().to_string())
         .collect();
     let pid = daemon.pid();
-    assert_eq!(status_field(pid, "Uid:"), four(nobody.uid.get()));
-    assert_eq!(status_field(pid, "Gid:"), four(nobody.gid.get()));
-    assert_eq!(status_field(pid, "Groups:"), groups.join(" "));
+    assert_eq!(proc_status_field(pid, "Uid:"), four(nobody.uid.get()));
+    assert_eq!(proc_status_field(pid, "Gid:"), four(nobody.gid.get()));
+    assert_eq!(proc_status_field(pid, "Groups:"), groups.join(" "));
     for set in ["CapInh:", "CapPrm:", "CapEff:", "CapAmb:"] {
-        assert_eq!(status_field(pid, set), "0000000000000000", "{set}");
+        assert_eq!(proc_status_field(pid, set), "0000000000000000", "{set}");
     }
     // Served: the reply is the same as a root daemon's (the daemon needs nothing root-only).
     let reply = indicate_mechs(&daemon.socket).expect("INDICATE_MECHS answered");

@@ -160,15 +160,6 @@ fn client_half() {
     ));
 }
 
-fn status_field(pid: u32, name: &str) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("daemon status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(name))
-        .map(|rest| rest.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 #[test]
 fn the_user_proxy_serves_its_own_user_on_the_runtime_socket_and_ignores_sighup() {
     let program = under_test();
@@ -193,7 +184,7 @@ fn the_user_proxy_serves_its_own_user_on_the_runtime_socket_and_ignores_sighup()
         proxy.runtime.parent().unwrap()
     );
     assert_eq!(
-        status_field(proxy.pid(), "Uid:"),
+        proc_status_field(proxy.pid(), "Uid:"),
         vec![user.uid.get().to_string(); 4].join(" ")
     );
     // Root is not the daemon's uid: closed without a reply.

@@ -19,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kup_gssx::gssx::{ArgAcceptSecContext, CallCtx, Procedure, ResAcceptSecContext, Xdr};
-use kup_gssx::rpc::{CallHeader, ReplyHeader};
+use kup_gssx::rpc::{AcceptStat, CallHeader, ReplyBody, ReplyHeader};
 use kup_gssx::xdr::{Decoder, Encoder, Limits, MAX_RECORD_DEFAULT};
 
 /// How long a daemon may take to create its socket.
@@ -439,4 +439,42 @@ pub fn child_summary(command: &mut Command, what: &str, timeout: Duration) -> Ve
         .lines()
         .filter_map(|line| line.strip_prefix(SUMMARY).map(str::to_owned))
         .collect()
+}
+
+impl Client {
+    /// One call of `procedure` with `arguments` (xid `xid`): its result for RPC `SUCCESS`,
+    /// `None` for `SYSTEM_ERR`; any other reply, another xid or a closed connection fails.
+    pub fn call_procedure<R: Xdr>(&mut self, xid: u32, procedure: u32, arguments: &impl Xdr) -> Option<R> {
+        let mut encoder = Encoder::new(MAX_RECORD_DEFAULT);
+        arguments.encode(&mut encoder);
+        let body = call_body(xid, procedure, &encoder.finish().expect("arguments fit"));
+        let reply = self
+            .call(&body)
+            .expect("call")
+            .expect("a reply, not a closed connection");
+        let mut decoder = Decoder::new(&reply, Limits::DEFAULT);
+        let header = ReplyHeader::decode(&mut decoder).expect("reply header");
+        assert_eq!(header.xid, xid);
+        match header.body {
+            ReplyBody::Accepted {
+                status: AcceptStat::Success,
+                ..
+            } => Some(R::decode(&mut decoder).expect("result decodes")),
+            ReplyBody::Accepted {
+                status: AcceptStat::SystemErr,
+                ..
+            } => None,
+            other => panic!("procedure {procedure}: {other:?}"),
+        }
+    }
+}
+
+/// A line of `/proc/<pid>/status` after `name` (`Uid:` → the four uids), single-spaced.
+pub fn proc_status_field(pid: u32, name: &str) -> String {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("daemon status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name))
+        .map(|rest| rest.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
